@@ -1,0 +1,48 @@
+"""Project paths and grading settings (overridable in ``nbgrader_config.py`` as ``c.XaiGrade.*``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from traitlets import Bool, Float, Int, Unicode
+from traitlets.config import Configurable
+from traitlets.config.loader import PyFileConfigLoader
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_DIR = PROJECT_ROOT / "reference_solutions"
+ASSIGNMENTS = ("pdp", "gradcam", "counterfactual", "clip")
+
+
+class XaiGrade(Configurable):
+    """Limits and options for grading; every value has a default that works on 2 cores."""
+
+    language = Unicode("de", help="Language of feedback messages: 'de' or 'en'.").tag(config=True)
+    kernel_name = Unicode("xai-course", help="Jupyter kernel used to run submissions.").tag(config=True)
+    hidden_seed = Int(20261125, help="Seed of the hidden inputs. Change it per semester.").tag(config=True)
+    public_seed = Int(7, help="Seed of the public inputs students see in `xaigrade check`.").tag(config=True)
+    cell_timeout = Float(120.0, help="Seconds one notebook cell may run.").tag(config=True)
+    probe_timeout = Float(60.0, help="Seconds one call of a student function on a hidden input may run.").tag(config=True)
+    total_timeout = Float(600.0, help="Wall-clock seconds for one whole submission.").tag(config=True)
+    cpu_seconds = Int(900, help="CPU seconds for the submission's process tree (RLIMIT_CPU per process).").tag(config=True)
+    memory_mb = Int(6144, help="Memory limit of the submission's processes in MiB.").tag(config=True)
+    max_processes = Int(256, help="Cap on processes/threads of the sandbox user (RLIMIT_NPROC).").tag(config=True)
+    max_file_mb = Int(256, help="Largest file the submission may write, MiB (RLIMIT_FSIZE).").tag(config=True)
+    max_output_chars = Int(200_000, help="Notebook output kept per cell; the rest is cut.").tag(config=True)
+    max_result_mb = Int(64, help="Largest result file accepted from the sandbox, MiB.").tag(config=True)
+    isolate_network = Bool(True, help="Run submissions in a new network namespace where possible.").tag(config=True)
+    isolate_files = Bool(True, help="Hide reference solutions, gradebook and other submissions (mount namespace).").tag(config=True)
+
+
+def load_settings(course_root: Path | None = None, **overrides) -> XaiGrade:
+    """Settings from ``<course_root>/nbgrader_config.py`` (if present) with keyword overrides."""
+    course_root = Path(course_root or os.getcwd())
+    config_file = course_root / "nbgrader_config.py"
+    config = None
+    if config_file.exists():
+        config = PyFileConfigLoader(config_file.name, path=str(course_root)).load_config()
+    settings = XaiGrade(config=config) if config is not None else XaiGrade()
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(settings, key, value)
+    return settings

@@ -1,0 +1,252 @@
+"""Grade one submission: validate the notebook, run it in the sandbox with the probe,
+compare the probe's data with the reference, and name the mistakes."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import pickle
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from .checks import Case, Exercise, ProbeError, Verdict, evaluate
+from .config import PROJECT_ROOT, XaiGrade
+from .messages import render
+from .nbgrader_bridge import grade_cells, is_test_cell
+from .runner import sandbox
+from .runner.results import load_results
+
+PUBLIC_DATA = "public_checks.npz"
+
+
+class NotebookProblem(Exception):
+    """The submission cannot be graded at all (not JSON, wrong assignment, empty)."""
+
+    def __init__(self, key: str, params: dict):
+        super().__init__(key)
+        self.key, self.params = key, params
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    assignment: str
+    verdicts: list[Verdict]
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    executed: object = None  # the executed notebook (nbformat), if it ran
+
+    @property
+    def score(self) -> float:
+        return sum(v.score for v in self.verdicts)
+
+    @property
+    def max_score(self) -> float:
+        return sum(v.max_score for v in self.verdicts)
+
+    def task_scores(self) -> dict[str, float]:
+        scores: dict[str, float] = {}
+        for verdict in self.verdicts:
+            scores[verdict.task] = scores.get(verdict.task, 0.0) + verdict.score
+        return scores
+
+    def report(self) -> dict:
+        report = {v.check_id: v.as_dict() for v in self.verdicts}
+        if self.notes:
+            report["_notes"] = list(self.notes)
+        return report
+
+
+# --- reference results (computed once per assignment and seed, reused for every student) ----
+
+def reference_module(exercise: Exercise):
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    return importlib.import_module(f"reference_solutions.{exercise.name}")
+
+
+def call_probe(exercise: Exercise, case: Case, namespace: dict) -> dict:
+    """Run a probe in this process on trusted code (reference or variant) and return plain arrays."""
+    from .runner.probe import as_numpy
+
+    probe = getattr(exercise.module, case.probe)
+    result = probe(namespace, copy.deepcopy(case.inputs))
+    return {key: as_numpy(value) for key, value in result.items()}
+
+
+def compute_reference(exercise: Exercise, cases: list[Case]) -> tuple[dict, dict]:
+    """Expected results and the results of every known-wrong variant, per case."""
+    module = reference_module(exercise)
+    namespace = dict(vars(module))
+    expected = {case.id: call_probe(exercise, case, namespace) for case in cases}
+    variants = {}
+    for variant_id in exercise.variant_ids():
+        overrides = module.VARIANTS[variant_id]
+        variant_namespace = {**namespace, **overrides}
+        relevant = [case for case in cases
+                    if any(variant_id in check.variants and check.selects(case) for check in exercise.checks)]
+        variants[variant_id] = {}
+        for case in relevant:
+            try:
+                variants[variant_id][case.id] = call_probe(exercise, case, variant_namespace)
+            except Exception as error:  # a variant that crashes on a case simply cannot match there
+                variants[variant_id][case.id] = ProbeError("exception", {"error": str(error)})
+    return expected, variants
+
+
+def pack_public(seed: int, expected: dict, variants: dict) -> dict:
+    """Flatten public expected/variant results into npz entries (no pickle, no reference code)."""
+    packed = {"meta|seed": np.array(seed)}
+    for case_id, result in expected.items():
+        for key, value in result.items():
+            packed[f"expected|{case_id}|{key}"] = value
+    for variant_id, per_case in variants.items():
+        for case_id, result in per_case.items():
+            if isinstance(result, dict):
+                for key, value in result.items():
+                    packed[f"variant|{variant_id}|{case_id}|{key}"] = value
+    return packed
+
+
+def unpack_public(path: Path) -> tuple[int, dict, dict]:
+    expected: dict = {}
+    variants: dict = {}
+    with np.load(path, allow_pickle=False) as data:
+        seed = int(data["meta|seed"])
+        for name in data.files:
+            parts = name.split("|")
+            if parts[0] == "expected":
+                expected.setdefault(parts[1], {})[parts[2]] = data[name]
+            elif parts[0] == "variant":
+                variants.setdefault(parts[1], {}).setdefault(parts[2], {})[parts[3]] = data[name]
+    return seed, expected, variants
+
+
+# --- preparing and running one submission ---------------------------------------------------
+
+def prepare_notebook(exercise: Exercise, path: Path, release_nb) -> tuple[object, list[tuple[str, dict]]]:
+    """The submission with its test cells restored from the release; notes on what was restored."""
+    try:
+        if path.stat().st_size == 0:
+            raise NotebookProblem("notebook_unreadable", {"reason": "leere Datei"})
+        nb = nbformat.read(str(path), as_version=4)
+        nbformat.validate(nb)
+    except NotebookProblem:
+        raise
+    except Exception as error:
+        reason = f"{type(error).__name__}: {str(error).splitlines()[0][:150] if str(error) else ''}"
+        raise NotebookProblem("notebook_unreadable", {"reason": reason}) from None
+    release_cells = grade_cells(release_nb)
+    submitted_cells = grade_cells(nb)
+    if not set(release_cells) & set(submitted_cells):
+        raise NotebookProblem("notebook_wrong_assignment", {"assignment": exercise.name})
+    notes = []
+    for grade_id, info in release_cells.items():
+        if not is_test_cell(info["cell"]):
+            continue
+        mine = submitted_cells.get(grade_id)
+        if mine is None:
+            nb.cells.insert(min(info["index"], len(nb.cells)), copy.deepcopy(info["cell"]))
+            notes.append(("test_cell_restored", {"cell": grade_id}))
+        elif mine["cell"].source.strip() != info["cell"].source.strip() or not is_test_cell(mine["cell"]):
+            nb.cells[mine["index"]] = copy.deepcopy(info["cell"])
+            notes.append(("test_cell_restored", {"cell": grade_id}))
+        submitted_cells = grade_cells(nb)
+    return nb, notes
+
+
+def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
+                   settings: XaiGrade) -> tuple[dict, object, dict, str | None]:
+    """Execute the notebook and probe in a fresh job dir; return (results, executed nb, status, kill reason)."""
+    job_dir = Path(tempfile.mkdtemp(prefix="xaigrade-job-"))
+    try:
+        for item in release_dir.iterdir():  # data files the notebook reads, not the notebook itself
+            if item.suffix != ".ipynb" and item.name != PUBLIC_DATA:
+                (shutil.copytree if item.is_dir() else shutil.copy2)(item, job_dir / item.name)
+        runnable = copy.deepcopy(nb)
+        for cell in runnable.cells:
+            if is_test_cell(cell):
+                cell.metadata["xaigrade_skip"] = True  # hidden checks replace the public self-tests
+        nbformat.write(runnable, str(job_dir / "notebook.ipynb"))
+        probe_functions = getattr(exercise.module, "PROBE_FUNCTIONS", {})
+        with open(job_dir / "cases.pkl", "wb") as handle:
+            pickle.dump([{"id": c.id, "probe": exercise.probe_path(c), "inputs": c.inputs,
+                          "function": probe_functions.get(c.probe, c.probe)} for c in cases], handle)
+        sandbox.write_job(job_dir, settings)
+        outcome = sandbox.run_job(job_dir, settings)
+        status = {}
+        if (job_dir / "status.json").exists():
+            status = json.loads((job_dir / "status.json").read_text())
+        executed = None
+        if (job_dir / "executed.ipynb").exists():
+            executed = nbformat.read(str(job_dir / "executed.ipynb"), as_version=4)
+        results = load_results(job_dir / "results", [c.id for c in cases],
+                               settings.max_result_mb * 2**20, outcome.killed_reason)
+        return results, executed, status, outcome.killed_reason
+    finally:
+        shutil.rmtree(job_dir, ignore_errors=True)
+
+
+def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Path, cases: list[Case],
+                   expected: dict, variants: dict, settings: XaiGrade, public_only: bool = False,
+                   release_notebook: Path | None = None) -> SubmissionResult:
+    """Grade one notebook file; problems with the file become messages, never exceptions.
+
+    ``release_dir`` supplies the data files the notebook reads; ``release_notebook`` the
+    original test cells (default: the notebook in ``release_dir``).
+    """
+    started = time.monotonic()
+    language = settings.language
+    release_notebook = release_notebook or release_dir / f"{exercise.notebook}.ipynb"
+    try:
+        release_nb = nbformat.read(str(release_notebook), as_version=4)
+        nb, restored = prepare_notebook(exercise, path, release_nb)
+    except NotebookProblem as problem:
+        note = render(problem.key, problem.params, language)
+        failed = {c.id: ProbeError("not_run", {"reason": note}) for c in cases}
+        verdicts = evaluate(exercise, cases, failed, expected, variants, language, public_only)
+        return SubmissionResult(student, exercise.name, verdicts, [note], time.monotonic() - started)
+    notes = [render(key, params, language) for key, params in restored]
+    results, executed, status, killed = run_in_sandbox(exercise, nb, cases, release_dir, settings)
+    if killed:
+        notes.append(render("sandbox_killed", {"reason": killed}, language))
+    for death in status.get("kernel_deaths", []):
+        notes.append(render("kernel_died", {"index": death["index"], "reason": death["reason"][:120]}, language))
+    for error in status.get("cell_errors", [])[:5]:
+        notes.append(render("cell_error", error, language))
+    verdicts = evaluate(exercise, cases, results, expected, variants, language, public_only)
+    autograded = annotate(executed if executed is not None else nb, exercise, verdicts, language)
+    return SubmissionResult(student, exercise.name, verdicts, notes, time.monotonic() - started, autograded)
+
+
+def annotate(nb, exercise: Exercise, verdicts: list[Verdict], language: str):
+    """Show each test cell's verdicts as its output (what formgrader and nbgrader feedback display)."""
+    nb = copy.deepcopy(nb)
+    by_task: dict[str, list[Verdict]] = {}
+    for verdict in verdicts:
+        by_task.setdefault(verdict.task, []).append(verdict)
+    titles = {check.id: check.title.get(language, check.title["de"]) for check in exercise.checks}
+    for cell in nb.cells:
+        if not is_test_cell(cell):
+            continue
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        lines = [format_line(v, titles.get(v.check_id, v.check_id)) for v in by_task.get(grade_id, [])]
+        cell.metadata.pop("xaigrade_skip", None)
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n")] if lines else []
+    return nb
+
+
+def format_line(verdict: Verdict, title: str) -> str:
+    mark = "✔" if verdict.passed else "✘"
+    line = f"{mark} {verdict.score:g}/{verdict.max_score:g}  {verdict.check_id}: {title}"
+    if not verdict.passed:
+        line += f"\n      → {verdict.message}"
+    return line

@@ -1,0 +1,1 @@
+"""Running submissions: the sandbox, the notebook executor, the probe, and result validation."""

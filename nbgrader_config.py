@@ -1,0 +1,20 @@
+# nbgrader configuration of the course "Erklärbare Künstliche Intelligenz, Vorlesung 5".
+# nbgrader reads it (generate_assignment, formgrader, export); xaigrade reads the XaiGrade section.
+c = get_config()  # noqa: F821
+
+c.CourseDirectory.course_id = "xai_vl5"
+c.CourseDirectory.root = "."
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+c.ClearSolutions.code_stub = {"python": "# IHR CODE HIER / YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "IHRE ANTWORT HIER / YOUR ANSWER HERE"
+# nbgrader 0.9 ignores c.ExecutePreprocessor.*; its own Execute preprocessor takes the timeout.
+c.Execute.timeout = 300
+
+# xaigrade: limits of the sandbox in which each submission runs (defaults shown).
+c.XaiGrade.language = "de"  # feedback language: "de" or "en"
+c.XaiGrade.kernel_name = "xai-course"
+c.XaiGrade.cell_timeout = 120.0  # s per notebook cell
+c.XaiGrade.probe_timeout = 60.0  # s per call of a student function on a hidden input
+c.XaiGrade.total_timeout = 600.0  # s wall clock per submission
+c.XaiGrade.memory_mb = 6144
+c.XaiGrade.cpu_seconds = 900

@@ -1,0 +1,1 @@
+"""Seeded training scripts and the quality measurement for the shipped models."""
