@@ -10,6 +10,7 @@ deterministic, so only floating-point summation order may differ.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
 
 from ..compare import Tolerance, array_close, first_failure, flag_true
 from ..runner.probe import as_numpy, require
@@ -22,13 +23,13 @@ PUBLIC_FEATURES = ("RM", "LSTAT")
 HIDDEN_FEATURES = ("DIS", "NOX", "CRIM", "AGE", "PTRATIO", "TAX", "INDUS")
 
 
-class InteractionModel:
+class InteractionModel(RegressorMixin, BaseEstimator):
     """f(x) = a*b + c**2 on columns a, b, c: ICE curves differ from their mean, so averaging
     over the wrong axis or returning ICE curves cannot pass by accident."""
 
-    feature_names_in_ = np.array(["a", "b", "c"])
-
     def fit(self, X, y=None):
+        self.feature_names_in_ = np.array(list(X.columns))
+        self.n_features_in_ = X.shape[1]
         return self
 
     def predict(self, X):
@@ -77,7 +78,7 @@ def build_cases(seed: int, public: bool) -> list[Case]:
     import pandas as pd
 
     rng = np.random.default_rng(seed)
-    features = PUBLIC_FEATURES if public else tuple(rng.choice(HIDDEN_FEATURES, size=3, replace=False))
+    features = PUBLIC_FEATURES if public else tuple(str(f) for f in rng.choice(HIDDEN_FEATURES, size=3, replace=False))
     X_full, y, X_eval = _boston_rows(rng, 40 if public else 60)
     cases = []
 
@@ -96,7 +97,7 @@ def build_cases(seed: int, public: bool) -> list[Case]:
 
     interaction_X = pd.DataFrame(rng.normal(size=(30, 3)) + [1.0, 2.0, 0.0], columns=["a", "b", "c"])
     cases.append(Case("interaction_1d", "probe_pd_1d",
-                      {"model": InteractionModel(), "X": interaction_X, "feature": "a",
+                      {"model": InteractionModel().fit(interaction_X), "X": interaction_X, "feature": "a",
                        "grid": np.array([-1.5, -0.25, 0.5, 2.0])},
                       "Modell a·b + c², Merkmal a", frozenset({"nonlinear"})))
 
@@ -112,7 +113,7 @@ def build_cases(seed: int, public: bool) -> list[Case]:
                        "grid_a": _grid(rng, X_full[pair[0]], 4), "grid_b": _grid(rng, X_full[pair[1]], 6)},
                       f"Gradient Boosting, Merkmale {pair[0]} × {pair[1]}"))
     cases.append(Case("interaction_2d", "probe_pd_2d",
-                      {"model": InteractionModel(), "X": interaction_X, "features": ("a", "c"),
+                      {"model": InteractionModel().fit(interaction_X), "X": interaction_X, "features": ("a", "c"),
                        "grid_a": np.array([-1.0, 0.0, 1.5]), "grid_b": np.array([-2.0, -0.5, 0.5, 1.0, 2.5])},
                       "Modell a·b + c², Merkmale a × c"))
     return cases

@@ -1,0 +1,16 @@
+"""Test-wide set-up. `import xaikit` first: it loads torch and triton before anything can import
+TensorFlow, which otherwise segfaults when torchvision/transformers load triton later."""
+
+import os
+import sys
+from pathlib import Path
+
+import xaikit  # noqa: F401  (import order guard, see above)
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # reference_solutions is not an installed package on purpose
+if str(ROOT / "tests") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tests"))
