@@ -1,0 +1,181 @@
+"""Reference CLIP functions (Hugging Face transformers 5.x), and the known-wrong variants.
+
+Definitions (stated in the notebook, graded as such):
+- ``clip_similarity``: cosine similarity of the image embedding with each text embedding
+  (the model's projected, L2-normalised embeddings), and ``softmax(logits_per_image)`` over
+  the texts. Both 1-D arrays of length ``len(texts)``.
+- ``rank_descriptions``: the texts by descending cosine similarity; ties keep the input
+  order (stable sort).
+- ``token_importance``: last layer's attention of the text encoder, row of the end-of-text
+  token (first position holding ``tokenizer.eos_token_id``), mean over heads, special tokens
+  dropped, normalised to sum 1. Tokens as ``tokenizer.convert_ids_to_tokens`` gives them.
+"""
+
+from __future__ import annotations
+
+import xaikit  # noqa: F401  (torch + triton before anything that could import TensorFlow)
+
+import numpy as np
+import torch
+
+
+def _encode(processor, image, texts):
+    return processor(text=list(texts), images=image, return_tensors="pt", padding=True, truncation=True)
+
+
+def clip_similarity(model, processor, image, texts):
+    inputs = _encode(processor, image, texts)
+    with torch.no_grad():
+        outputs = model(**inputs)
+    cosine = (outputs.image_embeds @ outputs.text_embeds.T)[0]  # both embeddings are L2-normalised
+    probabilities = outputs.logits_per_image.softmax(dim=-1)[0]  # over the texts
+    return cosine.numpy(), probabilities.numpy()
+
+
+def rank_descriptions(model, processor, image, texts):
+    similarity, _ = clip_similarity(model, processor, image, texts)
+    order = np.argsort(-similarity, kind="stable")  # descending; ties keep the input order
+    return [texts[i] for i in order]
+
+
+def _text_attentions(model, processor, text):
+    tokenizer = processor.tokenizer
+    encoded = tokenizer([text], return_tensors="pt", truncation=True)
+    with torch.no_grad():
+        outputs = model.text_model(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"],
+                                   output_attentions=True)
+    if not outputs.attentions:
+        raise RuntimeError("no attention maps: load the model with attn_implementation='eager'")
+    return encoded["input_ids"][0], outputs.attentions
+
+
+def _eos_position(tokenizer, ids):
+    # the first end-of-text token (padding may repeat it); not argmax(ids): the tiny CLIP's EOS id is 1
+    return int(torch.nonzero(ids == tokenizer.eos_token_id)[0, 0])
+
+
+def _importance(tokenizer, ids, row):
+    special = set(tokenizer.all_special_ids)
+    eos = _eos_position(tokenizer, ids)
+    keep = [i for i in range(eos) if int(ids[i]) not in special]
+    scores = row[keep]
+    scores = scores / scores.sum()
+    tokens = tokenizer.convert_ids_to_tokens([int(ids[i]) for i in keep])
+    return list(zip(tokens, scores.tolist()))
+
+
+def token_importance(model, processor, text):
+    ids, attentions = _text_attentions(model, processor, text)
+    eos = _eos_position(processor.tokenizer, ids)
+    row = attentions[-1][0, :, eos, :].mean(dim=0)  # last layer, EOS row, mean over heads
+    return _importance(processor.tokenizer, ids, row)
+
+
+# ---------------------------------------------------------------------------------------------
+# Known-wrong variants. Each replaces one (or, where the mistake propagates, two) functions.
+
+def _unnormalised_dot(model, processor, image, texts):
+    inputs = _encode(processor, image, texts)
+    with torch.no_grad():
+        image_features = model.get_image_features(pixel_values=inputs["pixel_values"]).pooler_output
+        text_features = model.get_text_features(input_ids=inputs["input_ids"],
+                                                attention_mask=inputs["attention_mask"]).pooler_output
+    return (image_features @ text_features.T)[0].numpy()
+
+
+def dot_without_normalisation(model, processor, image, texts):
+    _, probabilities = clip_similarity(model, processor, image, texts)
+    return _unnormalised_dot(model, processor, image, texts), probabilities
+
+
+def rank_by_unnormalised_dot(model, processor, image, texts):
+    order = np.argsort(-_unnormalised_dot(model, processor, image, texts), kind="stable")
+    return [texts[i] for i in order]
+
+
+def softmax_wrong_axis(model, processor, image, texts):
+    inputs = _encode(processor, image, texts)
+    with torch.no_grad():
+        outputs = model(**inputs)
+    cosine = (outputs.image_embeds @ outputs.text_embeds.T)[0]
+    return cosine.numpy(), outputs.logits_per_image.softmax(dim=0)[0].numpy()  # over the single image
+
+
+def softmax_of_cosine(model, processor, image, texts):
+    cosine, _ = clip_similarity(model, processor, image, texts)
+    return cosine, torch.from_numpy(cosine).softmax(dim=-1).numpy()  # without logit_scale
+
+
+def ascending_ranking(model, processor, image, texts):
+    similarity, _ = clip_similarity(model, processor, image, texts)
+    return [texts[i] for i in np.argsort(similarity, kind="stable")]
+
+
+def start_token_row(model, processor, text):
+    ids, attentions = _text_attentions(model, processor, text)
+    row = attentions[-1][0, :, 0, :].mean(dim=0)  # the start token sees only itself (causal mask)
+    return _importance(processor.tokenizer, ids, row)
+
+
+def includes_special_tokens(model, processor, text):
+    ids, attentions = _text_attentions(model, processor, text)
+    eos = _eos_position(processor.tokenizer, ids)
+    row = attentions[-1][0, :, eos, :].mean(dim=0)[: eos + 1]
+    scores = row / row.sum()
+    tokens = processor.tokenizer.convert_ids_to_tokens([int(i) for i in ids[: eos + 1]])
+    return list(zip(tokens, scores.tolist()))
+
+
+def first_layer(model, processor, text):
+    ids, attentions = _text_attentions(model, processor, text)
+    eos = _eos_position(processor.tokenizer, ids)
+    return _importance(processor.tokenizer, ids, attentions[0][0, :, eos, :].mean(dim=0))
+
+
+def hardcoded_layer_index(model, processor, text):
+    ids, attentions = _text_attentions(model, processor, text)
+    eos = _eos_position(processor.tokenizer, ids)
+    return _importance(processor.tokenizer, ids, attentions[1][0, :, eos, :].mean(dim=0))  # "last" of 2 layers
+
+
+def max_over_heads(model, processor, text):
+    ids, attentions = _text_attentions(model, processor, text)
+    eos = _eos_position(processor.tokenizer, ids)
+    return _importance(processor.tokenizer, ids, attentions[-1][0, :, eos, :].max(dim=0).values)
+
+
+def eos_by_argmax(model, processor, text):
+    ids, attentions = _text_attentions(model, processor, text)
+    position = int(ids.argmax())  # right for OpenAI's vocabulary (EOS = largest id), wrong for the tiny CLIP
+    tokenizer = processor.tokenizer
+    row = attentions[-1][0, :, position, :].mean(dim=0)
+    special = set(tokenizer.all_special_ids)
+    keep = [i for i in range(position) if int(ids[i]) not in special]
+    scores = row[keep] / row[keep].sum()
+    return list(zip(tokenizer.convert_ids_to_tokens([int(ids[i]) for i in keep]), scores.tolist()))
+
+
+def not_normalised(model, processor, text):
+    ids, attentions = _text_attentions(model, processor, text)
+    tokenizer = processor.tokenizer
+    eos = _eos_position(tokenizer, ids)
+    row = attentions[-1][0, :, eos, :].mean(dim=0)
+    special = set(tokenizer.all_special_ids)
+    keep = [i for i in range(eos) if int(ids[i]) not in special]
+    return list(zip(tokenizer.convert_ids_to_tokens([int(ids[i]) for i in keep]), row[keep].tolist()))
+
+
+VARIANTS = {
+    "dot_without_normalisation": {"clip_similarity": dot_without_normalisation,
+                                  "rank_descriptions": rank_by_unnormalised_dot},
+    "softmax_wrong_axis": {"clip_similarity": softmax_wrong_axis},
+    "softmax_of_cosine": {"clip_similarity": softmax_of_cosine},
+    "ascending_ranking": {"rank_descriptions": ascending_ranking},
+    "start_token_row": {"token_importance": start_token_row},
+    "includes_special_tokens": {"token_importance": includes_special_tokens},
+    "first_layer": {"token_importance": first_layer},
+    "hardcoded_layer_index": {"token_importance": hardcoded_layer_index},
+    "max_over_heads": {"token_importance": max_over_heads},
+    "eos_by_argmax": {"token_importance": eos_by_argmax},
+    "not_normalised": {"token_importance": not_normalised},
+}

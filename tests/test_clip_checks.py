@@ -1,0 +1,203 @@
+"""The CLIP checks: reference correctness, and every known mistake loses exactly its checks."""
+
+from __future__ import annotations
+
+import xaikit  # noqa: F401  (torch + triton first)
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import grade_namespace, hidden_setup, variant_overrides
+from autograder.checks import Exercise
+from autograder.checks import clip as clip_checks
+from reference_solutions import clip as reference
+
+GENERAL = "general.other_config"
+# variant -> the checks it must fail (and nothing else); the message must be the variant's own.
+EXPECTED_LOSSES = {
+    "dot_without_normalisation": {"similarity.cosine", "ranking.order", "ranking.ties", GENERAL},
+    "softmax_wrong_axis": {"similarity.softmax", "similarity.softmax_sums_to_one", GENERAL},
+    "softmax_of_cosine": {"similarity.softmax", GENERAL},
+    "ascending_ranking": {"ranking.order", "ranking.ties", GENERAL},
+    "start_token_row": {"tokens.scores", GENERAL},
+    "includes_special_tokens": {"tokens.tokens", "tokens.scores", GENERAL},
+    "first_layer": {"tokens.scores", GENERAL},
+    "hardcoded_layer_index": {GENERAL},  # right on the 2-layer tiny CLIP, wrong on 3 layers
+    "max_over_heads": {"tokens.scores", GENERAL},
+    "eos_by_argmax": {"tokens.tokens", "tokens.scores", GENERAL},
+    "not_normalised": {"tokens.scores", GENERAL},
+}
+REQUIRED_BY_THE_ISSUE = {"dot_without_normalisation", "softmax_wrong_axis", "start_token_row",
+                         "includes_special_tokens", "first_layer", "max_over_heads", "ascending_ranking"}
+
+
+def test_reference_passes_every_check():
+    verdicts = grade_namespace("clip", {})
+    assert all(v.passed for v in verdicts.values()), {k: v.message for k, v in verdicts.items() if not v.passed}
+
+
+def test_every_variant_is_tested_and_the_required_mistakes_are_there():
+    assert set(EXPECTED_LOSSES) == set(reference.VARIANTS) == set(Exercise("clip").variant_ids())
+    assert REQUIRED_BY_THE_ISSUE <= set(EXPECTED_LOSSES)
+
+
+@pytest.mark.parametrize("variant_id", sorted(EXPECTED_LOSSES))
+def test_each_known_mistake_loses_exactly_its_checks(variant_id):
+    verdicts = grade_namespace("clip", variant_overrides("clip", variant_id))
+    failed = {check_id for check_id, v in verdicts.items() if not v.passed}
+    assert failed == EXPECTED_LOSSES[variant_id]
+    for check_id in failed:
+        assert verdicts[check_id].message_key == variant_id, (check_id, verdicts[check_id].message)
+
+
+def test_every_variant_differs_from_the_reference_on_a_case_of_each_check_naming_it():
+    exercise, cases, expected, variants = hidden_setup("clip")
+    for check in exercise.checks:
+        for variant_id in check.variants:
+            selected = [c for c in cases if check.selects(c)]
+            differs = [c.id for c in selected
+                       if check.criterion(variants[variant_id][c.id], expected[c.id], c) is not None]
+            assert differs, f"{variant_id} is indistinguishable from the reference in {check.id}"
+
+
+def test_messages_exist_in_both_languages_for_every_variant_and_own_key():
+    keys = set(reference.VARIANTS) | {"probs_sum", "ranking", "ranking_ties", "tokens", "other_config"}
+    for key in keys:
+        assert set(clip_checks.MESSAGES[key]) == {"de", "en"}, key
+        assert "{case}" in clip_checks.MESSAGES[key]["de"] and "{case}" in clip_checks.MESSAGES[key]["en"], key
+
+
+# --- the reference against independent computations -------------------------------------------
+
+def _cases(probe):
+    _, cases, expected, _ = hidden_setup("clip")
+    return [(c, expected[c.id]) for c in cases if c.probe == probe]
+
+
+def test_reference_similarity_is_the_cosine_of_the_projected_features_and_softmax_of_scaled_cosine():
+    for case, expected in _cases("probe_similarity"):
+        model, processor = clip_checks.load_model(case.inputs["model"])
+        inputs = processor(text=case.inputs["texts"], images=case.inputs["image"], return_tensors="pt", padding=True)
+        with torch.no_grad():
+            image = model.get_image_features(pixel_values=inputs["pixel_values"]).pooler_output
+            text = model.get_text_features(input_ids=inputs["input_ids"],
+                                           attention_mask=inputs["attention_mask"]).pooler_output
+        image = image / image.norm(dim=-1, keepdim=True)
+        text = text / text.norm(dim=-1, keepdim=True)
+        cosine = (image @ text.T)[0].double().numpy()
+        np.testing.assert_allclose(expected["cosine"], cosine, atol=1e-5)
+        scaled = np.exp(model.logit_scale.item()) * cosine
+        softmax = np.exp(scaled - scaled.max()) / np.exp(scaled - scaled.max()).sum()
+        np.testing.assert_allclose(expected["probs"], softmax, atol=1e-5)
+        assert abs(expected["probs"].sum() - 1) < 1e-5
+        assert len(case.inputs["texts"]) >= 2  # with one text softmax over either axis is [1.0]
+
+
+def test_reference_token_importance_matches_the_full_models_text_attentions():
+    for case, expected in _cases("probe_tokens"):
+        model, processor = clip_checks.load_model(case.inputs["model"])
+        image = np.zeros((64, 64, 3), np.uint8)
+        inputs = processor(text=[case.inputs["text"]], images=image, return_tensors="pt", padding="max_length")
+        with torch.no_grad():
+            outputs = model(**inputs, output_attentions=True)
+        attention = outputs.text_model_output.attentions[-1][0]  # heads x L x L
+        ids = inputs["input_ids"][0].tolist()
+        eos = ids.index(processor.tokenizer.eos_token_id)
+        row = attention[:, eos, 1:eos].mean(dim=0).double().numpy()
+        np.testing.assert_allclose(expected["scores"], row / row.sum(), atol=1e-6)
+        assert list(expected["tokens"]) == processor.tokenizer.convert_ids_to_tokens(ids[1:eos])
+        assert "<|startoftext|>" not in expected["tokens"] and "<|endoftext|>" not in expected["tokens"]
+        assert model.config.text_config.num_hidden_layers >= 2  # first != last layer
+
+
+def test_the_tie_case_really_ties_and_the_reference_keeps_the_input_order():
+    for case, expected in _cases("probe_ranking"):
+        if "ties" not in case.tags:
+            continue
+        model, processor = clip_checks.load_model(case.inputs["model"])
+        texts = case.inputs["texts"]
+        cosine, _ = reference.clip_similarity(model, processor, case.inputs["image"], texts)
+        lowered = [t.lower() for t in texts]
+        tied = [i for i, t in enumerate(lowered) if lowered.count(t) > 1]
+        assert len(tied) == 2 and cosine[tied[0]] == cosine[tied[1]]
+        ranking = list(expected["ranking"])
+        assert ranking.index(texts[tied[0]]) < ranking.index(texts[tied[1]])
+
+
+def test_distinct_rankings_have_clear_gaps_so_equivalent_computations_agree():
+    for case, expected in _cases("probe_ranking"):
+        model, processor = clip_checks.load_model(case.inputs["model"])
+        cosine, _ = reference.clip_similarity(model, processor, case.inputs["image"], case.inputs["texts"])
+        gaps = np.diff(np.sort(cosine))
+        if "distinct" in case.tags:
+            assert gaps.min() > 1e-3, (case.id, cosine)
+        else:
+            assert np.sum(gaps == 0) == 1 and np.sort(gaps)[1] > 1e-3, (case.id, cosine)
+    _, cases, expected, _ = hidden_setup("clip")
+    general = next(c for c in cases if c.probe == "probe_general")
+    assert np.diff(np.sort(expected[general.id]["cosine"])).min() > 1e-3
+
+
+def test_other_configuration_is_deterministic_different_and_leaves_the_global_rng_alone():
+    _, cases, _, _ = hidden_setup("clip")
+    spec = next(c for c in cases if c.probe == "probe_general").inputs["model"]
+    torch.manual_seed(123)
+    before = torch.rand(3)
+    torch.manual_seed(123)
+    first = clip_checks._build(spec)[0]
+    assert torch.equal(torch.rand(3), before)
+    second = clip_checks._build(spec)[0]
+    for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items()):
+        assert torch.equal(a, b), name
+    tiny, _ = clip_checks.load_model("embedded")
+    assert first.config.text_config.num_hidden_layers == 3 != tiny.config.text_config.num_hidden_layers
+    assert first.config.text_config.hidden_size != tiny.config.text_config.hidden_size
+    assert first.config.text_config.num_attention_heads != tiny.config.text_config.num_attention_heads
+    assert first.config.vision_config.image_size != tiny.config.vision_config.image_size
+    assert first.config.vision_config.patch_size != tiny.config.vision_config.patch_size
+
+
+def test_a_function_that_changes_the_model_does_not_change_the_next_case():
+    model, _ = clip_checks.load_model("embedded")
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.zero_()
+    model, _ = clip_checks.load_model("embedded")
+    assert any(bool(p.abs().sum() > 0) for p in model.parameters())
+
+
+def test_tensor_results_and_row_vectors_are_accepted():
+    def clip_similarity(model, processor, image, texts):
+        inputs = processor(text=texts, images=image, return_tensors="pt", padding=True)
+        outputs = model(**inputs)  # no torch.no_grad: the probe must detach
+        return outputs.image_embeds @ outputs.text_embeds.T, outputs.logits_per_image.softmax(dim=1)
+
+    def token_importance(model, processor, text):
+        return [(t, torch.tensor(s)) for t, s in reference.token_importance(model, processor, text)]
+
+    verdicts = grade_namespace("clip", {"clip_similarity": clip_similarity, "token_importance": token_importance})
+    assert all(v.passed for v in verdicts.values()), {k: v.message for k, v in verdicts.items() if not v.passed}
+
+
+def test_reversed_ties_get_their_own_message():
+    def rank_descriptions(model, processor, image, texts):
+        cosine, _ = reference.clip_similarity(model, processor, image, texts)
+        return [texts[i] for i in np.argsort(cosine, kind="stable")[::-1]]
+
+    verdicts = grade_namespace("clip", {"rank_descriptions": rank_descriptions})
+    assert {k for k, v in verdicts.items() if not v.passed} == {"ranking.ties"}
+    assert verdicts["ranking.ties"].message_key == "ranking_ties"
+
+
+def test_hidden_inputs_differ_from_public_ones():
+    exercise = Exercise("clip")
+    public = exercise.build_cases(7, public=True)
+    hidden = exercise.build_cases(20261125, public=False)
+    images = lambda cases: [c.inputs["image"] for c in cases if "image" in c.inputs]  # noqa: E731
+    assert not any(a.shape == b.shape and np.array_equal(a, b) for a in images(public) for b in images(hidden))
+    token_texts = lambda cases: {c.inputs["text"] for c in cases if "text" in c.inputs}  # noqa: E731
+    assert not token_texts(public) & token_texts(hidden)
+    general = [c.inputs["model"] for c in public + hidden if c.probe == "probe_general"]
+    assert general[0]["config"] != general[1]["config"] and general[0]["seed"] != general[1]["seed"]
+    assert len(hidden) > len(public)

@@ -1,0 +1,65 @@
+"""End to end through the sandbox: the four CLIP example submissions, graded as `xaigrade demo` grades them."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from autograder.batch import Layout, grade_batch
+from autograder.config import PROJECT_ROOT, load_settings
+
+EXAMPLES = PROJECT_ROOT / "examples" / "submissions"
+POINTS = {"similarity.cosine": 2, "similarity.softmax": 1, "similarity.softmax_sums_to_one": 1,
+          "ranking.order": 2, "ranking.ties": 1, "tokens.tokens": 1, "tokens.scores": 3,
+          "general.other_config": 2}
+# student -> {check that fails: message key}; every other check gets full points with "passed".
+EXPECTED = {
+    "full_solution": {},
+    "blank_release": {check: "not_implemented" for check in POINTS},
+    "buggy_axis_ascending": {"similarity.softmax": "softmax_wrong_axis",
+                             "similarity.softmax_sums_to_one": "softmax_wrong_axis",
+                             "ranking.order": "ascending_ranking", "ranking.ties": "ascending_ranking",
+                             "general.other_config": "other_config"},  # two mistakes at once: no single variant
+    "buggy_dot_maxheads": {"similarity.cosine": "dot_without_normalisation",
+                           "ranking.order": "dot_without_normalisation",
+                           "ranking.ties": "dot_without_normalisation",
+                           "tokens.scores": "max_over_heads",
+                           "general.other_config": "other_config"},
+}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    for student in EXPECTED:
+        target = root / "submitted" / student / "clip"
+        target.mkdir(parents=True)
+        shutil.copy(EXAMPLES / student / "clip" / "clip.ipynb", target / "clip.ipynb")
+    layout = Layout(PROJECT_ROOT, root / "submitted", root / "out")
+    return grade_batch(["clip"], layout, load_settings(PROJECT_ROOT))
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_each_example_gets_exactly_its_scores_and_messages(report, student):
+    checks = {k: v for k, v in report[student]["clip"].items() if not k.startswith("_")}
+    assert set(checks) == set(POINTS)
+    for check_id, points in POINTS.items():
+        verdict = checks[check_id]
+        assert verdict["max_score"] == points
+        if check_id in EXPECTED[student]:
+            assert verdict["score"] == 0, (check_id, verdict["message"])
+            assert verdict["message_key"] == EXPECTED[student][check_id], (check_id, verdict["message"])
+            assert verdict["message"] and "{" not in verdict["message"]
+        else:
+            assert verdict["score"] == points, (check_id, verdict["message"])
+            assert verdict["message_key"] == "passed"
+
+
+def test_total_scores(report):
+    total = sum(POINTS.values())
+    scores = {s: sum(v["score"] for k, v in r["clip"].items() if not k.startswith("_")) for s, r in report.items()}
+    assert scores["full_solution"] == total
+    assert scores["blank_release"] == 0
+    for student in ("buggy_axis_ascending", "buggy_dot_maxheads"):
+        assert scores[student] == total - sum(POINTS[c] for c in EXPECTED[student])
