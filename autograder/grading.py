@@ -23,6 +23,8 @@ from .messages import render
 from .nbgrader_bridge import grade_cells, is_test_cell
 from .runner import sandbox
 from .runner.results import load_results
+from .runner.scan import describe as describe_flag
+from .runner.scan import scan_notebook
 
 PUBLIC_DATA = "public_checks.npz"
 
@@ -41,8 +43,10 @@ class SubmissionResult:
     assignment: str
     verdicts: list[Verdict]
     notes: list[str] = field(default_factory=list)
+    flags: list[dict] = field(default_factory=list)  # suspicious code, for the instructor
     seconds: float = 0.0
     executed: object = None  # the executed notebook (nbformat), if it ran
+    case_results: dict = field(default_factory=dict)  # probe data per case id (for the feedback pictures)
 
     @property
     def score(self) -> float:
@@ -62,6 +66,8 @@ class SubmissionResult:
         report = {v.check_id: v.as_dict() for v in self.verdicts}
         if self.notes:
             report["_notes"] = list(self.notes)
+        if self.flags:
+            report["_flags"] = list(self.flags)
         return report
 
 
@@ -82,9 +88,17 @@ def call_probe(exercise: Exercise, case: Case, namespace: dict) -> dict:
     return {key: as_numpy(value) for key, value in result.items()}
 
 
+def pin_threads() -> None:
+    """One thread per grading process: on 2 shared cores more threads only fight (measured ~100x
+    slower under load); parallelism comes from grading several submissions at once."""
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
 def compute_reference(exercise: Exercise, cases: list[Case]) -> tuple[dict, dict]:
     """Expected results and the results of every known-wrong variant, per case."""
     module = reference_module(exercise)
+    pin_threads()
     namespace = dict(vars(module))
     expected = {case.id: call_probe(exercise, case, namespace) for case in cases}
     variants = {}
@@ -164,7 +178,7 @@ def prepare_notebook(exercise: Exercise, path: Path, release_nb) -> tuple[object
 
 
 def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
-                   settings: XaiGrade) -> tuple[dict, object, dict, str | None]:
+                   settings: XaiGrade, private_paths: list[str] | None = None) -> tuple[dict, object, dict, str | None]:
     """Execute the notebook and probe in a fresh job dir; return (results, executed nb, status, kill reason)."""
     job_dir = Path(tempfile.mkdtemp(prefix="xaigrade-job-"))
     try:
@@ -181,7 +195,7 @@ def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
             pickle.dump([{"id": c.id, "probe": exercise.probe_path(c), "inputs": c.inputs,
                           "function": probe_functions.get(c.probe, c.probe)} for c in cases], handle)
         sandbox.write_job(job_dir, settings)
-        outcome = sandbox.run_job(job_dir, settings)
+        outcome = sandbox.run_job(job_dir, settings, private_paths)
         status = {}
         if (job_dir / "status.json").exists():
             status = json.loads((job_dir / "status.json").read_text())
@@ -197,7 +211,7 @@ def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
 
 def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Path, cases: list[Case],
                    expected: dict, variants: dict, settings: XaiGrade, public_only: bool = False,
-                   release_notebook: Path | None = None) -> SubmissionResult:
+                   release_notebook: Path | None = None, private_paths: list[str] | None = None) -> SubmissionResult:
     """Grade one notebook file; problems with the file become messages, never exceptions.
 
     ``release_dir`` supplies the data files the notebook reads; ``release_notebook`` the
@@ -213,9 +227,12 @@ def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Pa
         note = render(problem.key, problem.params, language)
         failed = {c.id: ProbeError("not_run", {"reason": note}) for c in cases}
         verdicts = evaluate(exercise, cases, failed, expected, variants, language, public_only)
-        return SubmissionResult(student, exercise.name, verdicts, [note], time.monotonic() - started)
+        return SubmissionResult(student, exercise.name, verdicts, [note], seconds=time.monotonic() - started)
     notes = [render(key, params, language) for key, params in restored]
-    results, executed, status, killed = run_in_sandbox(exercise, nb, cases, release_dir, settings)
+    given = {cell.source.strip() for cell in release_nb.cells}  # the instructor's code is not flagged
+    flags = scan_notebook(nb, lambda cell: is_test_cell(cell) or cell.source.strip() in given)
+    notes += [describe_flag(flag, language) for flag in flags]
+    results, executed, status, killed = run_in_sandbox(exercise, nb, cases, release_dir, settings, private_paths)
     if killed:
         notes.append(render("sandbox_killed", {"reason": killed}, language))
     for death in status.get("kernel_deaths", []):
@@ -224,7 +241,8 @@ def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Pa
         notes.append(render("cell_error", error, language))
     verdicts = evaluate(exercise, cases, results, expected, variants, language, public_only)
     autograded = annotate(executed if executed is not None else nb, exercise, verdicts, language)
-    return SubmissionResult(student, exercise.name, verdicts, notes, time.monotonic() - started, autograded)
+    return SubmissionResult(student, exercise.name, verdicts, notes, flags, time.monotonic() - started, autograded,
+                            results)
 
 
 def annotate(nb, exercise: Exercise, verdicts: list[Verdict], language: str):

@@ -7,6 +7,13 @@ from pathlib import Path
 
 import xaikit  # noqa: F401  (import order guard, see above)
 
+try:  # one thread: the suite runs on 2 shared cores, where more threads are much slower
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:
+    pass
+
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -39,6 +39,15 @@ class Check:
     variants: tuple = ()  # known-wrong variants to name when the result misses the reference
     tags: frozenset = frozenset()  # ... having all these tags
     public: bool = True  # also run by `xaigrade check` on the public cases
+    # Does the student's result show the mistake of a variant? Default: it passes the criterion with
+    # the variant's result as the expected one. Bound-type checks ("at most 1.5x the reference's
+    # distance") need their own test of sameness, e.g. closeness of the images.
+    matches: Callable[[dict, dict, Case], bool] | None = None
+
+    def shows_variant(self, student: dict, variant_result: dict, case: Case) -> bool:
+        if self.matches is not None:
+            return bool(self.matches(student, variant_result, case))
+        return self.criterion(student, variant_result, case) is None
 
     def selects(self, case: Case) -> bool:
         return case.probe == self.probe and self.tags <= case.tags
@@ -138,7 +147,7 @@ def _evaluate_check(exercise, check, cases, student, expected, variants, languag
             continue
         for variant_id in check.variants:
             variant_result = variants.get(variant_id, {}).get(case.id)
-            if isinstance(variant_result, dict) and check.criterion(result, variant_result, case) is None:
+            if isinstance(variant_result, dict) and check.shows_variant(result, variant_result, case):
                 params = {"case": case.label}
                 return Verdict(check.id, check.task, 0.0, check.points, variant_id,
                                exercise.message(variant_id, params, language), case.id, params)

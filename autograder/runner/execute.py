@@ -42,12 +42,58 @@ def _truncate_outputs(cell, limit: int) -> None:
     cell["outputs"] = kept
 
 
+class CappedClient(NotebookClient):
+    """Drops output past a budget per cell as it arrives, so printing 1 GB cannot fill memory."""
+
+    output_budget = 200_000
+
+    def output(self, outs, msg, display_id, cell_index):
+        used = self._used.get(cell_index, 0)
+        size = len(json.dumps(msg.get("content", {})))
+        self._used[cell_index] = used + size
+        if used + size > self.output_budget:
+            if used <= self.output_budget:
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stderr", text=f"[xaigrade: output cut after {self.output_budget} characters]\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _kill_strays(client) -> None:
+    """No process may outlive the cell that started it (background jobs, fork bombs).
+
+    Only when this executor is PID 1 of its own PID namespace: then every other process but the
+    kernel belongs to the submission."""
+    if os.getpid() != 1:
+        return
+    try:
+        kernel_pid = client.km.provisioner.pid
+    except AttributeError:
+        return
+    for _ in range(3):
+        strays = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, kernel_pid)]
+        if not strays:
+            return
+        for pid in strays:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        for pid in strays:  # reap our zombies (orphans are re-parented to PID 1, i.e. us)
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
 def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict) -> int | None:
     """Execute all code cells but ``skip``; return the index of a cell that killed the kernel."""
     km = KernelManager(kernel_name=job["kernel_name"], transport="ipc", ip=str(job_dir / "kernel"))
-    client = NotebookClient(nb, km=km, timeout=job["cell_timeout"], allow_errors=True,
+    CappedClient.output_budget = job["max_output_chars"]
+    client = CappedClient(nb, km=km, timeout=job["cell_timeout"], allow_errors=True,
                             interrupt_on_timeout=True, record_timing=False, kernel_name=job["kernel_name"],
                             resources={"metadata": {"path": str(job_dir)}})
+    client._used = {}
     with client.setup_kernel(cwd=str(job_dir)):
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or index in skip:
@@ -63,6 +109,7 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict) -> int | No
                 return index
             finally:
                 _truncate_outputs(cell, job["max_output_chars"])
+                _kill_strays(client)
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error" and not cell.get("metadata", {}).get("xaigrade_probe"):
                     status["cell_errors"].append({"index": index,

@@ -1,15 +1,20 @@
 """Grader side: run one job (``execute.py``) in a sandboxed process tree and wait for it.
 
-Isolation used where the system allows it (checked once, reported by ``describe_isolation``):
-- a new PID namespace (every process of the submission dies with it) and network namespace
-  (no network; the kernel talks to nbclient over Unix sockets),
-- resource limits (CPU seconds, address space, file size, open files),
-- a scrubbed environment and a fresh working directory,
-- a wall-clock limit enforced here by killing the whole process group.
+Layers, each used where the system allows it (``describe_isolation`` says which are active):
+- namespaces (``unshare``): PID (every process of the submission dies with it; background processes
+  cannot outlive the job), network (no network at all; the kernel talks to nbclient over Unix
+  sockets), mount (``jail.py`` hides the project, reference solutions, submissions, gradebook, $HOME
+  and /tmp, makes everything else read-only and locks it in a nested user namespace);
+- cgroups when running as root (pids.max against fork bombs, memory limit for the whole tree);
+  otherwise RLIMIT_NPROC;
+- resource limits per process: CPU seconds, data segment (memory), file size, open files, no core dumps;
+- a scrubbed environment and a fresh working directory;
+- a wall-clock limit enforced here by killing the process group (and the cgroup's processes).
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import resource
@@ -18,11 +23,15 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from ..config import PROJECT_ROOT, XaiGrade
+
+JAIL_FAILED = 97
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -30,36 +39,97 @@ class JobOutcome:
     returncode: int | None
     killed_reason: str | None
     seconds: float
-    stderr_tail: str
+    log_tail: str
 
 
 @lru_cache(maxsize=None)
-def namespace_flags() -> tuple[str, ...]:
-    """The unshare flags that work here (as root directly, otherwise inside a user namespace)."""
+def namespace_command() -> tuple[str, ...]:
+    """The unshare prefix that works here: as root directly, otherwise inside a user namespace."""
     unshare = shutil.which("unshare")
     if not unshare:
         return ()
-    base = ["--net", "--pid", "--fork", "--kill-child"]
+    base = ["--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
     candidates = [base] if os.geteuid() == 0 else []
-    candidates.append(["--user", "--map-root-user"] + base)
+    candidates.append(["--user", "--map-root-user", *base])
     for flags in candidates:
-        probe = subprocess.run([unshare, *flags, "true"], capture_output=True)
-        if probe.returncode == 0:
+        if subprocess.run([unshare, *flags, "true"], capture_output=True).returncode == 0:
             return (unshare, *flags)
     return ()
 
 
-def describe_isolation(settings: XaiGrade) -> str:
-    flags = namespace_flags()
-    if settings.isolate_network and flags:
-        return "PID+network namespace via " + " ".join(flags)
-    return "no namespaces available: resource limits and process group only"
+def exposed_paths() -> list[str]:
+    """What the kernel may read: our two packages and the Python installation."""
+    return [str(PROJECT_ROOT / "autograder"), str(PROJECT_ROOT / "xaikit"), sys.prefix, sys.base_prefix,
+            str(Path(os.path.realpath(sys.executable)).parent.parent)]
+
+
+def hidden_paths(extra: list[str]) -> list[str]:
+    home = os.path.expanduser("~")
+    return [str(PROJECT_ROOT), home, "/tmp", "/var/tmp", *extra]
+
+
+@lru_cache(maxsize=None)
+def jail_works() -> bool:
+    prefix = namespace_command()
+    if not prefix:
+        return False
+    probe_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"xaigrade-jailcheck-{uuid.uuid4().hex}"
+    probe_dir.mkdir()
+    try:
+        command = [*prefix, sys.executable, "-m", "autograder.runner.jail", str(probe_dir), "--check",
+                   *_jail_args([])]
+        return subprocess.run(command, capture_output=True, cwd=probe_dir).returncode == 0
+    finally:
+        shutil.rmtree(probe_dir, ignore_errors=True)
+
+
+def _jail_args(extra_hidden: list[str]) -> list[str]:
+    args = []
+    for path in hidden_paths(extra_hidden):
+        args += ["--hide", path]
+    for path in exposed_paths():
+        args += ["--expose", path]
+    return args
+
+
+@lru_cache(maxsize=None)
+def cgroup_roots() -> dict[str, Path]:
+    """Writable cgroup v1 controllers (pids, memory) when we are root; empty otherwise."""
+    roots = {}
+    if os.geteuid() != 0:
+        return roots
+    for controller in ("pids", "memory"):
+        base = Path("/sys/fs/cgroup") / controller
+        try:
+            own = next(line.split(":", 2)[2].strip() for line in open("/proc/self/cgroup")
+                       if line.split(":")[1] == controller)
+        except (StopIteration, OSError, IndexError):
+            continue
+        root = base / own.lstrip("/")
+        probe = root / f"xaigrade-probe-{os.getpid()}"
+        try:
+            probe.mkdir()
+            probe.rmdir()
+            roots[controller] = root
+        except OSError:
+            continue
+    return roots
+
+
+def describe_isolation(settings: XaiGrade) -> dict:
+    return {
+        "namespaces": " ".join(namespace_command()[1:]) if settings.isolate_network and namespace_command() else "none",
+        "file_jail": bool(settings.isolate_files and jail_works()),
+        "cgroups": sorted(cgroup_roots()),
+        "rlimits": ["CPU", "DATA", "FSIZE", "NOFILE", "CORE"] + ([] if cgroup_roots().get("pids") else ["NPROC"]),
+    }
 
 
 def scrubbed_environment(job_dir: Path) -> dict:
     """Only what the kernel needs; nothing of the grader's environment leaks in."""
     venv_bin = str(Path(sys.executable).parent)
-    env = {
+    (job_dir / "tmp").mkdir(exist_ok=True)
+    return {
         "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(job_dir),
         "LANG": "C.UTF-8",
@@ -78,47 +148,116 @@ def scrubbed_environment(job_dir: Path) -> dict:
         "IPYTHONDIR": str(job_dir / ".ipython"),
         "TMPDIR": str(job_dir / "tmp"),
     }
-    (job_dir / "tmp").mkdir(exist_ok=True)
-    return env
 
 
-def _limit(settings: XaiGrade):
+class _Cgroups:
+    """One pids + memory cgroup per job (root only); its processes are killed and it is removed after."""
+
+    def __init__(self, settings: XaiGrade):
+        self.paths = []
+        name = f"xaigrade-{uuid.uuid4().hex[:12]}"
+        for controller, root in cgroup_roots().items():
+            path = root / name
+            try:
+                path.mkdir()
+                if controller == "pids":
+                    (path / "pids.max").write_text(str(settings.max_processes))
+                else:
+                    (path / "memory.limit_in_bytes").write_text(str(settings.memory_mb * 2**20))
+                    swap = path / "memory.memsw.limit_in_bytes"
+                    if swap.exists():
+                        swap.write_text(str(settings.memory_mb * 2**20))
+                self.paths.append(path)
+            except OSError:
+                continue
+
+    def join(self):  # runs in the child before exec
+        for path in self.paths:
+            with open(path / "cgroup.procs", "w") as handle:
+                handle.write(str(os.getpid()))
+
+    def oom_killed(self) -> bool:
+        for path in self.paths:
+            control = path / "memory.oom_control"
+            if control.exists() and "oom_kill 0" not in control.read_text() and "oom_kill" in control.read_text():
+                return True
+            failcnt = path / "memory.failcnt"
+            if failcnt.exists() and failcnt.read_text().strip() not in ("", "0"):
+                return True
+        return False
+
+    def destroy(self):
+        for path in self.paths:
+            for _ in range(50):
+                try:
+                    pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
+                except OSError:
+                    pids = []
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                try:
+                    path.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+
+
+def _preexec(settings: XaiGrade, cgroups: _Cgroups):
     def apply():
         os.setsid()
-        mb = 1024 * 1024
+        # If the grader dies (even by SIGKILL), the sandbox dies with it: unshare gets SIGKILL
+        # and its --kill-child takes the whole PID namespace down. No orphaned kernels.
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        cgroups.join()
+        mb = 2**20
         resource.setrlimit(resource.RLIMIT_CPU, (settings.cpu_seconds, settings.cpu_seconds))
         resource.setrlimit(resource.RLIMIT_FSIZE, (settings.max_file_mb * mb, settings.max_file_mb * mb))
         resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        # RLIMIT_AS counts reserved address space; torch/TF reserve far more than they touch,
-        # so the address-space cap is generous and the real memory cap is RLIMIT_DATA.
+        # RLIMIT_AS would count address space that torch/TensorFlow reserve but never touch;
+        # RLIMIT_DATA caps what a process really allocates (heap and private mappings).
         resource.setrlimit(resource.RLIMIT_DATA, (settings.memory_mb * mb, settings.memory_mb * mb))
-        if os.geteuid() != 0:
+        if not cgroups.paths and os.geteuid() != 0:
             resource.setrlimit(resource.RLIMIT_NPROC, (settings.max_processes, settings.max_processes))
 
     return apply
 
 
-def run_job(job_dir: Path, settings: XaiGrade) -> JobOutcome:
+def run_job(job_dir: Path, settings: XaiGrade, extra_hidden: list[str] | None = None) -> JobOutcome:
     """Run ``execute.py`` on ``job_dir`` under the limits; never raises for the submission's sake."""
     job_dir = Path(job_dir)
     command = [sys.executable, "-m", "autograder.runner.execute", str(job_dir)]
-    if settings.isolate_network and namespace_flags():
-        command = [*namespace_flags(), *command]
+    prefix = namespace_command() if settings.isolate_network else ()
+    if prefix and settings.isolate_files and jail_works():
+        command = [*prefix, sys.executable, "-m", "autograder.runner.jail", str(job_dir),
+                   *_jail_args(list(extra_hidden or []))]
+    elif prefix:
+        command = [*prefix, *command]
     started = time.monotonic()
     killed = None
-    with open(job_dir / "sandbox.log", "wb") as log:
-        process = subprocess.Popen(command, cwd=job_dir, env=scrubbed_environment(job_dir),
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   preexec_fn=_limit(settings))
-        try:
-            process.wait(timeout=settings.total_timeout)
-        except subprocess.TimeoutExpired:
-            killed = f"Zeitlimit von {settings.total_timeout:.0f} s überschritten"
-        finally:
-            _kill_group(process)
+    cgroups = _Cgroups(settings)
+    try:
+        with open(job_dir / "sandbox.log", "wb") as log:
+            process = subprocess.Popen(command, cwd=job_dir, env=scrubbed_environment(job_dir),
+                                       stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                       preexec_fn=_preexec(settings, cgroups))
+            try:
+                process.wait(timeout=settings.total_timeout)
+            except subprocess.TimeoutExpired:
+                killed = f"Zeitlimit von {settings.total_timeout:.0f} s überschritten"
+            finally:
+                _kill_group(process)
+        if killed is None and cgroups.oom_killed() and process.returncode != 0:
+            killed = f"Speicherlimit von {settings.memory_mb} MiB überschritten"
+    finally:
+        cgroups.destroy()
     tail = (job_dir / "sandbox.log").read_bytes()[-2000:].decode("utf-8", "replace")
-    if killed is None and process.returncode not in (0, None):
+    if killed is None and process.returncode == JAIL_FAILED:
+        killed = "Sandbox konnte nicht eingerichtet werden: " + tail.strip().splitlines()[-1][:200]
+    elif killed is None and process.returncode not in (0, None):
         killed = _describe_exit(process.returncode)
     return JobOutcome(process.returncode, killed, time.monotonic() - started, tail)
 

@@ -1,0 +1,118 @@
+"""First process inside the submission's namespaces: hide files, make the rest read-only, lock it, exec.
+
+Started by ``sandbox.run_job`` as ``unshare --mount --net --pid --fork ... python -m autograder.runner.jail``.
+Here we are root of a fresh mount namespace (real root, or root of a user namespace). We
+1. cover the project, the submissions, the grader's output, $HOME and /tmp with empty tmpfs mounts,
+2. bind back read-only only what the kernel needs (the autograder and xaikit packages, the Python
+   environment) and the job directory read-write,
+3. remount every other mount read-only,
+4. enter a nested user + mount namespace: mounts copied into a less privileged namespace are locked,
+   so the student's code (root only in that namespace) can neither unmount the covers nor make
+   anything writable again,
+5. exec the executor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import sys
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class JailError(RuntimeError):
+    pass
+
+
+def _mount(source, target, fstype, flags, data=None):
+    args = [None if x is None else x.encode() for x in (source, target, fstype, data)]
+    if _libc.mount(args[0], args[1], args[2], ctypes.c_ulong(flags), args[3]) != 0:
+        error = ctypes.get_errno()
+        raise JailError(f"mount {source} -> {target} ({flags:#x}): {os.strerror(error)}")
+
+
+def _unshare(flags):
+    if _libc.unshare(flags) != 0:
+        raise JailError(f"unshare({flags:#x}): {os.strerror(ctypes.get_errno())}")
+
+
+def _mount_points():
+    with open("/proc/self/mountinfo") as handle:
+        for line in handle:
+            fields = line.split()
+            yield fields[4].replace("\\040", " "), fields[5].split(",")
+
+
+def _inside(path, parents):
+    return any(path == p or path.startswith(p.rstrip("/") + "/") for p in parents)
+
+
+def build_jail(job_dir: str, hide: list[str], expose: list[str]) -> None:
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    expose = sorted({os.path.realpath(p) for p in expose if os.path.exists(p)}, key=len)
+    hide = sorted({os.path.realpath(p) for p in hide if os.path.isdir(p)}, key=len)
+    job_dir = os.path.realpath(job_dir)
+    handles = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in expose + [job_dir]}
+    for path in hide:
+        if not _inside(path, [h for h in hide if h != path]):
+            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    for path in expose + [job_dir]:
+        if _inside(path, hide):
+            os.makedirs(path, exist_ok=True)
+            _mount(f"/proc/self/fd/{handles[path]}", path, None, MS_BIND | MS_REC)
+    _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
+    writable = {job_dir, "/dev/shm", "/proc", "/dev/pts"}
+    for point, options in list(_mount_points()):
+        if point in writable or point.startswith("/proc/") or point.startswith("/sys"):
+            continue
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+        flags |= MS_NOSUID if "nosuid" in options else 0
+        flags |= MS_NODEV if "nodev" in options else 0
+        flags |= MS_NOEXEC if "noexec" in options else 0
+        try:
+            _mount(None, point, None, flags)
+        except JailError:
+            if _inside(job_dir, [point]) or point == "/":
+                raise
+    for fd in handles.values():
+        os.close(fd)
+    # Lock it: a nested user namespace owns the new mount namespace, so every mount above is
+    # MNT_LOCKED (cannot be unmounted) and its read-only flag cannot be cleared.
+    uid, gid = os.geteuid(), os.getegid()
+    _unshare(CLONE_NEWUSER | CLONE_NEWNS)
+    with open("/proc/self/setgroups", "w") as handle:
+        handle.write("deny")
+    with open("/proc/self/uid_map", "w") as handle:
+        handle.write(f"0 {uid} 1")
+    with open("/proc/self/gid_map", "w") as handle:
+        handle.write(f"0 {gid} 1")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("job_dir")
+    parser.add_argument("--hide", action="append", default=[])
+    parser.add_argument("--expose", action="append", default=[])
+    parser.add_argument("--check", action="store_true", help="build the jail, then exit 0")
+    parser.add_argument("--command", nargs=argparse.REMAINDER, help="run this instead of the executor (tests)")
+    args = parser.parse_args()
+    try:
+        build_jail(args.job_dir, args.hide, args.expose)
+    except (JailError, OSError) as error:
+        print(f"xaigrade jail: {error}", file=sys.stderr)
+        return 97
+    if args.check:
+        return 0
+    os.chdir(args.job_dir)
+    command = args.command or [sys.executable, "-m", "autograder.runner.execute", args.job_dir]
+    os.execv(command[0], command)
+    return 98  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())
