@@ -141,7 +141,7 @@ def main(argv=None):
     print(f"MiniResNet Grad-CAM layer4 pointing game {pg:.3f} "
           f"({1000 * (time.perf_counter() - t0) / args.n:.1f} ms per image)")
 
-    import transformers  # noqa: F401  (import cost is not the loader's)
+    from transformers import CLIPModel, CLIPProcessor  # noqa: F401  (import cost is not the loader's)
     (clip, processor), t = models.timed(models.load_clip, "embedded")
     rates = clip_swap_rates(clip, processor, data)
     print(f"tiny CLIP load {t:.2f}s | ranking top-1 of 10 {clip_ranking(clip, processor, data):.3f} | "

@@ -1,8 +1,17 @@
 """Train the embedded MiniResNet on synthetic scenes -> xaikit/weights/mini_resnet.pt.
 
-    python -m xaikit.training.train_mini_resnet [--n-train 16000] [--epochs 4]
+    python -m xaikit.training.train_mini_resnet [--n-train 12000] [--epochs 4]
 
-Seeded (data seed 1, torch seed 0); about 5 minutes on 2 CPU cores.
+Seeded (data seed 1, torch seed 0); about 4 minutes on 2 idle CPU cores.
+
+Besides cross-entropy the loss has a small localisation term (``--loc-weight``):
+the class activation map of the true class at layer4 (fc weights . layer4
+features, which for a GAP + linear head is Grad-CAM up to a constant) is pushed,
+as a softmax over positions, towards the ground-truth mask. Without it the
+network classified perfectly but Grad-CAM's peak fell inside the object in only
+~40-46 % of scenes (evidence smeared over the surroundings), too weak a model for
+teaching Grad-CAM. Exercises should know the model was trained to be "right for
+the right reasons".
 """
 import xaikit  # noqa: F401  (triton-before-TensorFlow guard)
 
@@ -27,22 +36,27 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--n-train", type=int, default=16000)
+    p.add_argument("--n-train", type=int, default=12000)
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--loc-weight", type=float, default=0.3)
+    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=str(MINI_RESNET_PATH))
     args = p.parse_args(argv)
 
     torch.manual_seed(args.seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     t0 = time.time()
     data = make_dataset(args.n_train, seed=1)  # test sets use other seeds (measure: 1000+)
     x_all, y_all = to_tensor(data["images"]), torch.from_numpy(data["labels"])
+    m_all = torch.from_numpy(data["masks"]).float()[:, None]
     print(f"data {time.time() - t0:.1f}s", flush=True)
 
     model = build_mini_resnet()
+    feats = {}
+    model.layer4.register_forward_hook(lambda m, i, o: feats.__setitem__("a", o))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     steps = args.epochs * (args.n_train // args.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps)
@@ -54,12 +68,19 @@ def main(argv=None):
         correct = total = 0
         for i in range(args.n_train // args.batch):
             idx = perm[i * args.batch:(i + 1) * args.batch]
-            xb, yb = x_all[idx], y_all[idx]
+            xb, yb, mb = x_all[idx], y_all[idx], m_all[idx]
             # horizontal flips: shape classes are mirror-invariant, positions vary more
-            flip = torch.rand(len(idx), generator=gen) < 0.5
-            xb = torch.where(flip.view(-1, 1, 1, 1), xb.flip(-1), xb)
+            flip = (torch.rand(len(idx), generator=gen) < 0.5).view(-1, 1, 1, 1)
+            xb = torch.where(flip, xb.flip(-1), xb)
+            mb = torch.where(flip, mb.flip(-1), mb)
             out = model(xb)
             loss = F.cross_entropy(out, yb)
+            if args.loc_weight > 0:
+                acts = feats["a"]
+                cam = torch.einsum("bchw,bc->bhw", acts, model.fc.weight[yb]).flatten(1)
+                target = F.adaptive_avg_pool2d(mb, acts.shape[-2:]).flatten(1)
+                target = target / target.sum(1, keepdim=True)
+                loss = loss + args.loc_weight * -(target * F.log_softmax(cam, 1)).sum(1).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
