@@ -26,7 +26,7 @@ class XaiGrade(Configurable):
     total_timeout = Float(600.0, help="Wall-clock seconds for one whole submission.").tag(config=True)
     cpu_seconds = Int(900, help="CPU seconds for the submission's process tree (RLIMIT_CPU per process).").tag(config=True)
     memory_mb = Int(6144, help="Memory limit of the submission's processes in MiB.").tag(config=True)
-    max_processes = Int(256, help="Cap on processes/threads of the sandbox user (RLIMIT_NPROC).").tag(config=True)
+    max_processes = Int(512, help="Cap on processes and threads of the submission (pids cgroup and RLIMIT_NPROC of its uid).").tag(config=True)
     max_file_mb = Int(256, help="Largest file the submission may write, MiB (RLIMIT_FSIZE).").tag(config=True)
     max_output_chars = Int(200_000, help="Notebook output kept per cell; the rest is cut.").tag(config=True)
     max_result_mb = Int(64, help="Largest result file accepted from the sandbox, MiB.").tag(config=True)

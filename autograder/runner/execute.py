@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import nbformat
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -88,7 +88,9 @@ def _kill_strays(client) -> None:
 
 def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict) -> int | None:
     """Execute all code cells but ``skip``; return the index of a cell that killed the kernel."""
-    km = KernelManager(kernel_name=job["kernel_name"], transport="ipc", ip=str(job_dir / "kernel"))
+    # The async manager matters: with a blocking client nbclient waits on iopub forever when
+    # the kernel dies (os._exit) instead of noticing the death.
+    km = AsyncKernelManager(kernel_name=job["kernel_name"], transport="ipc", ip=str(job_dir / "kernel"))
     CappedClient.output_budget = job["max_output_chars"]
     client = CappedClient(nb, km=km, timeout=job["cell_timeout"], allow_errors=True,
                             interrupt_on_timeout=True, record_timing=False, kernel_name=job["kernel_name"],

@@ -17,11 +17,13 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import resource
 import sys
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
+PR_SET_DUMPABLE = 4
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -52,7 +54,8 @@ def _inside(path, parents):
     return any(path == p or path.startswith(p.rstrip("/") + "/") for p in parents)
 
 
-def build_jail(job_dir: str, hide: list[str], expose: list[str]) -> None:
+def build_jail(job_dir: str, hide: list[str], expose: list[str], outer_uid: int | None = None,
+               max_processes: int | None = None) -> None:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     expose = sorted({os.path.realpath(p) for p in expose if os.path.exists(p)}, key=len)
     hide = sorted({os.path.realpath(p) for p in hide if os.path.isdir(p)}, key=len)
@@ -83,6 +86,16 @@ def build_jail(job_dir: str, hide: list[str], expose: list[str]) -> None:
         os.close(fd)
     # Lock it: a nested user namespace owns the new mount namespace, so every mount above is
     # MNT_LOCKED (cannot be unmounted) and its read-only flag cannot be cleared.
+    # As real root we first become an unprivileged uid: the submission then owns no file outside
+    # its job dir, and RLIMIT_NPROC applies (the kernel exempts real root from it), which stops
+    # fork bombs even where no pids cgroup exists. Then the nested namespace maps its root to us.
+    if max_processes:
+        resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
+    if outer_uid is not None:
+        os.setgroups([])
+        os.setresgid(outer_uid, outer_uid, outer_uid)
+        os.setresuid(outer_uid, outer_uid, outer_uid)
+        _libc.prctl(PR_SET_DUMPABLE, 1)  # a uid change clears it, and /proc/self/*_map would turn root-owned
     uid, gid = os.geteuid(), os.getegid()
     _unshare(CLONE_NEWUSER | CLONE_NEWNS)
     with open("/proc/self/setgroups", "w") as handle:
@@ -99,10 +112,12 @@ def main() -> int:
     parser.add_argument("--hide", action="append", default=[])
     parser.add_argument("--expose", action="append", default=[])
     parser.add_argument("--check", action="store_true", help="build the jail, then exit 0")
+    parser.add_argument("--uid", type=int, default=None, help="unprivileged outer uid to run as (when root)")
+    parser.add_argument("--nproc", type=int, default=None, help="RLIMIT_NPROC for the submission's uid")
     parser.add_argument("--command", nargs=argparse.REMAINDER, help="run this instead of the executor (tests)")
     args = parser.parse_args()
     try:
-        build_jail(args.job_dir, args.hide, args.expose)
+        build_jail(args.job_dir, args.hide, args.expose, args.uid, args.nproc)
     except (JailError, OSError) as error:
         print(f"xaigrade jail: {error}", file=sys.stderr)
         return 97

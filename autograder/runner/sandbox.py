@@ -31,6 +31,7 @@ from pathlib import Path
 from ..config import PROJECT_ROOT, XaiGrade
 
 JAIL_FAILED = 97
+SANDBOX_UID = 65534  # "nobody": what a submission runs as when the grader is root
 PR_SET_PDEATHSIG = 1
 
 
@@ -77,10 +78,21 @@ def jail_works() -> bool:
     probe_dir.mkdir()
     try:
         command = [*prefix, sys.executable, "-m", "autograder.runner.jail", str(probe_dir), "--check",
-                   *_jail_args([])]
+                   *_jail_args([]), *_identity_args(probe_dir, 64)]
         return subprocess.run(command, capture_output=True, cwd=probe_dir).returncode == 0
     finally:
         shutil.rmtree(probe_dir, ignore_errors=True)
+
+
+def _identity_args(job_dir: Path, max_processes: int) -> list[str]:
+    """Run as an unprivileged uid when we are root (the job dir is handed over to it)."""
+    if os.geteuid() != 0:
+        return []
+    for folder, dirs, files in os.walk(job_dir):
+        os.chown(folder, SANDBOX_UID, SANDBOX_UID)
+        for name in files:
+            os.chown(os.path.join(folder, name), SANDBOX_UID, SANDBOX_UID)
+    return ["--uid", str(SANDBOX_UID), "--nproc", str(max_processes)]
 
 
 def _jail_args(extra_hidden: list[str]) -> list[str]:
@@ -121,7 +133,8 @@ def describe_isolation(settings: XaiGrade) -> dict:
         "namespaces": " ".join(namespace_command()[1:]) if settings.isolate_network and namespace_command() else "none",
         "file_jail": bool(settings.isolate_files and jail_works()),
         "cgroups": sorted(cgroup_roots()),
-        "rlimits": ["CPU", "DATA", "FSIZE", "NOFILE", "CORE"] + ([] if cgroup_roots().get("pids") else ["NPROC"]),
+        "rlimits": ["CPU", "DATA", "FSIZE", "NOFILE", "CORE", "NPROC"],
+        "runs_as": f"uid {SANDBOX_UID} (nobody)" if os.geteuid() == 0 else f"uid {os.geteuid()}",
     }
 
 
@@ -233,7 +246,7 @@ def run_job(job_dir: Path, settings: XaiGrade, extra_hidden: list[str] | None = 
     prefix = namespace_command() if settings.isolate_network else ()
     if prefix and settings.isolate_files and jail_works():
         command = [*prefix, sys.executable, "-m", "autograder.runner.jail", str(job_dir),
-                   *_jail_args(list(extra_hidden or []))]
+                   *_jail_args(list(extra_hidden or [])), *_identity_args(job_dir, settings.max_processes)]
     elif prefix:
         command = [*prefix, *command]
     started = time.monotonic()
