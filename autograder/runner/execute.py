@@ -96,12 +96,17 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict) -> int | No
                             interrupt_on_timeout=True, record_timing=False, kernel_name=job["kernel_name"],
                             resources={"metadata": {"path": str(job_dir)}})
     client._used = {}
+    started = time.monotonic()
     with client.setup_kernel(cwd=str(job_dir)):
+        timings = status.setdefault("timings", {"kernel_start": 0.0, "student_cells": 0.0, "probe": 0.0})
+        timings["kernel_start"] += time.monotonic() - started
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or index in skip:
                 continue
             if cell.get("metadata", {}).get("xaigrade_skip"):
                 continue
+            cell_started = time.monotonic()
+            key = "probe" if cell.get("metadata", {}).get("xaigrade_probe") else "student_cells"
             try:
                 client.execute_cell(cell, index)
             except CellTimeoutError:
@@ -110,6 +115,7 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict) -> int | No
                 status["kernel_deaths"].append({"index": index, "reason": str(error)[:200]})
                 return index
             finally:
+                timings[key] += time.monotonic() - cell_started
                 _truncate_outputs(cell, job["max_output_chars"])
                 _kill_strays(client)
             for output in cell.get("outputs", []):

@@ -1,0 +1,26 @@
+"""The benchmark scripts run on tiny sizes and print their figures (no timing is asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from autograder.config import PROJECT_ROOT
+
+BENCHMARKS = PROJECT_ROOT / "benchmarks"
+
+
+@pytest.mark.parametrize("script, args, expected", [
+    ("pdp_reference.py", ["--quick"], "ratio"),
+    ("gradcam_reference.py", ["--quick"], "reference / grad-cam package"),
+    ("grading_throughput.py", ["--assignments", "pdp", "--quick"], "speed-up of xaigrade over nbgrader"),
+    ("check_latency.py", ["--assignments", "pdp", "--repeat", "0"], "pdp: cold"),
+])
+def test_benchmark_script_runs_and_prints_figures(script, args, expected):
+    result = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
+                            cwd=BENCHMARKS, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert expected in result.stdout
+    assert "# machine:" in result.stdout
