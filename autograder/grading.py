@@ -46,7 +46,8 @@ class SubmissionResult:
     flags: list[dict] = field(default_factory=list)  # suspicious code, for the instructor
     seconds: float = 0.0
     executed: object = None  # the executed notebook (nbformat), if it ran
-    case_results: dict = field(default_factory=dict)  # probe data per case id (for the feedback pictures)
+    case_results: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)  # seconds: kernel_start, student_cells, probe, checks  # probe data per case id (for the feedback pictures)
 
     @property
     def score(self) -> float:
@@ -68,6 +69,8 @@ class SubmissionResult:
             report["_notes"] = list(self.notes)
         if self.flags:
             report["_flags"] = list(self.flags)
+        if self.timings:
+            report["_timings"] = {k: round(v, 3) for k, v in self.timings.items()}
         return report
 
 
@@ -239,10 +242,13 @@ def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Pa
         notes.append(render("kernel_died", {"index": death["index"], "reason": death["reason"][:120]}, language))
     for error in status.get("cell_errors", [])[:5]:
         notes.append(render("cell_error", error, language))
+    checks_started = time.monotonic()
     verdicts = evaluate(exercise, cases, results, expected, variants, language, public_only)
+    timings = dict(status.get("timings", {}))
+    timings["checks"] = time.monotonic() - checks_started
     autograded = annotate(executed if executed is not None else nb, exercise, verdicts, language)
     return SubmissionResult(student, exercise.name, verdicts, notes, flags, time.monotonic() - started, autograded,
-                            results)
+                            results, timings)
 
 
 def annotate(nb, exercise: Exercise, verdicts: list[Verdict], language: str):
