@@ -1,0 +1,253 @@
+"""The Grad-CAM checks: reference correctness (against pytorch-grad-cam and Captum), and every known
+mistake loses exactly its checks, with its own message."""
+
+from __future__ import annotations
+
+import xaikit  # noqa: F401  (torch/triton first)
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from helpers import grade_namespace, hidden_setup, variant_overrides
+from reference_solutions import gradcam as reference
+
+WEIGHTS = {"weights.embedded", "weights.random_cnns"}
+# variant -> the checks it must fail (and nothing else); the message must be the variant's own.
+EXPECTED_LOSSES = {
+    "no_relu": {"grad_cam.values", "grad_cam.all_negative"},
+    "max_pooled_gradients": WEIGHTS | {"grad_cam.values", "grad_cam.layer"},
+    "activations_averaged": WEIGHTS | {"grad_cam.values", "grad_cam.all_negative", "grad_cam.class_dependence"},
+    "softmax_instead_of_logit": WEIGHTS | {"grad_cam.values", "grad_cam.class_dependence"},
+    "absolute_gradients": WEIGHTS | {"grad_cam.values", "grad_cam.all_negative", "grad_cam.class_dependence"},
+    "no_normalisation": {"grad_cam.values"},
+    "nearest_upsampling": {"grad_cam.values"},
+    "heatmap_transposed": {"grad_cam.shape_range", "grad_cam.values"},
+    "hooks_left_registered": {"grad_cam.hooks_removed"},
+    "wrong_layer": {"grad_cam.layer"},
+    "mode_not_restored": {"grad_cam.mode_restored"},
+    "requires_grad_changed": {"grad_cam.model_unchanged"},
+    "input_mutated": {"grad_cam.input_unchanged"},
+    "none_not_top_class": {"grad_cam.values", "grad_cam.class_dependence"},
+    "overlay_alpha_swapped": {"overlay.values"},
+    "overlay_bgr": {"overlay.values"},
+    "saliency_no_abs": {"saliency.values"},
+    "saliency_mean_over_channels": {"saliency.values"},
+    "saliency_mutates_input": {"saliency.input_unchanged"},
+}
+# (variant, check) -> message key, where the check names the mistake by its symptom: on the all-negative
+# case "activations averaged" and "absolute gradients" give the same (positive) map, so no single variant fits.
+MESSAGE_FOR = {("activations_averaged", "grad_cam.all_negative"): "all_negative_not_zero",
+               ("absolute_gradients", "grad_cam.all_negative"): "all_negative_not_zero"}
+REQUIRED_MISTAKES = {"no_relu", "max_pooled_gradients", "activations_averaged", "softmax_instead_of_logit",
+                     "absolute_gradients", "no_normalisation", "nearest_upsampling", "heatmap_transposed",
+                     "hooks_left_registered", "wrong_layer"}
+
+
+def test_every_variant_is_tested_and_the_issue_list_is_covered():
+    assert set(EXPECTED_LOSSES) == set(reference.VARIANTS)
+    assert REQUIRED_MISTAKES <= set(EXPECTED_LOSSES)
+
+
+def test_reference_passes_every_check():
+    verdicts = grade_namespace("gradcam", {})
+    assert all(v.passed for v in verdicts.values()), {k: v.message for k, v in verdicts.items() if not v.passed}
+
+
+@pytest.mark.parametrize("variant_id", sorted(EXPECTED_LOSSES))
+def test_each_known_mistake_loses_exactly_its_checks(variant_id):
+    verdicts = grade_namespace("gradcam", variant_overrides("gradcam", variant_id))
+    failed = {check_id for check_id, v in verdicts.items() if not v.passed}
+    assert failed == EXPECTED_LOSSES[variant_id]
+    for check_id in failed:
+        expected_key = MESSAGE_FOR.get((variant_id, check_id), variant_id)
+        assert verdicts[check_id].message_key == expected_key, (check_id, verdicts[check_id].message)
+        assert verdicts[check_id].score == 0
+
+
+def test_every_variant_differs_from_the_reference_on_a_case_of_each_check_naming_it():
+    exercise, cases, expected, variants = hidden_setup("gradcam")
+    for check in exercise.checks:
+        for variant_id in check.variants:
+            selected = [c for c in cases if check.selects(c)]
+            differs = [c.id for c in selected
+                       if check.criterion(variants[variant_id][c.id], expected[c.id], c) is not None]
+            assert differs, f"{variant_id} is indistinguishable from the reference in {check.id}"
+
+
+def test_messages_exist_in_both_languages_and_name_the_case():
+    exercise, *_ = hidden_setup("gradcam")
+    for key in set(exercise.variant_ids()) | {"class_ignored", "layer_not_used", "all_negative_nan",
+                                                   "all_negative_not_zero"}:
+        entry = exercise.messages[key]
+        assert set(entry) == {"de", "en"}
+        assert "{case}" in entry["de"] and "{case}" in entry["en"]
+
+
+def test_points_per_task():
+    from autograder.checks import Exercise
+
+    assert Exercise("gradcam").tasks == {"test_grad_cam_weights": 4, "test_grad_cam": 12, "test_overlay": 2,
+                                         "test_saliency": 3}
+
+
+def test_hidden_cases_make_the_mistakes_distinguishable():
+    exercise, cases, expected, _ = hidden_setup("gradcam")
+    by_id = {c.id: c for c in cases}
+    # transposition needs non-square inputs in the value checks, also for the random CNNs
+    for case in cases:
+        if "values" in case.tags or "random" in case.tags:
+            assert case.inputs["x"].shape[-1] != case.inputs["x"].shape[-2], case.id
+    # 'no ReLU' needs negative CAM parts: the all-negative case gives zeros
+    assert np.all(expected["cam_all_negative"]["heatmap"] == 0)
+    # the two classes, and the two layers, give clearly different reference maps
+    from autograder.checks.gradcam import _differ
+
+    for case_id in ("classes_random_0", "classes_random_1"):
+        classes = expected[case_id]
+        assert _differ(classes["cam_a"], classes["cam_b"])
+        assert by_id[case_id].inputs["class_a"] != by_id[case_id].inputs["class_b"]
+    for case in cases:
+        if case.probe == "probe_layer":
+            assert _differ(expected[case.id]["cam_layer"], expected[case.id]["cam_default"]), case.id
+
+
+def test_hidden_inputs_differ_from_public_ones():
+    from autograder.checks import Exercise
+
+    exercise = Exercise("gradcam")
+    public = exercise.build_cases(7, public=True)
+    hidden = exercise.build_cases(20261125, public=False)
+    assert len(hidden) > len(public)
+    public_inputs = [c.inputs["x"] for c in public if "x" in c.inputs]
+    for case in hidden:
+        if "x" in case.inputs:
+            assert not any(p.shape == case.inputs["x"].shape and torch.equal(p, case.inputs["x"])
+                           for p in public_inputs), case.id
+
+
+def _embedded_model_and_input(seed=123, size=(56, 72)):
+    from autograder.checks.gradcam import _embedded, _scene_tensor
+
+    x, _ = _scene_tensor(seed, *size)
+    return _embedded({}), x
+
+
+def _minmax(cam):
+    cam = np.asarray(cam, dtype=np.float64)
+    return (cam - cam.min()) / (cam.max() - cam.min())
+
+
+@pytest.mark.parametrize("layer,class_rank", [("layer4", 0), ("layer3", 2), ("layer2", 1)])
+def test_reference_agrees_with_pytorch_grad_cam(layer, class_rank):
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    model, x = _embedded_model_and_input()
+    class_idx = int(torch.argsort(model(x)[0], descending=True)[class_rank])
+    ours = reference.grad_cam(model, x, layer, class_idx)
+    module = dict(model.named_modules())[layer]
+    with GradCAM(model=model, target_layers=[module]) as cam:
+        theirs = cam(input_tensor=x.clone(), targets=[ClassifierOutputTarget(class_idx)])[0]
+    np.testing.assert_allclose(ours, theirs, atol=2e-5)
+
+
+@pytest.mark.parametrize("layer,class_rank", [("layer4", 0), ("layer3", 1), ("layer3.0.conv1", 3)])
+def test_reference_agrees_with_captum_layer_grad_cam(layer, class_rank):
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    model, x = _embedded_model_and_input(seed=77, size=(64, 80))
+    class_idx = int(torch.argsort(model(x)[0], descending=True)[class_rank])
+    module = dict(model.named_modules())[layer]
+    attribution = LayerGradCam(model, module).attribute(x.clone(), target=class_idx, relu_attributions=True)
+    upsampled = LayerAttribution.interpolate(attribution, tuple(x.shape[-2:]), interpolate_mode="bilinear")
+    theirs = _minmax(upsampled[0, 0].detach().numpy())
+    ours = reference.grad_cam(model, x, layer, class_idx)
+    np.testing.assert_allclose(ours, theirs, atol=2e-5)
+    # weights: Captum's are the spatial mean of the gradient as well
+    alpha = reference.grad_cam_weights(model, x, layer, class_idx)
+    activation = {}
+    handle = module.register_forward_hook(lambda m, i, o: activation.setdefault("a", o))
+    try:
+        logits = model(x)
+    finally:
+        handle.remove()
+    (gradient,) = torch.autograd.grad(logits[0, class_idx], activation["a"])
+    np.testing.assert_allclose(alpha.numpy(), gradient[0].mean(dim=(1, 2)).numpy(), rtol=1e-5, atol=1e-9)
+
+
+def test_reference_on_random_cnn_agrees_with_pytorch_grad_cam():
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    from autograder.checks.gradcam import RandomCNN
+
+    model = RandomCNN([6, 8, 12, 8], [3, 5, 3, 1], [False, True, False, False], num_classes=4, seed=5).eval()
+    x = torch.randn(1, 3, 33, 47, generator=torch.Generator().manual_seed(0))
+    for layer in ("layer2", "layer4"):
+        ours = reference.grad_cam(model, x, layer, 2)
+        with GradCAM(model=model, target_layers=[getattr(model, layer)]) as cam:
+            theirs = cam(input_tensor=x.clone(), targets=[ClassifierOutputTarget(2)])[0]
+        assert ours.shape == (33, 47)
+        np.testing.assert_allclose(ours, theirs, atol=2e-5)
+
+
+def test_reference_side_effects_none_and_all_negative_gives_zeros():
+    from autograder.checks.gradcam import RandomCNN
+
+    model, x = _embedded_model_and_input()
+    model.train()
+    model.layer1.eval()  # a mixed state must come back exactly
+    for p in model.layer1.parameters():
+        p.requires_grad_(False)
+    flags = [p.requires_grad for p in model.parameters()]
+    modes = [m.training for m in model.modules()]
+    before = x.clone()
+    heatmap = reference.grad_cam(model, x)
+    assert heatmap.shape == (56, 72) and heatmap.dtype == np.float32
+    assert heatmap.min() == 0.0 and heatmap.max() == 1.0
+    assert [p.requires_grad for p in model.parameters()] == flags
+    assert [m.training for m in model.modules()] == modes
+    assert torch.equal(x, before) and not x.requires_grad and x.grad is None
+    assert all(p.grad is None for p in model.parameters())  # autograd.grad: nothing accumulated
+    assert all(not m._forward_hooks and not m._backward_hooks and not m._forward_pre_hooks for m in model.modules())
+    # a frozen model still works (the graph starts at a copy of the input)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    assert np.isfinite(reference.grad_cam(model, x, "layer3")).all()
+
+    positive = RandomCNN([4, 6, 8, 6], [3, 3, 3, 3], [False] * 4, num_classes=2, seed=3, positive=True).eval()
+    u = torch.rand(1, 3, 20, 28, generator=torch.Generator().manual_seed(1))
+    assert np.all(reference.grad_cam(positive, u, "layer4", 1) == 0)
+    assert (reference.grad_cam_weights(positive, u, "layer4", 1) <= 0).all()
+
+
+def test_reference_is_one_forward_pass():
+    model, x = _embedded_model_and_input()
+    calls = []
+    handle = model.register_forward_hook(lambda m, i, o: calls.append(1))
+    try:
+        reference.grad_cam(model, x, "layer3")
+        reference.grad_cam_weights(model, x, "layer2", 1)
+    finally:
+        handle.remove()
+    assert len(calls) == 2
+
+
+def test_saliency_and_overlay_definitions():
+    model, x = _embedded_model_and_input()
+    xr = x.clone().requires_grad_(True)
+    logits = model(xr)
+    c = int(logits[0].argmax())
+    (gradient,) = torch.autograd.grad(logits[0, c], xr)
+    expected = _minmax(gradient[0].abs().amax(dim=0).numpy())
+    np.testing.assert_allclose(reference.saliency_map(model, x), expected, atol=1e-6)
+
+    from matplotlib import cm
+
+    image = np.full((4, 5, 3), 100, np.uint8)
+    heatmap = np.linspace(0, 1, 20).reshape(4, 5)
+    out = reference.overlay_heatmap(image, heatmap, alpha=0.5)
+    assert out.dtype == np.uint8 and out.shape == (4, 5, 3)
+    np.testing.assert_allclose(out, 0.5 * image + 0.5 * cm.jet(heatmap)[..., :3] * 255, atol=0.51)

@@ -1,0 +1,70 @@
+"""End to end through the sandbox: the four Grad-CAM example submissions, graded as `xaigrade demo` grades them."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from autograder.batch import Layout, grade_batch
+from autograder.config import PROJECT_ROOT, load_settings
+
+NAME = "gradcam"
+EXAMPLES = PROJECT_ROOT / "examples" / "submissions"
+POINTS = {"weights.embedded": 2, "weights.random_cnns": 2, "grad_cam.shape_range": 1, "grad_cam.values": 3,
+          "grad_cam.all_negative": 1, "grad_cam.class_dependence": 2, "grad_cam.layer": 1,
+          "grad_cam.hooks_removed": 1, "grad_cam.model_unchanged": 1, "grad_cam.mode_restored": 1,
+          "grad_cam.input_unchanged": 1, "overlay.values": 2, "saliency.values": 2, "saliency.input_unchanged": 1}
+# student -> {check that fails: message key}; every other check gets full points with "passed".
+EXPECTED = {
+    "full_solution": {},
+    "blank_release": {check: "not_implemented" for check in POINTS},
+    "buggy_hooks_nearest": {"grad_cam.values": "nearest_upsampling",
+                            "grad_cam.hooks_removed": "hooks_left_registered",
+                            "saliency.values": "saliency_no_abs"},
+    "buggy_softmax_eval": {"weights.embedded": "softmax_instead_of_logit",
+                           "weights.random_cnns": "softmax_instead_of_logit",
+                           "grad_cam.values": "softmax_instead_of_logit",
+                           "grad_cam.class_dependence": "softmax_instead_of_logit",
+                           "grad_cam.mode_restored": "mode_not_restored"},
+}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    for student in EXPECTED:
+        target = root / "submitted" / student / NAME
+        target.mkdir(parents=True)
+        shutil.copy(EXAMPLES / student / NAME / f"{NAME}.ipynb", target / f"{NAME}.ipynb")
+    layout = Layout(PROJECT_ROOT, root / "submitted", root / "out")
+    return grade_batch([NAME], layout, load_settings(PROJECT_ROOT))
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_each_example_gets_exactly_its_scores_and_messages(report, student):
+    checks = {k: v for k, v in report[student][NAME].items() if not k.startswith("_")}
+    assert set(checks) == set(POINTS)
+    for check_id, points in POINTS.items():
+        verdict = checks[check_id]
+        assert verdict["max_score"] == points
+        if check_id in EXPECTED[student]:
+            assert verdict["score"] == 0, (check_id, verdict["message"])
+            assert verdict["message_key"] == EXPECTED[student][check_id], (check_id, verdict["message"])
+            assert verdict["message"] and "{" not in verdict["message"]
+        else:
+            assert verdict["score"] == points, (check_id, verdict["message"])
+            assert verdict["message_key"] == "passed"
+
+
+def test_total_scores(report):
+    total = sum(POINTS.values())
+    scores = {s: sum(v["score"] for k, v in r[NAME].items() if not k.startswith("_")) for s, r in report.items()}
+    assert scores["full_solution"] == total == 21
+    assert scores["blank_release"] == 0
+    for student in ("buggy_hooks_nearest", "buggy_softmax_eval"):
+        assert scores[student] == total - sum(POINTS[c] for c in EXPECTED[student])
+
+
+def test_full_solution_runs_without_cell_errors(report):
+    assert not [note for note in report["full_solution"][NAME].get("_notes", []) if "Fehler" in note]
