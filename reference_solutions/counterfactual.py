@@ -1,0 +1,218 @@
+"""Reference counterfactual explanation (Wachter et al. style, plain gradient descent on the pixels),
+and the known-wrong variants.
+
+Definition graded (as stated in the notebook):
+    loss(x') = -log p_target(x') + distance_weight * sum((x' - x)**2)
+    x' <- clip(x' - lr * grad loss(x'), 0, 1), for exactly ``steps`` steps (no early stop);
+    history entry i = loss, target probability and distance of the image *before* update i.
+"""
+
+from __future__ import annotations
+
+import xaikit  # noqa: F401  (torch/triton before TensorFlow, see PLATFORM-NOTES)
+
+import functools
+
+import numpy as np
+
+HISTORY_KEYS = ("loss", "target_prob", "distance")
+
+
+_STEPS: dict = {}
+
+
+def _step_function(model, mean_distance=False):
+    """One compiled forward/backward pass per model (3x faster than eager on the Mini-VGG).
+
+    Returns (loss, probabilities, distance, gradient) for the image ``x``."""
+    import keras
+    import tensorflow as tf
+
+    key = (id(model), mean_distance)
+    if key not in _STEPS:
+        @tf.function(reduce_retracing=True)
+        def step(x, original, label, weight):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                probs = model(x, training=False)
+                cross_entropy = keras.losses.sparse_categorical_crossentropy(label, probs)[0]
+                squared = tf.square(x - original)
+                distance = tf.reduce_mean(squared) if mean_distance else tf.reduce_sum(squared)
+                loss = cross_entropy + weight * distance
+            return loss, probs, distance, tape.gradient(loss, x)
+
+        _STEPS[key] = (model, step)  # keeps the model alive, so its id is not reused
+    return _STEPS[key][1]
+
+
+def _descent(model, image, target_class, steps, lr, distance_weight, *, sign=1.0, use_distance=True,
+             clip=True, towards=None, stop_when_left=False, start_noise=0.0, mean_distance=False,
+             in_place=False):
+    """The reference loop; the keyword switches reproduce the known mistakes (variants below)."""
+    import tensorflow as tf
+
+    image_array = np.asarray(image)
+    original = tf.constant(image_array, dtype=tf.float32)  # a copy: the caller's array is never written
+    x = original
+    if start_noise:
+        rng = np.random.default_rng()  # fresh entropy: not reproducible
+        noise = rng.uniform(-start_noise, start_noise, image_array.shape).astype("float32")
+        x = tf.clip_by_value(original + noise, 0.0, 1.0)
+    original_class = int(np.argmax(model(original, training=False).numpy()[0]))
+    goal = original_class if towards == "predicted" else int(target_class)
+    label = tf.constant([goal])
+    weight = tf.constant(float(distance_weight) if use_distance else 0.0)
+    step = _step_function(model, mean_distance)
+    history = {key: [] for key in HISTORY_KEYS}
+    for _ in range(int(steps)):
+        loss, probs, distance, gradient = step(x, original, label, weight)
+        if stop_when_left and int(np.argmax(probs.numpy()[0])) != original_class:
+            break
+        x = x - sign * lr * gradient
+        if clip:
+            x = tf.clip_by_value(x, 0.0, 1.0)
+        history["loss"].append(float(loss))
+        history["target_prob"].append(float(probs[0, int(target_class)]))
+        history["distance"].append(float(distance))
+    result = x.numpy().astype(image_array.dtype)
+    if in_place:
+        image[...] = result
+        return image, history
+    return result, history
+
+
+def generate_counterfactual(model, image, target_class, steps=50, lr=0.1, distance_weight=0.05):
+    """Counterfactual image for ``target_class`` and the per-step history.
+
+    ``image``: array (1, H, W, C) with values in [0, 1]; the result has the same shape and dtype.
+    Returns ``(counterfactual, {"loss": [...], "target_prob": [...], "distance": [...]})`` with
+    ``steps`` entries per list; entry i belongs to the image before update i:
+        loss = -log p_target(x) + distance_weight * sum((x - image)**2)
+        x <- clip(x - lr * d loss / d x, 0, 1)
+    """
+    return _descent(model, image, target_class, steps, lr, distance_weight)
+
+
+def difference_map(original, counterfactual):
+    """Mean absolute difference over the colour channels: (H, W) float array.
+
+    Accepts (H, W, C) or a batch of one (1, H, W, C)."""
+    original = np.asarray(original, dtype=np.float64)
+    counterfactual = np.asarray(counterfactual, dtype=np.float64)
+    difference = np.abs(counterfactual - original).mean(axis=-1)
+    return difference[0] if difference.ndim == 3 else difference
+
+
+# --- what the notebook's answer cells leave in the namespace -------------------------------------
+# The answer probe reads x_original, x_counterfactual, flipped, new_class_name and MODEL_NAME from the
+# student's namespace; for the reference (which has no notebook) it calls this hook instead.
+
+NOTEBOOK_SCENE_SEED = 11  # the scene the notebook explains on the embedded model
+NOTEBOOK_TARGET = "star"
+NOTEBOOK_SETTINGS = {"steps": 40, "lr": 0.1, "distance_weight": 0.05}
+
+
+@functools.lru_cache(maxsize=1)
+def _notebook_run():
+    from autograder.checks.counterfactual import load_model
+    from xaikit.scenes import SHAPE_CLASSES, make_scene
+
+    model, class_names = load_model("embedded")
+    x_original = make_scene(NOTEBOOK_SCENE_SEED).image[None].astype(np.float32) / 255.0
+    x_counterfactual, _ = generate_counterfactual(model, x_original, SHAPE_CLASSES.index(NOTEBOOK_TARGET),
+                                                  **NOTEBOOK_SETTINGS)
+    before = int(np.argmax(model(x_original, training=False).numpy()[0]))
+    after = int(np.argmax(model(x_counterfactual, training=False).numpy()[0]))
+    return {"MODEL_NAME": "embedded", "x_original": x_original, "x_counterfactual": x_counterfactual,
+            "flipped": after != before, "new_class_name": class_names[after]}
+
+
+def _xaigrade_notebook_state():
+    return dict(_notebook_run())
+
+
+# ---------------------------------------------------------------------------------------------
+# Known-wrong variants.
+
+def wrong_sign(model, image, target_class, steps=50, lr=0.1, distance_weight=0.05):
+    # x + lr * grad: gradient ascent, moves away from the target (and from the original)
+    return _descent(model, image, target_class, steps, lr, distance_weight, sign=-1.0)
+
+
+def no_distance_term(model, image, target_class, steps=50, lr=0.1, distance_weight=0.05):
+    # only the cross-entropy: reaches the target, but changes the image far more than needed
+    return _descent(model, image, target_class, steps, lr, distance_weight, use_distance=False)
+
+
+def no_clipping(model, image, target_class, steps=50, lr=0.1, distance_weight=0.05):
+    return _descent(model, image, target_class, steps, lr, distance_weight, clip=False)
+
+
+def towards_predicted_class(model, image, target_class, steps=50, lr=0.1, distance_weight=0.05):
+    # cross-entropy towards the class the model already predicts instead of target_class
+    return _descent(model, image, target_class, steps, lr, distance_weight, towards="predicted")
+
+
+def stops_before_flip(model, image, target_class, steps=50, lr=0.1, distance_weight=0.05):
+    # breaks as soon as the original class is no longer predicted, not after all steps
+    return _descent(model, image, target_class, steps, lr, distance_weight, stop_when_left=True)
+
+
+def modifies_input(model, image, target_class, steps=50, lr=0.1, distance_weight=0.05):
+    # writes the result into the caller's array
+    return _descent(model, image, target_class, steps, lr, distance_weight, in_place=True)
+
+
+def random_start(model, image, target_class, steps=50, lr=0.1, distance_weight=0.05):
+    # starts from the image plus unseeded noise: two calls give different results
+    return _descent(model, image, target_class, steps, lr, distance_weight, start_noise=0.02)
+
+
+def signed_difference(original, counterfactual):
+    original = np.asarray(original, dtype=np.float64)
+    difference = (np.asarray(counterfactual, dtype=np.float64) - original).mean(axis=-1)
+    return difference[0] if difference.ndim == 3 else difference
+
+
+def sum_over_channels(original, counterfactual):
+    return difference_map(original, counterfactual) * np.asarray(original).shape[-1]
+
+
+def max_over_channels(original, counterfactual):
+    difference = np.abs(np.asarray(counterfactual, dtype=np.float64) - np.asarray(original, dtype=np.float64)).max(axis=-1)
+    return difference[0] if difference.ndim == 3 else difference
+
+
+def keeps_batch_axis(original, counterfactual):
+    return np.abs(np.asarray(counterfactual, dtype=np.float64) - np.asarray(original, dtype=np.float64)).mean(axis=-1)
+
+
+def _answers_not_flipped():
+    state = _xaigrade_notebook_state()
+    return {**state, "flipped": not state["flipped"]}
+
+
+def _answers_original_class():
+    from autograder.checks.counterfactual import load_model
+
+    state = _xaigrade_notebook_state()
+    model, class_names = load_model("embedded")
+    before = int(np.argmax(model(state["x_original"], training=False).numpy()[0]))
+    return {**state, "new_class_name": class_names[before]}
+
+
+VARIANTS = {
+    "wrong_sign": {"generate_counterfactual": wrong_sign},
+    "no_distance_term": {"generate_counterfactual": no_distance_term},
+    "no_clipping": {"generate_counterfactual": no_clipping},
+    "towards_predicted_class": {"generate_counterfactual": towards_predicted_class},
+    "stops_before_flip": {"generate_counterfactual": stops_before_flip},
+    "modifies_input": {"generate_counterfactual": modifies_input},
+    "random_start": {"generate_counterfactual": random_start},
+    "signed_difference": {"difference_map": signed_difference},
+    "sum_over_channels": {"difference_map": sum_over_channels},
+    "max_over_channels": {"difference_map": max_over_channels},
+    "keeps_batch_axis": {"difference_map": keeps_batch_axis},
+    "answer_flipped_wrong": {"_xaigrade_notebook_state": _answers_not_flipped},
+    "answer_original_class": {"_xaigrade_notebook_state": _answers_original_class},
+}

@@ -1,0 +1,159 @@
+"""The counterfactual checks: the reference passes, a student-style (eager) implementation passes,
+every known mistake loses exactly its checks with its own message."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import grade_namespace, hidden_setup, variant_overrides
+from reference_solutions import counterfactual as reference
+
+NAME = "counterfactual"
+
+# variant -> the checks it must fail (and nothing else); the message must be the variant's own.
+EXPECTED_LOSSES = {
+    "wrong_sign": {"cf.validity", "cf.proximity", "cf.history", "cf.matches_reference"},
+    "no_distance_term": {"cf.proximity", "cf.matches_reference"},
+    "no_clipping": {"cf.range_dtype", "cf.matches_reference"},
+    "towards_predicted_class": {"cf.validity", "cf.history", "cf.matches_reference"},
+    # the first steps are large (the gradient of -log p is steep far from the target) and the later ones pull
+    # the image back towards the original: stopping early also leaves it farther away.
+    "stops_before_flip": {"cf.validity", "cf.proximity", "cf.history", "cf.matches_reference"},
+    "modifies_input": {"cf.input_unchanged"},
+    "random_start": {"cf.reproducible", "cf.matches_reference"},
+    "signed_difference": {"diffmap.values"},
+    "sum_over_channels": {"diffmap.values"},
+    "max_over_channels": {"diffmap.values"},
+    "keeps_batch_axis": {"diffmap.shape", "diffmap.values"},
+    "answer_flipped_wrong": {"answers.flipped"},
+    "answer_original_class": {"answers.new_class_name"},
+}
+# Checks whose failure is named by an own message rather than the variant id.
+OWN_MESSAGE = {
+    ("random_start", "cf.matches_reference"): "cf_differs",
+    ("answer_flipped_wrong", "answers.flipped"): "flipped_wrong",
+    ("answer_original_class", "answers.new_class_name"): "class_name_wrong",
+}
+
+
+def eager_student(model, image, target_class, steps=50, lr=0.1, distance_weight=0.05):
+    """Another correct implementation, as a student writes it: eager, -log p by hand, numpy clip,
+    float64 distance bookkeeping."""
+    import tensorflow as tf
+
+    original = np.array(image, dtype=np.float32)
+    x = tf.Variable(original.copy())
+    history = {"loss": [], "target_prob": [], "distance": []}
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            p = model(x)[0, target_class]
+            distance = tf.reduce_sum((x - original) ** 2)
+            loss = -tf.math.log(p) + distance_weight * distance
+        grad = tape.gradient(loss, x).numpy()
+        x.assign(np.clip(x.numpy() - lr * grad, 0, 1))
+        history["loss"].append(loss.numpy().item())
+        history["target_prob"].append(p.numpy().item())
+        history["distance"].append(float(distance.numpy()))
+    return x.numpy().astype(np.asarray(image).dtype), history
+
+
+def test_reference_passes_every_check():
+    verdicts = grade_namespace(NAME, {})
+    assert all(v.passed for v in verdicts.values()), {k: v.message for k, v in verdicts.items() if not v.passed}
+
+
+def test_a_student_style_eager_implementation_passes_every_check():
+    verdicts = grade_namespace(NAME, {"generate_counterfactual": eager_student})
+    assert all(v.passed for v in verdicts.values()), {k: v.message for k, v in verdicts.items() if not v.passed}
+
+
+@pytest.mark.parametrize("variant_id", sorted(EXPECTED_LOSSES))
+def test_each_known_mistake_loses_exactly_its_checks(variant_id):
+    verdicts = grade_namespace(NAME, variant_overrides(NAME, variant_id))
+    failed = {check_id for check_id, v in verdicts.items() if not v.passed}
+    assert failed == EXPECTED_LOSSES[variant_id], {k: v.message_key for k, v in verdicts.items() if not v.passed}
+    for check_id in failed:
+        assert verdicts[check_id].message_key == OWN_MESSAGE.get((variant_id, check_id), variant_id), check_id
+
+
+def test_every_variant_differs_from_the_reference_on_a_case_of_each_check_naming_it():
+    exercise, cases, expected, variants = hidden_setup(NAME)
+    for check in exercise.checks:
+        for variant_id in check.variants:
+            selected = [c for c in cases if check.selects(c)]
+            differs = [c.id for c in selected
+                       if check.criterion(variants[variant_id][c.id], expected[c.id], c) is not None]
+            assert differs, f"{variant_id} is indistinguishable from the reference in {check.id}"
+
+
+def test_the_reference_flips_every_hidden_pair_and_the_target_probability_rises():
+    from autograder.checks.counterfactual import load_model
+
+    exercise, cases, expected, _ = hidden_setup(NAME)
+    for case in cases:
+        if case.probe == "probe_cf":
+            model, _ = load_model(case.inputs["model"])
+            original = int(np.argmax(model(case.inputs["image"].astype(np.float32), training=False).numpy()[0]))
+            assert original != case.inputs["target"], f"{case.id}: the target is already predicted"
+            assert int(expected[case.id]["pred_class"]) == case.inputs["target"], case.id
+            probs = expected[case.id]["history_target_prob"]
+            assert probs[-1] > probs[0] and len(probs) == case.inputs["steps"]
+
+
+def test_history_follows_the_stated_definition():
+    from autograder.checks.counterfactual import build_small_cnn
+
+    model = build_small_cnn(3, 16, 3)
+    image = np.random.default_rng(0).uniform(0.2, 0.8, (1, 16, 16, 3)).astype(np.float32)
+    before = image.copy()
+    cf, history = reference.generate_counterfactual(model, image, 2, steps=5, lr=0.3, distance_weight=0.2)
+    np.testing.assert_array_equal(image, before)
+    assert cf.shape == image.shape and cf.dtype == image.dtype and cf.min() >= 0 and cf.max() <= 1
+    assert history["distance"][0] == 0.0
+    assert history["target_prob"][0] == pytest.approx(float(model(image)[0, 2]), rel=1e-5)
+    assert history["loss"][0] == pytest.approx(-np.log(history["target_prob"][0]), rel=1e-5)
+    # the history belongs to the image before each update: recompute step 2 from step 1's image
+    cf1, _ = reference.generate_counterfactual(model, image, 2, steps=1, lr=0.3, distance_weight=0.2)
+    p1 = float(model(cf1)[0, 2])
+    d1 = float(np.sum((cf1.astype(np.float64) - image) ** 2))
+    assert history["target_prob"][1] == pytest.approx(p1, rel=1e-5)
+    assert history["distance"][1] == pytest.approx(d1, rel=1e-4)
+    assert history["loss"][1] == pytest.approx(-np.log(p1) + 0.2 * d1, rel=1e-4)
+
+
+def test_proximity_allows_exactly_the_stated_factor():
+    from autograder.checks.counterfactual import CHECKS
+
+    check = next(c for c in CHECKS if c.id == "cf.proximity")
+    exercise, cases, expected, _ = hidden_setup(NAME)
+    case = next(c for c in cases if c.probe == "probe_cf")
+    ref = expected[case.id]
+    for factor, ok in ((1.49, True), (1.51, False)):
+        student = {**ref, "l2": ref["l2"] * factor, "l1": ref["l1"]}
+        assert (check.criterion(student, ref, case) is None) is ok
+        student = {**ref, "l2": ref["l2"], "l1": ref["l1"] * factor}
+        assert (check.criterion(student, ref, case) is None) is ok
+
+
+def test_missing_answers_get_their_own_message():
+    verdicts = grade_namespace(NAME, {"_xaigrade_notebook_state": None})
+    assert verdicts["answers.flipped"].message_key == "answers_missing"
+    assert verdicts["answers.new_class_name"].message_key == "answers_missing"
+
+
+def test_hidden_inputs_differ_from_public_ones():
+    from autograder.checks import Exercise
+
+    exercise = Exercise(NAME)
+    public = exercise.build_cases(7, public=True)
+    hidden = exercise.build_cases(20261125, public=False)
+
+    def signature(cases):
+        return {(c.inputs.get("model"), c.inputs.get("target"), c.inputs["image"].tobytes())
+                for c in cases if "image" in c.inputs}
+
+    assert not signature(public) & signature(hidden)
+    assert {c.inputs["model"] for c in hidden if "model" in c.inputs} \
+        != {c.inputs["model"] for c in public if "model" in c.inputs}
+    assert len(hidden) > len(public)

@@ -1,0 +1,64 @@
+"""End to end through the sandbox: the four counterfactual example submissions, graded as `xaigrade demo`
+grades them (hidden cases, sandboxed kernel, probe, diagnosis)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from autograder.batch import Layout, grade_batch
+from autograder.config import PROJECT_ROOT, load_settings
+
+NAME = "counterfactual"
+EXAMPLES = PROJECT_ROOT / "examples" / "submissions"
+POINTS = {"cf.validity": 2, "cf.proximity": 2, "cf.range_dtype": 1, "cf.input_unchanged": 1, "cf.reproducible": 1,
+          "cf.history": 1, "cf.matches_reference": 2, "diffmap.shape": 1, "diffmap.values": 2,
+          "answers.flipped": 1, "answers.new_class_name": 1}
+# student -> {check that fails: message key}; every other check gets full points with "passed".
+EXPECTED = {
+    "full_solution": {},
+    "blank_release": {**{check: "not_implemented" for check in POINTS if not check.startswith("answers.")},
+                      "answers.flipped": "answers_missing", "answers.new_class_name": "answers_missing"},
+    "buggy_no_distance": {"cf.proximity": "no_distance_term", "cf.matches_reference": "no_distance_term",
+                          "diffmap.values": "signed_difference", "answers.flipped": "flipped_wrong"},
+    "buggy_in_place": {"cf.range_dtype": "no_clipping", "cf.input_unchanged": "modifies_input",
+                       "cf.matches_reference": "no_clipping",  # writing in place does not change the result itself
+                       "answers.flipped": "answers_no_change", "answers.new_class_name": "answers_no_change"},
+}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    for student in EXPECTED:
+        target = root / "submitted" / student / NAME
+        target.mkdir(parents=True)
+        shutil.copy(EXAMPLES / student / NAME / f"{NAME}.ipynb", target / f"{NAME}.ipynb")
+    layout = Layout(PROJECT_ROOT, root / "submitted", root / "out")
+    return grade_batch([NAME], layout, load_settings(PROJECT_ROOT))
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_each_example_gets_exactly_its_scores_and_messages(report, student):
+    checks = {k: v for k, v in report[student][NAME].items() if not k.startswith("_")}
+    assert set(checks) == set(POINTS)
+    for check_id, points in POINTS.items():
+        verdict = checks[check_id]
+        assert verdict["max_score"] == points
+        if check_id in EXPECTED[student]:
+            assert verdict["score"] == 0, (check_id, verdict["message"])
+            assert verdict["message_key"] == EXPECTED[student][check_id], (check_id, verdict["message"])
+            assert verdict["message"] and "{" not in verdict["message"]
+        else:
+            assert verdict["score"] == points, (check_id, verdict["message"])
+            assert verdict["message_key"] == "passed"
+
+
+def test_total_scores(report):
+    total = sum(POINTS.values())
+    scores = {s: sum(v["score"] for k, v in r[NAME].items() if not k.startswith("_")) for s, r in report.items()}
+    assert scores["full_solution"] == total
+    assert scores["blank_release"] == 0
+    for student in ("buggy_no_distance", "buggy_in_place"):
+        assert scores[student] == total - sum(POINTS[c] for c in EXPECTED[student])
