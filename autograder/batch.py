@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import traceback
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from .checks import Exercise, ProbeError, evaluate
+from .checks import Exercise
 from .config import XaiGrade
-from .grading import SubmissionResult, compute_reference, grade_notebook
-from .messages import render
+from .grading import SubmissionResult, compute_reference
 from .nbgrader_bridge import record_scores, register_assignment
 
 
@@ -60,68 +60,104 @@ def _fingerprint(path: Path | None) -> str:
 
 
 def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, force: bool = False,
-                progress=None) -> dict:
+                progress=None, workers: int = 1, dask: str | None = None, progress_bar: bool = False,
+                pictures: bool = True) -> dict:
     """Grade all submissions; returns ``{student: {assignment: {check_id: {...}}}}``.
 
     A finished submission leaves a state file written after its gradebook commit; a rerun
     skips it (unless the notebook changed or ``force``), so a killed batch resumes.
+    ``workers`` > 1 grades in worker processes, ``dask`` (a scheduler address) on a Dask cluster;
+    either way the results are written here, in this process, one after the other.
     """
+    from .parallel import ProgressBar, Task, run_dask, run_processes, run_serial
+
     report: dict = {}
     layout.output.mkdir(parents=True, exist_ok=True)
+    plan = []
     for assignment in assignments:
         exercise = Exercise(assignment)
         register_assignment(assignment, layout.course_root / "source", layout.db_url)
-        submissions = find_submissions(layout, assignment)
-        todo = []
-        for student, path in submissions:
+        tasks = []
+        for student, path in find_submissions(layout, assignment):
             state = layout.state_file(student, assignment)
             if not force and state.exists():
                 saved = json.loads(state.read_text())
                 if saved.get("fingerprint") == _fingerprint(path):
                     report.setdefault(student, {})[assignment] = saved["report"]
                     continue
-            todo.append((student, path))
-        if not todo:
-            continue
-        cases = exercise.build_cases(settings.hidden_seed, public=False)
-        expected, variants = compute_reference(exercise, cases)  # once per assignment, not per student
-        for student, path in todo:
-            result = _grade_safely(exercise, student, path, layout, cases, expected, variants, settings)
-            _store(result, exercise, layout, path)
-            report.setdefault(student, {})[assignment] = result.report()
-            if progress:
-                progress(result)
+            tasks.append(Task(assignment, student, _fingerprint(path), str(path) if path else None))
+        if tasks:
+            plan.append((exercise, tasks))
+    exercises = {exercise.name: exercise for exercise, _ in plan}
+    private = [str(layout.submissions), str(layout.output)]
+    bar = ProgressBar(sum(len(tasks) for _, tasks in plan), settings.language) if progress_bar else None
+
+    def jobs():  # lazily: one assignment's reference is computed when its turn comes
+        for exercise, tasks in plan:
+            yield build_context(exercise, layout, settings), tasks
+
+    def done(graded) -> None:  # always in this process: the only writer of gradebook and files
+        result = graded.result
+        if not graded.lost:
+            _store(result, exercises[result.assignment], layout, graded.task.fingerprint, settings.language,
+                   graded.pictures)
+        report.setdefault(result.student, {})[result.assignment] = result.report()
+        if bar:
+            bar.advance(graded)
+        if progress:
+            progress(result)
+
+    with bar or contextlib.nullcontext():
+        if dask:
+            run_dask(jobs(), settings, private, done, dask, pictures)
+        elif workers > 1:
+            run_processes(jobs(), settings, private, done, workers, pictures)
+        else:
+            run_serial(jobs(), settings, private, done, pictures)
     return report
 
 
+def build_context(exercise: Exercise, layout: Layout, settings: XaiGrade):
+    from .parallel import Context
+
+    cases = exercise.build_cases(settings.hidden_seed, public=False)
+    expected, variants = compute_reference(exercise, cases)  # once per assignment, not per student
+    return Context(exercise.name, cases, expected, variants, layout.release / exercise.name)
+
+
 def _grade_safely(exercise, student, path, layout, cases, expected, variants, settings) -> SubmissionResult:
-    if path is None:
-        note = render("notebook_unreadable", {"reason": "keine .ipynb-Datei abgegeben"}, settings.language)
-        failed = {c.id: ProbeError("not_run", {"reason": note}) for c in cases}
-        return SubmissionResult(student, exercise.name, evaluate(exercise, cases, failed, expected, variants,
-                                                                settings.language), [note])
-    try:
-        return grade_notebook(exercise, path, student, layout.release / exercise.name, cases, expected,
-                              variants, settings)
-    except Exception:  # a bug of ours must not cost the other students their grades
-        detail = traceback.format_exc(limit=3)
-        failed = {c.id: ProbeError("not_run", {"reason": "interner Fehler des Graders"}) for c in cases}
-        return SubmissionResult(student, exercise.name, evaluate(exercise, cases, failed, expected, variants,
-                                                                settings.language), [f"grader error: {detail}"])
+    from .parallel import grade_safely
+
+    return grade_safely(exercise, student, path, layout.release / exercise.name, cases, expected, variants,
+                        settings, private_paths=[str(layout.submissions), str(layout.output)])
 
 
-def _store(result: SubmissionResult, exercise: Exercise, layout: Layout, path: Path | None) -> None:
+def _store(result: SubmissionResult, exercise: Exercise, layout: Layout, fingerprint: str | Path | None,
+           language: str = "de", pictures=None) -> None:
+    """Autograded notebook, gradebook scores, feedback page, then the state file (last: marks it done)."""
+    from .feedback import PAGE_NAME, link_cell, write_feedback_page
+
     assignment, student = exercise.name, result.student
+    if not isinstance(fingerprint, str):  # older callers passed the notebook's path
+        fingerprint = _fingerprint(fingerprint)
+    autograded_dir = layout.output / "autograded" / student / assignment
+    nbgrader_page = None
     if result.executed is not None:
-        target = layout.output / "autograded" / student / assignment / f"{exercise.notebook}.ipynb"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(result.executed, str(target))
+        autograded_dir.mkdir(parents=True, exist_ok=True)
+        executed = result.executed
+        if not any(cell.metadata.get("xaigrade_link") for cell in executed.cells):
+            executed.cells.insert(0, link_cell(language))  # nbgrader's feedback HTML then links our page
+        nbformat.write(executed, str(autograded_dir / f"{exercise.notebook}.ipynb"))
+        nbgrader_page = f"{exercise.notebook}.html"
     record_scores(layout.db_url, assignment, exercise.notebook, student, result.task_scores())
-    from .feedback import write_feedback_page
-
-    write_feedback_page(result, exercise, layout.output / "feedback" / student / assignment / "xaigrade.html")
+    page = write_feedback_page(result, exercise, layout.output / "feedback" / student / assignment / PAGE_NAME,
+                               language, pictures, nbgrader_page)
+    if autograded_dir.exists():  # nbgrader generate_feedback copies it from here beside its own HTML
+        shutil.copyfile(page, autograded_dir / PAGE_NAME)
     state = layout.state_file(student, assignment)
     state.parent.mkdir(parents=True, exist_ok=True)
     temporary = state.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"fingerprint": _fingerprint(path), "report": result.report()}, indent=1))
+    temporary.write_text(json.dumps({"fingerprint": fingerprint, "report": result.report(),
+                                     "score": result.score, "max_score": result.max_score,
+                                     "seconds": round(result.seconds, 2), "language": language}, indent=1))
     os.replace(temporary, state)  # atomic: a kill leaves either no state or a whole one

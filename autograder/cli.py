@@ -63,22 +63,42 @@ def cmd_check(args) -> int:
     return 0 if passed else 1
 
 
+def _layout(args):
+    from .batch import Layout
+
+    course = Path(args.course_dir).resolve()
+    return Layout(course, Path(getattr(args, "submissions", None) or course / "submitted").resolve(),
+                  Path(args.output or course).resolve())
+
+
+def _after_grading(assignments, layout, settings, nbgrader_feedback: bool) -> None:
+    """nbgrader's own feedback (which links our pages) and the class overview."""
+    from .feedback import generate_nbgrader_feedback
+    from .overview import print_overview, write_overview
+
+    if nbgrader_feedback:
+        for assignment in assignments:
+            if (layout.output / "autograded").exists():
+                generate_nbgrader_feedback(layout.output, assignment)
+    print_overview(layout.output, settings.language)
+    print(f"class overview: {write_overview(layout.output, language=settings.language)}")
+
+
 def cmd_grade(args) -> int:
-    from .batch import Layout, grade_batch
+    from .batch import grade_batch
     from .report import print_table
 
     settings = load_settings(args.course_dir, language=args.language)
-    course = Path(args.course_dir).resolve()
-    layout = Layout(course, Path(args.submissions or course / "submitted").resolve(),
-                    Path(args.output or course).resolve())
+    layout = _layout(args)
+    assignments = _available(args.assignments)
     started = time.monotonic()
-    report = grade_batch(_available(args.assignments), layout, settings, force=args.force,
-                         progress=lambda r: print(f"  {r.student}/{r.assignment}: {r.score:g}/{r.max_score:g}"
-                                                  f" ({r.seconds:.1f} s)", file=sys.stderr))
+    report = grade_batch(assignments, layout, settings, force=args.force, workers=args.workers, dask=args.dask,
+                         progress_bar=True)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1, ensure_ascii=False))
     print_table(report)
     print(f"graded in {time.monotonic() - started:.1f} s; gradebook: {layout.db_url}")
+    _after_grading(assignments, layout, settings, args.nbgrader_feedback)
     return 0
 
 
@@ -97,13 +117,74 @@ def cmd_demo(args) -> int:
     if output.exists():
         shutil.rmtree(output)
     layout = Layout(PROJECT_ROOT, PROJECT_ROOT / "examples" / "submissions", output)
-    report = grade_batch(assignments, layout, settings, force=True,
-                         progress=lambda r: print(f"  graded {r.student}/{r.assignment} in {r.seconds:.1f} s",
-                                                  file=sys.stderr))
+    graded_at = time.monotonic()
+    report = grade_batch(assignments, layout, settings, force=True, workers=args.workers, dask=args.dask,
+                         progress_bar=True)
+    grading_seconds = time.monotonic() - graded_at
     (output / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
     print_table(report, details=True)
-    print(f"demo finished in {time.monotonic() - started:.1f} s; gradebook, autograded notebooks and "
-          f"feedback pages in {output}")
+    print(f"graded {sum(len(a) for a in report.values())} submissions in {grading_seconds:.1f} s "
+          f"({args.workers if not args.dask else 'dask'} worker(s))")
+    _after_grading(assignments, layout, settings, nbgrader_feedback=True)
+    print(f"demo finished in {time.monotonic() - started:.1f} s; gradebook, autograded notebooks, "
+          f"feedback pages (feedback/<student>/<assignment>/xaigrade.html) and overview.html in {output}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .exports import load_states, write_checks_csv, write_gradescope, write_grades_csv, write_moodle
+
+    layout = _layout(args)
+    if not (layout.output / "gradebook.db").exists():
+        raise SystemExit(f"no gradebook.db in {layout.output}: grade first (or give --output)")
+    if not (args.csv or args.gradescope or args.moodle):
+        raise SystemExit("nothing to export: give --csv FILE, --gradescope DIR and/or --moodle FILE")
+    if args.csv:
+        grades = write_grades_csv(layout.db_url, Path(args.csv))
+        checks = write_checks_csv(load_states(layout.output), grades.with_name(f"{grades.stem}_checks.csv"))
+        print(f"grades: {grades}\nmistakes per check: {checks}")
+    if args.gradescope:
+        written = write_gradescope(layout.output, Path(args.gradescope), args.language, args.assignments or None)
+        print(f"Gradescope: {len(written)} results.json in {args.gradescope}")
+    if args.moodle:
+        assignments = args.assignments or sorted({a for per in load_states(layout.output).values() for a in per})
+        for assignment in assignments:
+            target = Path(args.moodle)
+            if len(assignments) > 1:  # Moodle's worksheet belongs to one assignment
+                target = target.with_name(f"{target.stem}_{assignment}{target.suffix or '.csv'}")
+            path, skipped = write_moodle(layout.output, layout.db_url, assignment, target, args.language)
+            for line in skipped:
+                print(f"! {line}", file=sys.stderr)
+            print(f"Moodle grading worksheet ({assignment}): {path}")
+    return 0
+
+
+def cmd_collect(args) -> int:
+    from .collect import collect, read_mapping
+
+    layout = _layout(args)
+    if args.assignment not in _available([args.assignment]):
+        raise SystemExit(f"unknown assignment {args.assignment}")
+    release_nb = layout.release / args.assignment / f"{args.assignment}.ipynb"
+    if not release_nb.exists():
+        raise SystemExit(f"{release_nb} not found: run `xaigrade release {args.assignment}` first")
+    from .nbgrader_bridge import register_assignment
+
+    layout.output.mkdir(parents=True, exist_ok=True)
+    register_assignment(args.assignment, layout.course_root / "source", layout.db_url)
+    report = collect(args.assignment, Path(args.archive), layout.submissions, release_nb, layout.db_url,
+                     read_mapping(Path(args.mapping)) if args.mapping else None, args.ids)
+    for line in report.lines(args.language):
+        print(line)
+    return 0 if not report.problems else 2
+
+
+def cmd_overview(args) -> int:
+    from .overview import print_overview, write_overview
+
+    layout = _layout(args)
+    print_overview(layout.output, args.language)
+    print(f"class overview: {write_overview(layout.output, language=args.language)}")
     return 0
 
 
@@ -129,11 +210,44 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--output", default=None, help="where gradebook.db, autograded/ and feedback/ go")
     grade.add_argument("--json", default=None, help="write {student: {assignment: {check: ...}}} here")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    grade.add_argument("--workers", type=int, default=1, help="grade N submissions at once on this machine")
+    grade.add_argument("--dask", default=None, metavar="ADDRESS",
+                       help="grade on an existing Dask cluster (scheduler address, e.g. tcp://host:8786)")
+    grade.add_argument("--nbgrader-feedback", action="store_true",
+                       help="also run nbgrader generate_feedback (its pages link ours)")
     grade.set_defaults(func=cmd_grade)
+
+    collect = sub.add_parser("collect", help="import Moodle's 'download all submissions' zip into submitted/")
+    collect.add_argument("assignment")
+    collect.add_argument("archive")
+    collect.add_argument("--course-dir", default=str(PROJECT_ROOT))
+    collect.add_argument("--submissions", default=None, help="target folder (default: submitted/)")
+    collect.add_argument("--output", default=None, help="where gradebook.db is (default: the course directory)")
+    collect.add_argument("--mapping", default=None,
+                         help="CSV with student_id and participant (Moodle participant id) or name columns")
+    collect.add_argument("--ids", choices=("participant", "name"), default="participant",
+                         help="student ids without a mapping: p<participant id> or a slug of the full name")
+    collect.set_defaults(func=cmd_collect)
+
+    export = sub.add_parser("export", help="grades CSV, per-mistake CSV, Gradescope results.json, Moodle worksheet")
+    export.add_argument("assignments", nargs="*")
+    export.add_argument("--course-dir", default=str(PROJECT_ROOT))
+    export.add_argument("--output", default=None, help="where gradebook.db and .xaigrade/ are")
+    export.add_argument("--csv", default=None, metavar="FILE", help="one row per student (+ FILE_checks.csv)")
+    export.add_argument("--gradescope", default=None, metavar="DIR", help="DIR/<assignment>/<student>/results.json")
+    export.add_argument("--moodle", default=None, metavar="FILE", help="Moodle grading worksheet to upload")
+    export.set_defaults(func=cmd_export)
+
+    overview = sub.add_parser("overview", help="class overview: score distribution and most frequent mistakes")
+    overview.add_argument("--course-dir", default=str(PROJECT_ROOT))
+    overview.add_argument("--output", default=None)
+    overview.set_defaults(func=cmd_overview)
 
     demo = sub.add_parser("demo", help="release everything and grade the example submissions")
     demo.add_argument("assignments", nargs="*")
     demo.add_argument("--output", default=str(PROJECT_ROOT / "demo_output"))
+    demo.add_argument("--workers", type=int, default=1, help="grade N submissions at once")
+    demo.add_argument("--dask", default=None, metavar="ADDRESS", help="grade on an existing Dask cluster")
     demo.set_defaults(func=cmd_demo)
     return parser
 

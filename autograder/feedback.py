@@ -1,30 +1,240 @@
-"""Feedback pages: one self-contained HTML file per student and assignment."""
+"""Feedback pages: one self-contained HTML file per student and assignment (pictures as base64 PNG).
+
+Pictures come from an optional hook of the exercise's checks module::
+
+    def figures(case, student_result, expected_result, language) -> list[tuple[str, bytes]]
+
+called with what the probe returned for the student and for the reference on the same hidden
+case. It is called for the failing case of each failed check and for one case of every task
+whose checks all pass. A hook that raises costs the page its picture, never the grade.
+"""
 
 from __future__ import annotations
 
+import base64
 import html
+import io
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .config import ASSIGNMENTS
 
-def write_feedback_page(result, exercise, target: Path, language: str = "de") -> Path:
-    titles = {c.id: c.title.get(language, c.title["de"]) for c in exercise.checks}
-    rows = []
+log = logging.getLogger(__name__)
+PAGE_NAME = "xaigrade.html"
+
+# Every string of the page and of the pictures, in both languages (a test enforces it).
+TEXT = {
+    "title": {"de": "Rückmeldung {assignment}", "en": "Feedback {assignment}"},
+    "student": {"de": "Abgabe von {student}", "en": "Submission of {student}"},
+    "total": {"de": "Automatisch bewertet: {score} von {max_score} Punkten",
+              "en": "Autograded: {score} of {max_score} points"},
+    "manual": {"de": "Die Antworten auf die Diskussionsfragen werden von Hand bewertet; ihre Punkte kommen hinzu.",
+               "en": "The answers to the discussion questions are graded by hand; their points are added."},
+    "notes": {"de": "Hinweise zur Abgabe", "en": "Notes on the submission"},
+    "task": {"de": "Aufgabe {task}", "en": "Task {task}"},
+    "points": {"de": "{score} / {max_score} Punkte", "en": "{score} / {max_score} points"},
+    "passed": {"de": "bestanden", "en": "passed"},
+    "failed": {"de": "nicht bestanden", "en": "failed"},
+    "see_picture": {"de": "Bild zu diesem Fall: siehe Prüfung „{check}“ oben.",
+                    "en": "Picture of this case: see check “{check}” above."},
+    "example": {"de": "Beispiel eines bestandenen Falls: {caption}", "en": "Example of a passed case: {caption}"},
+    "nbgrader_link": {"de": "Das bewertete Notebook (nbgrader-Rückmeldung)",
+                      "en": "The graded notebook (nbgrader feedback)"},
+    "link_cell": {"de": "**Ausführliche Rückmeldung mit Bildern:** [{page}]({page}) (liegt neben dieser Seite)",
+                  "en": "**Detailed feedback with pictures:** [{page}]({page}) (next to this page)"},
+    # for the pictures of the exercises' hooks
+    "fig_student": {"de": "deine Abgabe", "en": "your submission"},
+    "fig_reference": {"de": "Referenz", "en": "reference"},
+    "fig_difference": {"de": "Differenz (deine − Referenz)", "en": "difference (yours − reference)"},
+    "fig_original": {"de": "Original", "en": "original"},
+    "fig_counterfactual": {"de": "Kontrafaktisches Bild", "en": "counterfactual"},
+    "fig_ice": {"de": "deine Kurven (eine pro Zeile)", "en": "your curves (one per row)"},
+    "fig_pd": {"de": "partielle Abhängigkeit", "en": "partial dependence"},
+    "fig_own_x": {"de": "deine {n} Werte (erwartet: {m}, einer je Gitterpunkt), gleichmäßig aufgetragen",
+                  "en": "your {n} values (expected: {m}, one per grid point), spread evenly"},
+    "fig_pd_1d": {"de": "{case}: deine Kurve über der Referenz auf dem Gitter",
+                  "en": "{case}: your curve over the reference on the grid"},
+    "fig_pd_2d": {"de": "{case}: deine 2-D-PDP neben der Referenz (gleiche Farbskala)",
+                  "en": "{case}: your 2-D PDP next to the reference (same colour scale)"},
+    "fig_shape": {"de": "Form {shape}", "en": "shape {shape}"},
+}
+
+
+def text(key: str, language: str = "de", **params) -> str:
+    entry = TEXT[key]
+    return (entry.get(language) or entry["de"]).format(**params)
+
+
+# --- pictures -------------------------------------------------------------------------------
+
+def new_figure(width: float = 6.4, height: float = 3.6):
+    """A matplotlib Figure without pyplot: no global state, safe in worker threads, any backend."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+@dataclass
+class Pictures:
+    """Pictures per check id; ``see`` points a check to the earlier check that shows its case."""
+
+    by_check: dict = field(default_factory=dict)  # check id -> [(caption, png bytes)]
+    see: dict = field(default_factory=dict)  # check id -> check id
+    example: set = field(default_factory=set)  # check ids whose pictures show a passed case
+
+
+def collect_pictures(exercise, cases, result, expected: dict, language: str = "de") -> Pictures:
+    """Call the exercise's ``figures`` hook for each failed check's failing case and one passed case per task."""
+    pictures = Pictures()
+    hook = getattr(exercise.module, "figures", None)
+    student = getattr(result, "case_results", None) or {}
+    if hook is None or not student:
+        return pictures
+    by_id = {case.id: case for case in cases}
+    shown: dict[str, str] = {}  # case id -> check id that shows it
+
+    def draw(check_id, case_id):
+        if case_id in shown:
+            pictures.see[check_id] = shown[case_id]
+            return False
+        got, want = student.get(case_id), expected.get(case_id)
+        if case_id not in by_id or not isinstance(got, dict) or not isinstance(want, dict):
+            return False  # nothing to draw: the probe gave no data (error, timeout, not run)
+        try:
+            drawn = [(str(caption), bytes(data)) for caption, data in hook(by_id[case_id], got, want, language)]
+        except Exception:  # a broken picture must not cost the page
+            log.exception("figures hook of %s failed on case %s", exercise.name, case_id)
+            return False
+        if drawn:
+            pictures.by_check[check_id] = drawn
+            shown[case_id] = check_id
+        return bool(drawn)
+
     for verdict in result.verdicts:
-        status = "✔" if verdict.passed else "✘"
-        rows.append(
-            f"<tr class='{'pass' if verdict.passed else 'fail'}' data-check='{html.escape(verdict.check_id)}'>"
-            f"<td>{status}</td><td>{html.escape(titles.get(verdict.check_id, verdict.check_id))}</td>"
-            f"<td>{verdict.score:g} / {verdict.max_score:g}</td><td>{html.escape(verdict.message)}</td></tr>")
-    notes = "".join(f"<li>{html.escape(note)}</li>" for note in result.notes)
-    page = f"""<!DOCTYPE html>
-<html lang="{language}"><head><meta charset="utf-8"><title>{html.escape(result.assignment)} – {html.escape(result.student)}</title>
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td{{padding:.3em .6em;vertical-align:top}}
-tr.pass td:first-child{{color:#080}}tr.fail td:first-child{{color:#b00}}</style></head>
-<body><h1>{html.escape(result.assignment)}: {result.score:g} / {result.max_score:g}</h1>
-<p>{html.escape(result.student)}</p>{f'<ul class="notes">{notes}</ul>' if notes else ''}
-<table><thead><tr><th></th><th>Prüfung</th><th>Punkte</th><th>Rückmeldung</th></tr></thead>
-<tbody>{''.join(rows)}</tbody></table></body></html>
+        if not verdict.passed and verdict.case_id:
+            draw(verdict.check_id, verdict.case_id)
+    checks = {check.id: check for check in exercise.checks}
+    tasks: dict[str, list] = {}
+    for verdict in result.verdicts:
+        tasks.setdefault(verdict.task, []).append(verdict)
+    for verdicts in tasks.values():
+        if not all(v.passed for v in verdicts):
+            continue
+        check = checks.get(verdicts[0].check_id)
+        for case in cases:
+            if check is not None and check.selects(case) and isinstance(student.get(case.id), dict):
+                if draw(check.id, case.id):
+                    pictures.example.add(check.id)
+                break
+    return pictures
+
+
+# --- the page -------------------------------------------------------------------------------
+
+STYLE = """body{font-family:system-ui,sans-serif;max-width:64em;margin:2em auto;padding:0 1em;color:#222}
+h1{margin-bottom:.2em}.total{font-size:1.3em;font-weight:bold}
+.bar{background:#eee;height:.8em;border-radius:.4em;overflow:hidden;max-width:30em}.bar span{display:block;height:100%;background:#2a7}
+section.check{border-left:.4em solid #2a7;padding:.4em 1em;margin:1em 0;background:#f8fbf9}
+section.check.fail{border-color:#c33;background:#fdf6f6}
+.status{font-weight:bold}.pass .status{color:#180}.fail .status{color:#b00}
+figure{display:inline-block;margin:.5em 1em .5em 0;max-width:100%}figure img{max-width:100%;border:1px solid #ddd}
+figcaption{font-size:.9em;color:#555}code{background:#eee;padding:0 .2em}"""
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def render_page(result, exercise, language: str = "de", pictures: Pictures | None = None,
+                nbgrader_page: str | None = None) -> str:
+    pictures = pictures or Pictures()
+    esc = html.escape
+    titles = {c.id: c.title.get(language, c.title["de"]) for c in exercise.checks}
+    parts = []
+    current_task = None
+    for verdict in result.verdicts:
+        if verdict.task != current_task:
+            current_task = verdict.task
+            parts.append(f"<h2>{esc(text('task', language, task=verdict.task))}</h2>")
+        state = "pass" if verdict.passed else "fail"
+        mark = "✔" if verdict.passed else "✘"
+        status = text("passed" if verdict.passed else "failed", language)
+        body = [f"<h3>{esc(titles.get(verdict.check_id, verdict.check_id))} <code>{esc(verdict.check_id)}</code></h3>",
+                f"<p><span class='status'>{mark} {esc(status)}</span> · <span class='points'>"
+                f"{esc(text('points', language, score=_fmt(verdict.score), max_score=_fmt(verdict.max_score)))}"
+                f"</span></p>"]
+        if not verdict.passed:
+            body.append(f"<p class='message' data-key='{esc(verdict.message_key)}'>{esc(verdict.message)}</p>")
+        for caption, data in pictures.by_check.get(verdict.check_id, []):
+            if verdict.check_id in pictures.example:
+                caption = text("example", language, caption=caption)
+            encoded = base64.b64encode(data).decode("ascii")
+            body.append(f"<figure><img src='data:image/png;base64,{encoded}' alt='{esc(caption)}'>"
+                        f"<figcaption>{esc(caption)}</figcaption></figure>")
+        if verdict.check_id in pictures.see:
+            other = pictures.see[verdict.check_id]
+            body.append(f"<p class='see'>{esc(text('see_picture', language, check=titles.get(other, other)))}</p>")
+        parts.append(f"<section class='check {state}' data-check='{esc(verdict.check_id)}'>{''.join(body)}</section>")
+    notes = "".join(f"<li>{esc(note)}</li>" for note in result.notes)
+    notes_html = f"<h2>{esc(text('notes', language))}</h2><ul class='notes'>{notes}</ul>" if notes else ""
+    share = 100 * result.score / result.max_score if result.max_score else 0
+    link = (f"<p><a class='nbgrader' href='{esc(nbgrader_page)}'>{esc(text('nbgrader_link', language))}</a></p>"
+            if nbgrader_page else "")
+    title = text("title", language, assignment=result.assignment)
+    return f"""<!DOCTYPE html>
+<html lang="{language}"><head><meta charset="utf-8"><title>{esc(title)} – {esc(result.student)}</title>
+<style>{STYLE}</style></head>
+<body><h1>{esc(title)}</h1><p class="student">{esc(text('student', language, student=result.student))}</p>
+<p class="total" data-score="{_fmt(result.score)}" data-max-score="{_fmt(result.max_score)}">{esc(text('total', language, score=_fmt(result.score), max_score=_fmt(result.max_score)))}</p>
+<div class="bar"><span style="width:{share:.0f}%"></span></div><p>{esc(text('manual', language))}</p>{link}
+{notes_html}
+{''.join(parts)}
+</body></html>
 """
+
+
+def write_feedback_page(result, exercise, target: Path, language: str = "de", pictures: Pictures | None = None,
+                        nbgrader_page: str | None = None) -> Path:
+    target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(page, encoding="utf-8")
+    target.write_text(render_page(result, exercise, language, pictures, nbgrader_page), encoding="utf-8")
     return target
+
+
+def link_cell(language: str = "de"):
+    """Markdown cell put at the top of the autograded notebook: nbgrader's feedback HTML then links our page."""
+    import nbformat
+
+    cell = nbformat.v4.new_markdown_cell(text("link_cell", language, page=PAGE_NAME))
+    cell.metadata["xaigrade_link"] = True
+    return cell
+
+
+def generate_nbgrader_feedback(output: Path, assignment: str) -> None:
+    """nbgrader's own ``generate_feedback`` for ``output``/autograded into ``output``/feedback.
+
+    nbgrader wipes feedback/<student>/<assignment>/ first and copies the non-notebook files of the
+    autograded folder; our page lies there too, so it ends up beside nbgrader's HTML again.
+    """
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    from .nbgrader_bridge import _venv_on_path
+
+    if assignment not in ASSIGNMENTS:
+        raise ValueError(assignment)
+    config = Config()
+    config.CourseDirectory.root = str(output)
+    config.CourseDirectory.db_url = f"sqlite:///{(Path(output) / 'gradebook.db').resolve()}"
+    config.Exchange.course_id = "xai_vl5"
+    with _venv_on_path():
+        outcome = NbGraderAPI(config=config).generate_feedback(assignment, force=True)
+    if not outcome.get("success"):
+        raise RuntimeError(f"nbgrader generate_feedback {assignment} failed:\n{outcome.get('error') or outcome.get('log')}")

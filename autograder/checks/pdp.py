@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from ..compare import Tolerance, array_close, first_failure, flag_true
-from ..runner.probe import as_numpy, require
+from ..runner.probe import require
 from . import Case, Check
 
 NOTEBOOK = "pdp"
@@ -44,7 +44,7 @@ def probe_pd_1d(namespace, inputs):
     X = inputs["X"]
     before = X.copy(deep=True)
     result = function(inputs["model"], X, inputs["feature"], np.array(inputs["grid"]))
-    return {"pd": as_numpy(result, np.float64), "x_unchanged": bool(X.equals(before))}
+    return {"pd": result, "x_unchanged": bool(X.equals(before))}  # converted (or marked invalid) by the probe runner
 
 
 def probe_pd_2d(namespace, inputs):
@@ -53,7 +53,7 @@ def probe_pd_2d(namespace, inputs):
     before = X.copy(deep=True)
     result = function(inputs["model"], X, tuple(inputs["features"]),
                       np.array(inputs["grid_a"]), np.array(inputs["grid_b"]))
-    return {"pd": as_numpy(result, np.float64), "x_unchanged": bool(X.equals(before))}
+    return {"pd": result, "x_unchanged": bool(X.equals(before))}  # converted (or marked invalid) by the probe runner
 
 
 # --- hidden and public inputs -----------------------------------------------------------------
@@ -204,3 +204,57 @@ MESSAGES = {
         "en": "The grids are assigned to the wrong features ({case}): grid_a belongs to features[0], grid_b to features[1].",
     },
 }
+
+
+# --- pictures for the feedback page (optional hook, see autograder/feedback.py) -------------
+
+def figures(case, student_result, expected_result, language):
+    """1-D: the student's curve (or ICE curves) over the reference on the grid; 2-D: heatmaps side by side."""
+    from ..feedback import new_figure, png, text
+
+    want = np.asarray(expected_result["pd"], dtype=np.float64)
+    got = np.asarray(student_result["pd"], dtype=np.float64) if "pd" in student_result else None
+    if got is not None and (got.size == 0 or not np.all(np.isfinite(got))):
+        got = None  # nothing drawable; the message already says why
+    if case.probe == "probe_pd_1d":
+        grid = np.asarray(case.inputs["grid"], dtype=np.float64)
+        figure = new_figure(6.4, 3.8)
+        axes = figure.add_subplot()
+        if got is not None and got.ndim == 2 and got.shape[-1] == grid.size:
+            for index, row in enumerate(got):  # ICE curves: one per row of X
+                axes.plot(grid, row, color="#d66", alpha=0.35, lw=0.8,
+                          label=text("fig_ice", language) if index == 0 else None)
+        elif got is not None and got.ndim == 1 and got.size == grid.size:
+            axes.plot(grid, got, "o-", color="#c22", lw=2, label=text("fig_student", language))
+        elif got is not None and got.ndim == 1:
+            axes.plot(np.linspace(grid[0], grid[-1], got.size), got, "o:", color="#c22",
+                      label=text("fig_own_x", language, n=got.size, m=grid.size))
+        axes.plot(grid, want, "s--", color="#111", lw=1.5, label=text("fig_reference", language))
+        axes.set_xlabel(str(case.inputs["feature"]))
+        axes.set_ylabel(text("fig_pd", language))
+        axes.legend(fontsize=8)
+        return [(text("fig_pd_1d", language, case=case.label), png(figure))]
+    features = tuple(case.inputs["features"])
+    grid_a, grid_b = np.asarray(case.inputs["grid_a"]), np.asarray(case.inputs["grid_b"])
+    panels = [(text("fig_reference", language), want)]
+    if got is not None and got.ndim == 2:
+        panels.insert(0, (text("fig_student", language), got))
+        if got.shape == want.shape:
+            panels.append((text("fig_difference", language), got - want))
+    scale = np.concatenate([p.ravel() for _, p in panels[:2]])
+    figure = new_figure(4.0 * len(panels), 3.6)
+    for index, (title, values) in enumerate(panels):
+        axes = figure.add_subplot(1, len(panels), index + 1)
+        difference = index == 2
+        limit = float(np.abs(values).max()) or 1.0
+        image = axes.imshow(values, aspect="auto", origin="lower",
+                            cmap="RdBu_r" if difference else "viridis",
+                            vmin=-limit if difference else scale.min(), vmax=limit if difference else scale.max())
+        axes.set_title(f"{title}\n{text('fig_shape', language, shape=tuple(values.shape))}", fontsize=9)
+        if values.shape == (grid_a.size, grid_b.size):  # label the axes with the grid values
+            axes.set_yticks(range(grid_a.size), [f"{v:.3g}" for v in grid_a], fontsize=7)
+            axes.set_xticks(range(grid_b.size), [f"{v:.3g}" for v in grid_b], fontsize=7, rotation=45)
+            axes.set_ylabel(str(features[0]))
+            axes.set_xlabel(str(features[1]))
+        figure.colorbar(image, ax=axes, shrink=0.8)
+    return [(text("fig_pd_2d", language, case=case.label), png(figure))]

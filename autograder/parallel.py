@@ -1,0 +1,321 @@
+"""Grading many submissions at once: in this process, in worker processes on this machine
+(``--workers N``) or on an existing Dask cluster (``--dask ADDRESS``).
+
+Workers only grade: they get the notebook (as bytes for Dask, so they need no access to the course
+directory), the assignment's hidden cases with the reference results (pickled once per assignment)
+and the release folder's files, and return the verdicts, notes, the executed notebook and the
+feedback pictures. The gradebook, autograded notebooks, feedback pages and state files are written
+by the caller in the main process only, one submission after the other (no "database is locked").
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import multiprocessing
+import pickle
+import shutil
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .checks import Exercise, ProbeError, evaluate
+from .config import XaiGrade
+from .feedback import Pictures, collect_pictures
+from .grading import SubmissionResult, grade_notebook
+from .messages import render
+
+# Messages of this module (progress bar, infrastructure failures), in both languages.
+TEXT = {
+    "grading": {"de": "Bewertung", "en": "Grading"},
+    "failures": {"de": "nicht ausführbar: {count}", "en": "could not run: {count}"},
+    "no_notebook": {"de": "keine .ipynb-Datei abgegeben", "en": "no .ipynb file handed in"},
+    "grader_error": {"de": "interner Fehler des Graders", "en": "internal error of the grader"},
+    "worker_lost": {"de": "Der Bewertungsprozess ist abgebrochen ({error}); die Abgabe wird beim nächsten "
+                          "`xaigrade grade` erneut bewertet.",
+                    "en": "The grading process died ({error}); the submission is graded again by the next "
+                          "`xaigrade grade`."},
+}
+
+
+def text(key: str, language: str = "de", **params) -> str:
+    entry = TEXT[key]
+    return (entry.get(language) or entry["de"]).format(**params)
+
+
+@dataclass
+class Task:
+    """One submission to grade: a path on this machine or the notebook's bytes (for remote workers)."""
+
+    assignment: str
+    student: str
+    fingerprint: str
+    path: str | None = None
+    data: bytes | None = None
+    filename: str = "submission.ipynb"
+
+    def shipped(self) -> "Task":
+        """The same task carrying the notebook's bytes instead of a path."""
+        data = Path(self.path).read_bytes() if self.path else None
+        name = Path(self.path).name if self.path else self.filename
+        return Task(self.assignment, self.student, self.fingerprint, None, data, name)
+
+
+@dataclass
+class ReleaseFiles:
+    """The release folder of an assignment as bytes, unpacked once per worker process."""
+
+    assignment: str
+    files: dict  # relative path -> bytes
+
+    @classmethod
+    def read(cls, folder: Path, assignment: str) -> "ReleaseFiles":
+        return cls(assignment, {str(p.relative_to(folder)): p.read_bytes()
+                                for p in sorted(folder.rglob("*")) if p.is_file()})
+
+    @property
+    def digest(self) -> str:
+        hasher = hashlib.sha256()
+        for name, data in sorted(self.files.items()):
+            hasher.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+        return hasher.hexdigest()[:16]
+
+
+@dataclass
+class Context:
+    """What every submission of one assignment is graded against (built once, in the main process)."""
+
+    assignment: str
+    cases: list
+    expected: dict
+    variants: dict
+    release: Path | ReleaseFiles
+
+    def blob(self) -> "ContextBlob":
+        payload = pickle.dumps((self.cases, self.expected, self.variants, self.release), protocol=5)
+        return ContextBlob(f"{self.assignment}-{hashlib.sha256(payload).hexdigest()[:16]}", self.assignment, payload)
+
+
+@dataclass
+class ContextBlob:
+    """A pickled Context: sent to workers as bytes, unpickled once per worker process."""
+
+    key: str
+    assignment: str
+    payload: bytes
+
+
+@dataclass
+class Graded:
+    task: Task
+    result: SubmissionResult
+    pictures: Pictures = field(default_factory=Pictures)
+    lost: bool = False  # the worker died: nothing is recorded, the next run grades it again
+
+
+def settings_values(settings: XaiGrade) -> dict:
+    return {name: getattr(settings, name) for name in settings.trait_names(config=True)}
+
+
+def make_settings(values: dict | XaiGrade) -> XaiGrade:
+    return values if isinstance(values, XaiGrade) else XaiGrade(**values)
+
+
+def failed(result: SubmissionResult) -> bool:
+    """The notebook could not be run at all (unreadable, missing, grader error, worker lost)."""
+    return result.executed is None
+
+
+# --- the grading of one submission (runs wherever the work is done) --------------------------
+
+_contexts: dict[str, Context] = {}
+_release_dirs: dict[str, Path] = {}
+_lock = threading.Lock()
+
+
+def _context(item: Context | ContextBlob) -> Context:
+    if isinstance(item, Context):
+        return item
+    with _lock:
+        if item.key not in _contexts:
+            cases, expected, variants, release = pickle.loads(item.payload)
+            _contexts.clear()  # one assignment at a time is enough; keeps worker memory flat
+            _contexts[item.key] = Context(item.assignment, cases, expected, variants, release)
+        return _contexts[item.key]
+
+
+def _release_dir(release: Path | ReleaseFiles) -> Path:
+    if not isinstance(release, ReleaseFiles):
+        return Path(release)
+    key = f"{release.assignment}-{release.digest}"
+    with _lock:
+        if key not in _release_dirs or not _release_dirs[key].exists():
+            try:  # on a Dask worker its own scratch space, removed with the worker
+                from distributed import get_worker
+
+                base = Path(get_worker().local_directory)
+            except (ImportError, ValueError):
+                base = Path(tempfile.mkdtemp(prefix="xaigrade-release-"))
+                atexit.register(shutil.rmtree, base, True)
+            folder = base / "xaigrade-release" / key / release.assignment
+            for name, data in release.files.items():
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(data)
+            _release_dirs[key] = folder
+        return _release_dirs[key]
+
+
+def grade_safely(exercise: Exercise, student: str, path: Path | None, release_dir: Path, cases, expected,
+                 variants, settings: XaiGrade, private_paths: list[str] | None = None) -> SubmissionResult:
+    """Grade one notebook; a missing notebook or a bug of ours becomes a message, never an exception."""
+    language = settings.language
+    if path is None:
+        note = render("notebook_unreadable", {"reason": text("no_notebook", language)}, language)
+        failed_cases = {c.id: ProbeError("not_run", {"reason": note}) for c in cases}
+        return SubmissionResult(student, exercise.name, evaluate(exercise, cases, failed_cases, expected, variants,
+                                                                language), [note])
+    try:
+        return grade_notebook(exercise, path, student, release_dir, cases, expected, variants, settings,
+                              private_paths=private_paths)
+    except Exception:  # a bug of ours must not cost the other students their grades
+        detail = traceback.format_exc(limit=3)
+        failed_cases = {c.id: ProbeError("not_run", {"reason": text("grader_error", language)}) for c in cases}
+        return SubmissionResult(student, exercise.name, evaluate(exercise, cases, failed_cases, expected, variants,
+                                                                language), [f"grader error: {detail}"])
+
+
+def grade_task(task: Task, context: Context | ContextBlob, settings: dict | XaiGrade,
+               private_paths: list[str] | None = None, pictures: bool = True) -> Graded:
+    """Grade one submission and draw its feedback pictures; returns data only, writes nothing lasting."""
+    settings = make_settings(settings)
+    context = _context(context)
+    exercise = Exercise(task.assignment)
+    release_dir = _release_dir(context.release)
+    with tempfile.TemporaryDirectory(prefix="xaigrade-submission-") as scratch:
+        path = Path(task.path) if task.path else None
+        if task.data is not None:
+            path = Path(scratch) / Path(task.filename).name
+            path.write_bytes(task.data)
+        result = grade_safely(exercise, task.student, path, release_dir, context.cases, context.expected,
+                              context.variants, settings, private_paths)
+    drawn = Pictures()
+    if pictures:
+        drawn = collect_pictures(exercise, context.cases, result, context.expected, settings.language)
+    result.case_results = {}  # the pictures hold what the page needs; keep the return small
+    return Graded(Task(task.assignment, task.student, task.fingerprint, task.path, None, task.filename),
+                  result, drawn)
+
+
+def lost_result(task: Task, context: Context, error: BaseException, language: str) -> Graded:
+    exercise = Exercise(task.assignment)
+    note = text("worker_lost", language, error=f"{type(error).__name__}: {error}"[:200])
+    failed_cases = {c.id: ProbeError("not_run", {"reason": note}) for c in context.cases}
+    verdicts = evaluate(exercise, context.cases, failed_cases, context.expected, context.variants, language)
+    return Graded(task, SubmissionResult(task.student, task.assignment, verdicts, [note]), lost=True)
+
+
+# --- where the work is done ------------------------------------------------------------------
+
+Job = tuple[Context, list[Task]]
+
+
+def run_serial(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done: Callable[[Graded], None],
+               pictures: bool = True) -> None:
+    for context, tasks in jobs:
+        for task in tasks:
+            on_done(grade_task(task, context, settings, private_paths, pictures))
+
+
+def run_processes(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done, workers: int,
+                  pictures: bool = True) -> None:
+    """Worker processes on this machine. forkserver: a clean parent that has imported the heavy
+    modules once, so workers start fast without inheriting our threads or TensorFlow state."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    mp_context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        mp_context.set_forkserver_preload(["xaikit", "autograder.parallel"])
+    values = settings_values(settings)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp_context) as pool:
+        pending = {}
+        for context, tasks in jobs:  # the next assignment's reference is computed while workers grade
+            blob = context.blob()
+            for task in tasks:
+                pending[pool.submit(grade_task, task, blob, values, private_paths, pictures)] = (task, context)
+        for future in as_completed(pending):
+            task, context = pending[future]
+            try:
+                graded = future.result()
+            except Exception as error:  # the worker process died (e.g. killed): retry next run
+                graded = lost_result(task, context, error, settings.language)
+            on_done(graded)
+
+
+def run_dask(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done, address: str,
+             pictures: bool = True) -> None:
+    """Send each submission to a Dask cluster; notebooks, cases and release files travel as data."""
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    values = settings_values(settings)
+    with Client(address, set_as_default=False) as client:
+        pending = {}
+        for context, tasks in jobs:
+            shipped = Context(context.assignment, context.cases, context.expected, context.variants,
+                              ReleaseFiles.read(Path(context.release), context.assignment)
+                              if not isinstance(context.release, ReleaseFiles) else context.release)
+            blob = client.scatter(shipped.blob(), broadcast=True, hash=False)
+            for task in tasks:
+                future = client.submit(grade_task, task.shipped(), blob, values, private_paths, pictures,
+                                       key=f"xaigrade-{task.assignment}-{task.student}-{uuid.uuid4().hex[:8]}",
+                                       pure=False)
+                pending[future] = (task, context)
+        for future in dask_completed(list(pending), loop=client.loop):
+            task, context = pending[future]
+            try:
+                graded = future.result()
+                graded.task = task
+            except Exception as error:
+                graded = lost_result(task, context, error, settings.language)
+            on_done(graded)
+
+
+# --- progress --------------------------------------------------------------------------------
+
+class ProgressBar:
+    """Live bar on stderr: done/total, submissions that could not run, elapsed and remaining time."""
+
+    def __init__(self, total: int, language: str = "de"):
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self.language = language
+        self.failures = 0
+        self.started = time.monotonic()
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[failures]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                                 console=Console(stderr=True), transient=False)
+        self.task = self.progress.add_task(text("grading", language), total=total,
+                                           failures=text("failures", language, count=0))
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+    def advance(self, graded: Graded) -> None:
+        self.failures += failed(graded.result) or graded.lost
+        result = graded.result
+        self.progress.console.print(f"  {result.student}/{result.assignment}: {result.score:g}/{result.max_score:g}"
+                                    f" ({result.seconds:.1f} s)", highlight=False)
+        self.progress.update(self.task, advance=1, description=f"{text('grading', self.language)} "
+                             f"{graded.result.assignment}/{graded.result.student}",
+                             failures=text("failures", self.language, count=self.failures))
