@@ -34,6 +34,8 @@ def numeric_array(result: dict, key: str) -> tuple[np.ndarray | None, Failure | 
     if key not in result:
         return None, Failure("invalid_result", {"reason": f"`{key}` fehlt / missing"})
     value = np.asarray(result[key])
+    if value.dtype.kind == "U" and value.size == 1 and str(value.ravel()[0]).startswith("__invalid__"):
+        return None, Failure("invalid_result", {"reason": f"`{key}`: {str(value.ravel()[0])[12:]}"})
     if value.dtype.kind not in "biuf":
         return None, Failure("not_numeric", {"key": key, "got": str(value.dtype)})
     return value.astype(np.float64), None

@@ -84,11 +84,11 @@ def reference_module(exercise: Exercise):
 
 def call_probe(exercise: Exercise, case: Case, namespace: dict) -> dict:
     """Run a probe in this process on trusted code (reference or variant) and return plain arrays."""
-    from .runner.probe import as_numpy
+    from .runner.probe import plain_result
 
     probe = getattr(exercise.module, case.probe)
     result = probe(namespace, copy.deepcopy(case.inputs))
-    return {key: as_numpy(value) for key, value in result.items()}
+    return {key: plain_result(value) for key, value in result.items()}
 
 
 def pin_threads() -> None:
@@ -196,9 +196,17 @@ def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
         probe_functions = getattr(exercise.module, "PROBE_FUNCTIONS", {})
         with open(job_dir / "cases.pkl", "wb") as handle:
             pickle.dump([{"id": c.id, "probe": exercise.probe_path(c), "inputs": c.inputs,
-                          "function": probe_functions.get(c.probe, c.probe)} for c in cases], handle)
+                          "function": probe_functions.get(c.probe, c.probe),
+                          "max_bytes": settings.max_result_mb * 2**20 // 2} for c in cases], handle)
         sandbox.write_job(job_dir, settings)
-        outcome = sandbox.run_job(job_dir, settings, private_paths)
+        for attempt in range(2):
+            outcome = sandbox.run_job(job_dir, settings, private_paths)
+            started_any = (job_dir / "results").exists() and any((job_dir / "results").iterdir())
+            if outcome.returncode in (0, None) or outcome.killed_reason.startswith("Zeitlimit") \
+                    or (job_dir / "status.json").exists() or started_any:
+                break
+            # The executor died before running anything of the submission (e.g. the kernel did not
+            # start in time on a loaded machine): that is ours, not the student's; try once more.
         status = {}
         if (job_dir / "status.json").exists():
             status = json.loads((job_dir / "status.json").read_text())
@@ -240,6 +248,8 @@ def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Pa
         notes.append(render("sandbox_killed", {"reason": killed}, language))
     for death in status.get("kernel_deaths", []):
         notes.append(render("kernel_died", {"index": death["index"], "reason": death["reason"][:120]}, language))
+    for timeout in status.get("cell_timeouts", [])[:5]:
+        notes.append(render("cell_timeout", timeout, language))
     for error in status.get("cell_errors", [])[:5]:
         notes.append(render("cell_error", error, language))
     checks_started = time.monotonic()

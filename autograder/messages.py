@@ -66,6 +66,10 @@ GENERIC = {
         "de": "Zelle {index} bricht mit einem Fehler ab: {error}",
         "en": "Cell {index} stops with an error: {error}",
     },
+    "cell_timeout": {
+        "de": "Zelle {index} hat das Zeitlimit von {seconds:.0f} s überschritten und wurde unterbrochen.",
+        "en": "Cell {index} exceeded the time limit of {seconds:.0f} s and was interrupted.",
+    },
     "kernel_died": {
         "de": "Der Kernel ist in Zelle {index} beendet worden ({reason}); die Zelle wurde übersprungen.",
         "en": "The kernel died in cell {index} ({reason}); the cell was skipped.",

@@ -25,6 +25,38 @@ PROBE_SOURCE = (
     "_xaigrade_probe.run({cases!r}, {out!r}, globals(), timeout={timeout!r})"
 )
 MAX_RESTARTS = 3
+# An IPython startup file of the job's own IPYTHONDIR, so it runs in the kernel before any cell and
+# is not part of the notebook: caps what print() can send per cell, so a
+# loop printing 1 GB neither fills the kernel's memory nor the executor's. Removing the cap only
+# hurts the submission itself (the memory limit then kills it).
+OUTPUT_CAP_SOURCE = """
+import sys as _xaigrade_sys
+
+class _XaigradeCappedStream:
+    def __init__(self, stream, limit):
+        self._stream, self._limit, self._used = stream, limit, 0
+
+    def reset(self, *args, **kwargs):
+        self._used = 0
+
+    def write(self, text):
+        if self._used < self._limit:
+            room = self._limit - self._used
+            self._stream.write(text[:room])
+            if len(text) > room:
+                self._stream.write("\\n[xaigrade: weitere Ausgabe abgeschnitten / further output cut]\\n")
+        self._used += len(text)
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+_xaigrade_sys.stdout = _XaigradeCappedStream(_xaigrade_sys.stdout, {limit})
+_xaigrade_sys.stderr = _XaigradeCappedStream(_xaigrade_sys.stderr, {limit})
+get_ipython().events.register("pre_run_cell", _xaigrade_sys.stdout.reset)
+get_ipython().events.register("pre_run_cell", _xaigrade_sys.stderr.reset)
+del _xaigrade_sys
+"""
 
 
 def _truncate_outputs(cell, limit: int) -> None:
@@ -93,7 +125,7 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict) -> int | No
     km = AsyncKernelManager(kernel_name=job["kernel_name"], transport="ipc", ip=str(job_dir / "kernel"))
     CappedClient.output_budget = job["max_output_chars"]
     client = CappedClient(nb, km=km, timeout=job["cell_timeout"], allow_errors=True,
-                            interrupt_on_timeout=True, record_timing=False, kernel_name=job["kernel_name"],
+                            interrupt_on_timeout=True, record_timing=False, startup_timeout=180, kernel_name=job["kernel_name"],
                             resources={"metadata": {"path": str(job_dir)}})
     client._used = {}
     started = time.monotonic()
@@ -110,7 +142,8 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict) -> int | No
             try:
                 client.execute_cell(cell, index)
             except CellTimeoutError:
-                status["cell_errors"].append({"index": index, "error": f"timeout after {job['cell_timeout']} s"})
+                status["cell_timeouts"].append({"index": index, "seconds": job["cell_timeout"]})
+                continue
             except DeadKernelError as error:
                 status["kernel_deaths"].append({"index": index, "reason": str(error)[:200]})
                 return index
@@ -118,8 +151,14 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict) -> int | No
                 timings[key] += time.monotonic() - cell_started
                 _truncate_outputs(cell, job["max_output_chars"])
                 _kill_strays(client)
+            took = time.monotonic() - cell_started
             for output in cell.get("outputs", []):
-                if output.get("output_type") == "error" and not cell.get("metadata", {}).get("xaigrade_probe"):
+                if output.get("output_type") != "error" or cell.get("metadata", {}).get("xaigrade_probe"):
+                    continue
+                if output.get("ename") == "KeyboardInterrupt" and took >= 0.95 * job["cell_timeout"]:
+                    # nbclient interrupted the cell at the time limit; say so, not "KeyboardInterrupt"
+                    status["cell_timeouts"].append({"index": index, "seconds": job["cell_timeout"]})
+                else:
                     status["cell_errors"].append({"index": index,
                                                   "error": f"{output.get('ename')}: {output.get('evalue')}"[:300]})
     return None
@@ -128,12 +167,16 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict) -> int | No
 def main(job_dir: str) -> int:
     job_dir = Path(job_dir)
     job = json.loads((job_dir / "job.json").read_text())
+    startup = job_dir / ".ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    (startup / "00-xaigrade-output-cap.py").write_text(OUTPUT_CAP_SOURCE.replace("{limit}", str(job["max_output_chars"])))
+    os.environ["IPYTHONDIR"] = str(job_dir / ".ipython")  # the kernel inherits it
     nb = nbformat.read(job_dir / "notebook.ipynb", as_version=4)
     probe_cell = nbformat.v4.new_code_cell(PROBE_SOURCE.format(
         cases=str(job_dir / "cases.pkl"), out=str(job_dir / "results"), timeout=job["probe_timeout"]))
     probe_cell.metadata["xaigrade_probe"] = True
     nb.cells.append(probe_cell)
-    status = {"cell_errors": [], "kernel_deaths": [], "started": time.time()}
+    status = {"cell_errors": [], "cell_timeouts": [], "kernel_deaths": [], "started": time.time()}
     skip: set[int] = set()
     for _ in range(MAX_RESTARTS + 1):
         for cell in nb.cells:

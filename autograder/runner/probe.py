@@ -48,6 +48,21 @@ def as_numpy(value, dtype=None) -> np.ndarray:
     return array
 
 
+INVALID = "__invalid__"
+
+
+def plain_result(value, max_bytes: int = 32 * 2**20) -> np.ndarray:
+    """One result as an array; a value that cannot be one is recorded as invalid, key by key,
+    so the other results of the same call (e.g. 'input unchanged') still count."""
+    try:
+        array = as_numpy(value)
+    except Exception as error:  # noqa: BLE001 - any conversion failure is the student's result
+        return np.array(f"{INVALID} {type(error).__name__}: {error}"[:300])
+    if array.nbytes > max_bytes:
+        return np.array(f"{INVALID} {array.nbytes / 2**20:.0f} MiB (> {max_bytes / 2**20:.0f} MiB), shape {array.shape}")
+    return array
+
+
 def _on_alarm(signum, frame):
     raise ProbeTimeout()
 
@@ -77,7 +92,7 @@ def _run_case(case: dict, out_dir: str, namespace: dict, timeout: float) -> None
             result = probe(namespace, copy.deepcopy(case["inputs"]))
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-        arrays = {key: as_numpy(value) for key, value in result.items()}
+        arrays = {key: plain_result(value, case.get("max_bytes", 32 * 2**20)) for key, value in result.items()}
         np.savez(os.path.join(out_dir, case["id"] + ".npz"), **arrays)
         status["ok"] = True
     except ProbeTimeout:

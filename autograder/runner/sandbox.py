@@ -170,6 +170,7 @@ class _Cgroups:
         self.paths = []
         name = f"xaigrade-{uuid.uuid4().hex[:12]}"
         for controller, root in cgroup_roots().items():
+            _remove_stale(root)
             path = root / name
             try:
                 path.mkdir()
@@ -201,7 +202,7 @@ class _Cgroups:
 
     def destroy(self):
         for path in self.paths:
-            for _ in range(50):
+            for _ in range(200):  # killed processes take a moment to leave the cgroup
                 try:
                     pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
                 except OSError:
@@ -216,6 +217,16 @@ class _Cgroups:
                     break
                 except OSError:
                     time.sleep(0.05)
+
+
+def _remove_stale(root: Path, age: float = 120.0) -> None:
+    """Remove empty job cgroups left by a grader that was killed before it could clean up."""
+    for path in root.glob("xaigrade-*"):
+        try:
+            if time.time() - path.stat().st_mtime > age and not (path / "cgroup.procs").read_text().strip():
+                path.rmdir()
+        except OSError:
+            pass
 
 
 def _preexec(settings: XaiGrade, cgroups: _Cgroups):
@@ -271,7 +282,8 @@ def run_job(job_dir: Path, settings: XaiGrade, extra_hidden: list[str] | None = 
     if killed is None and process.returncode == JAIL_FAILED:
         killed = "Sandbox konnte nicht eingerichtet werden: " + tail.strip().splitlines()[-1][:200]
     elif killed is None and process.returncode not in (0, None):
-        killed = _describe_exit(process.returncode)
+        last = [line for line in tail.strip().splitlines() if line.strip()][-1:] or [""]
+        killed = _describe_exit(process.returncode) + (f" ({last[0][:160]})" if last[0] else "")
     return JobOutcome(process.returncode, killed, time.monotonic() - started, tail)
 
 
