@@ -468,3 +468,35 @@ MESSAGES = {
               "and the token ids.",
     },
 }
+
+
+# --- pictures for the feedback page ---------------------------------------------------------
+
+_CAPTIONS = {
+    "tokens": {"de": "{case}: deine Token-Wichtigkeit neben der Referenz",
+               "en": "{case}: your token importance next to the reference"},
+    "yours": {"de": "deine Abgabe", "en": "your submission"},
+    "reference": {"de": "Referenz", "en": "reference"},
+}
+
+
+def figures(case, student_result, expected_result, language):
+    """Token-importance bars of the student next to the reference's (token-importance checks only)."""
+    from ..feedback import new_figure, png
+
+    if "scores" not in expected_result:
+        return []
+    panels = [(_CAPTIONS["reference"][language], expected_result["tokens"], expected_result["scores"])]
+    tokens, scores = student_result.get("tokens"), student_result.get("scores")
+    if tokens is not None and scores is not None and np.asarray(scores).dtype.kind in "biuf" \
+            and np.asarray(tokens).size == np.asarray(scores).size:
+        panels.insert(0, (_CAPTIONS["yours"][language], tokens, scores))
+    figure = new_figure(3.6 * len(panels), 3.0)
+    for index, (title, names, values) in enumerate(panels):
+        axes = figure.add_subplot(1, len(panels), index + 1)
+        values = np.nan_to_num(np.asarray(values, dtype=np.float64).ravel())
+        axes.barh(range(values.size), values, color="#c22" if index == 0 and len(panels) == 2 else "#333")
+        axes.set_yticks(range(values.size), [str(n) for n in np.asarray(names).ravel()], fontsize=8)
+        axes.invert_yaxis()
+        axes.set_title(title, fontsize=9)
+    return [(_CAPTIONS["tokens"][language].format(case=case.label), png(figure))]

@@ -663,3 +663,40 @@ MESSAGES = {
               "(H, W), not (1, H, W).",
     },
 }
+
+
+# --- pictures for the feedback page ---------------------------------------------------------
+
+_CAPTIONS = {
+    "cf": {"de": "{case}: Original, dein Kontrafaktum und die Referenz, darunter die Änderungen",
+           "en": "{case}: original, your counterfactual and the reference, below them the changes"},
+    "original": {"de": "Original", "en": "original"},
+    "yours": {"de": "deine Abgabe", "en": "your submission"},
+    "reference": {"de": "Referenz", "en": "reference"},
+}
+
+
+def figures(case, student_result, expected_result, language):
+    """The counterfactual next to the original and the reference's, with the difference maps below."""
+    from ..feedback import new_figure, png
+
+    if "cf" not in expected_result or "image" not in case.inputs:
+        return []
+    original = np.squeeze(np.asarray(case.inputs["image"], dtype=np.float64))
+    columns = [(_CAPTIONS["original"][language], original),
+               (_CAPTIONS["reference"][language], np.squeeze(np.asarray(expected_result["cf"], dtype=np.float64)))]
+    if "cf" in student_result and np.asarray(student_result["cf"]).dtype.kind == "f":
+        columns.insert(1, (_CAPTIONS["yours"][language], np.squeeze(np.asarray(student_result["cf"], dtype=np.float64))))
+    if original.ndim != 3 or original.shape[-1] != 3:
+        return []
+    figure = new_figure(2.6 * len(columns), 5.0)
+    for index, (title, image) in enumerate(columns):
+        top = figure.add_subplot(2, len(columns), index + 1)
+        top.imshow(np.clip(image, 0, 1))
+        top.set_title(title, fontsize=9)
+        top.axis("off")
+        if index > 0 and image.shape == original.shape:
+            bottom = figure.add_subplot(2, len(columns), len(columns) + index + 1)
+            bottom.imshow(np.abs(image - original).mean(axis=-1), cmap="magma", vmin=0, vmax=0.5)
+            bottom.axis("off")
+    return [(_CAPTIONS["cf"][language].format(case=case.label), png(figure))]
