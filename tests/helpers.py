@@ -36,3 +36,51 @@ def grade_namespace(name: str, overrides: dict, seed: int = HIDDEN_SEED, languag
 def variant_overrides(name: str, variant_id: str) -> dict:
     exercise = Exercise(name)
     return dict(reference_module(exercise).VARIANTS[variant_id])
+
+
+# --- shared by the exercises' demo tests: grade the example submissions through the sandbox --
+
+def grade_examples(name: str, students, root):
+    """Grade examples/submissions/<student>/<name>/ for ``students`` in one sandboxed batch."""
+    import shutil
+
+    from autograder.batch import Layout, grade_batch
+    from autograder.config import PROJECT_ROOT, load_settings
+
+    examples = PROJECT_ROOT / "examples" / "submissions"
+    for student in students:
+        target = root / "submitted" / student / name
+        target.mkdir(parents=True)
+        shutil.copy(examples / student / name / f"{name}.ipynb", target / f"{name}.ipynb")
+    layout = Layout(PROJECT_ROOT, root / "submitted", root / "out")
+    return grade_batch([name], layout, load_settings(PROJECT_ROOT))
+
+
+def assert_example_verdicts(entry: dict, points: dict, mistakes: dict) -> None:
+    """Exactly the checks in ``mistakes`` (check id -> message key) lose their points, the rest pass."""
+    checks = {k: v for k, v in entry.items() if not k.startswith("_")}
+    assert set(checks) == set(points)
+    for check_id, max_points in points.items():
+        verdict = checks[check_id]
+        assert verdict["max_score"] == max_points
+        if check_id in mistakes:
+            assert verdict["score"] == 0, (check_id, verdict["message"])
+            assert verdict["message_key"] == mistakes[check_id], (check_id, verdict["message"])
+            assert verdict["message"] and "{" not in verdict["message"]
+        else:
+            assert verdict["score"] == max_points, (check_id, verdict["message"])
+            assert verdict["message_key"] == "passed"
+
+
+def indistinguishable_variants(name: str) -> list[str]:
+    """(variant, check) pairs where the variant gives the reference's result on every case of the check:
+    such a check could never catch that mistake."""
+    exercise, cases, expected, variants = hidden_setup(name)
+    blind = []
+    for check in exercise.checks:
+        for variant_id in check.variants:
+            selected = [c for c in cases if check.selects(c)]
+            if not any(check.criterion(variants[variant_id][c.id], expected[c.id], c) is not None
+                       for c in selected if isinstance(variants[variant_id].get(c.id), dict)):
+                blind.append(f"{variant_id} in {check.id}")
+    return blind

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from autograder.batch import Layout, grade_batch
-from autograder.config import PROJECT_ROOT, load_settings
+from helpers import assert_example_verdicts, grade_examples
 
-EXAMPLES = PROJECT_ROOT / "examples" / "submissions"
+
 POINTS = {"similarity.cosine": 2, "similarity.softmax": 1, "similarity.softmax_sums_to_one": 1,
           "ranking.order": 2, "ranking.ties": 1, "tokens.tokens": 1, "tokens.scores": 3,
           "general.other_config": 2}
@@ -31,29 +28,12 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    root = tmp_path_factory.mktemp("course")
-    for student in EXPECTED:
-        target = root / "submitted" / student / "clip"
-        target.mkdir(parents=True)
-        shutil.copy(EXAMPLES / student / "clip" / "clip.ipynb", target / "clip.ipynb")
-    layout = Layout(PROJECT_ROOT, root / "submitted", root / "out")
-    return grade_batch(["clip"], layout, load_settings(PROJECT_ROOT))
+    return grade_examples("clip", EXPECTED, tmp_path_factory.mktemp("course"))
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_each_example_gets_exactly_its_scores_and_messages(report, student):
-    checks = {k: v for k, v in report[student]["clip"].items() if not k.startswith("_")}
-    assert set(checks) == set(POINTS)
-    for check_id, points in POINTS.items():
-        verdict = checks[check_id]
-        assert verdict["max_score"] == points
-        if check_id in EXPECTED[student]:
-            assert verdict["score"] == 0, (check_id, verdict["message"])
-            assert verdict["message_key"] == EXPECTED[student][check_id], (check_id, verdict["message"])
-            assert verdict["message"] and "{" not in verdict["message"]
-        else:
-            assert verdict["score"] == points, (check_id, verdict["message"])
-            assert verdict["message_key"] == "passed"
+    assert_example_verdicts(report[student]["clip"], POINTS, EXPECTED[student])
 
 
 def test_total_scores(report):

@@ -3,15 +3,12 @@ grades them (hidden cases, sandboxed kernel, probe, diagnosis)."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from autograder.batch import Layout, grade_batch
-from autograder.config import PROJECT_ROOT, load_settings
+from helpers import assert_example_verdicts, grade_examples
+
 
 NAME = "counterfactual"
-EXAMPLES = PROJECT_ROOT / "examples" / "submissions"
 POINTS = {"cf.validity": 2, "cf.proximity": 2, "cf.range_dtype": 1, "cf.input_unchanged": 1, "cf.reproducible": 1,
           "cf.history": 1, "cf.matches_reference": 2, "diffmap.shape": 1, "diffmap.values": 2,
           "answers.flipped": 1, "answers.new_class_name": 1}
@@ -30,29 +27,12 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    root = tmp_path_factory.mktemp("course")
-    for student in EXPECTED:
-        target = root / "submitted" / student / NAME
-        target.mkdir(parents=True)
-        shutil.copy(EXAMPLES / student / NAME / f"{NAME}.ipynb", target / f"{NAME}.ipynb")
-    layout = Layout(PROJECT_ROOT, root / "submitted", root / "out")
-    return grade_batch([NAME], layout, load_settings(PROJECT_ROOT))
+    return grade_examples(NAME, EXPECTED, tmp_path_factory.mktemp("course"))
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_each_example_gets_exactly_its_scores_and_messages(report, student):
-    checks = {k: v for k, v in report[student][NAME].items() if not k.startswith("_")}
-    assert set(checks) == set(POINTS)
-    for check_id, points in POINTS.items():
-        verdict = checks[check_id]
-        assert verdict["max_score"] == points
-        if check_id in EXPECTED[student]:
-            assert verdict["score"] == 0, (check_id, verdict["message"])
-            assert verdict["message_key"] == EXPECTED[student][check_id], (check_id, verdict["message"])
-            assert verdict["message"] and "{" not in verdict["message"]
-        else:
-            assert verdict["score"] == points, (check_id, verdict["message"])
-            assert verdict["message_key"] == "passed"
+    assert_example_verdicts(report[student][NAME], POINTS, EXPECTED[student])
 
 
 def test_total_scores(report):

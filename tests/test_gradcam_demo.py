@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from autograder.batch import Layout, grade_batch
-from autograder.config import PROJECT_ROOT, load_settings
+from helpers import assert_example_verdicts, grade_examples
+
 
 NAME = "gradcam"
-EXAMPLES = PROJECT_ROOT / "examples" / "submissions"
 POINTS = {"weights.embedded": 2, "weights.random_cnns": 2, "grad_cam.shape_range": 1, "grad_cam.values": 3,
           "grad_cam.all_negative": 1, "grad_cam.class_dependence": 2, "grad_cam.layer": 1,
           "grad_cam.hooks_removed": 1, "grad_cam.model_unchanged": 1, "grad_cam.mode_restored": 1,
@@ -32,29 +29,12 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    root = tmp_path_factory.mktemp("course")
-    for student in EXPECTED:
-        target = root / "submitted" / student / NAME
-        target.mkdir(parents=True)
-        shutil.copy(EXAMPLES / student / NAME / f"{NAME}.ipynb", target / f"{NAME}.ipynb")
-    layout = Layout(PROJECT_ROOT, root / "submitted", root / "out")
-    return grade_batch([NAME], layout, load_settings(PROJECT_ROOT))
+    return grade_examples(NAME, EXPECTED, tmp_path_factory.mktemp("course"))
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_each_example_gets_exactly_its_scores_and_messages(report, student):
-    checks = {k: v for k, v in report[student][NAME].items() if not k.startswith("_")}
-    assert set(checks) == set(POINTS)
-    for check_id, points in POINTS.items():
-        verdict = checks[check_id]
-        assert verdict["max_score"] == points
-        if check_id in EXPECTED[student]:
-            assert verdict["score"] == 0, (check_id, verdict["message"])
-            assert verdict["message_key"] == EXPECTED[student][check_id], (check_id, verdict["message"])
-            assert verdict["message"] and "{" not in verdict["message"]
-        else:
-            assert verdict["score"] == points, (check_id, verdict["message"])
-            assert verdict["message_key"] == "passed"
+    assert_example_verdicts(report[student][NAME], POINTS, EXPECTED[student])
 
 
 def test_total_scores(report):
