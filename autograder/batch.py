@@ -125,13 +125,6 @@ def build_context(exercise: Exercise, layout: Layout, settings: XaiGrade):
     return Context(exercise.name, cases, expected, variants, layout.release / exercise.name)
 
 
-def _grade_safely(exercise, student, path, layout, cases, expected, variants, settings) -> SubmissionResult:
-    from .parallel import grade_safely
-
-    return grade_safely(exercise, student, path, layout.release / exercise.name, cases, expected, variants,
-                        settings, private_paths=[str(layout.submissions), str(layout.output)])
-
-
 def _store(result: SubmissionResult, exercise: Exercise, layout: Layout, fingerprint: str | Path | None,
            language: str = "de", pictures=None) -> None:
     """Autograded notebook, gradebook scores, feedback page, then the state file (last: marks it done)."""
