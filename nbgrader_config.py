@@ -18,3 +18,4 @@ c.XaiGrade.probe_timeout = 60.0  # s per call of a student function on a hidden 
 c.XaiGrade.total_timeout = 600.0  # s wall clock per submission
 c.XaiGrade.memory_mb = 6144
 c.XaiGrade.cpu_seconds = 900
+c.XaiGrade.warm_start = True  # fork submissions from a process with the notebook's libraries imported

@@ -35,7 +35,7 @@ def cmd_release(args) -> int:
 def cmd_check(args) -> int:
     """Student side: run the notebook and the public checks; no reference code needed."""
     from .checks import Exercise
-    from .grading import PUBLIC_DATA, format_line, grade_notebook, unpack_public
+    from .grading import PUBLIC_DATA, format_line, grade_notebook, public_cases, unpack_public
 
     notebook = Path(args.notebook).resolve()
     name = args.assignment or notebook.stem
@@ -49,7 +49,7 @@ def cmd_check(args) -> int:
     settings = load_settings(PROJECT_ROOT, language=args.language)
     exercise = Exercise(name)
     seed, expected, variants = unpack_public(data)
-    cases = exercise.build_cases(seed, public=True)
+    cases = public_cases(exercise, seed)
     release_nb = PROJECT_ROOT / "release" / name / f"{name}.ipynb"
     result = grade_notebook(exercise, notebook, "you", data.parent, cases, expected, variants, settings,
                             public_only=True, release_notebook=release_nb if release_nb.exists() else notebook)

@@ -31,6 +31,10 @@ class XaiGrade(Configurable):
     max_output_chars = Int(200_000, help="Notebook output kept per cell; the rest is cut.").tag(config=True)
     max_result_mb = Int(64, help="Largest result file accepted from the sandbox, MiB.").tag(config=True)
     isolate_network = Bool(True, help="Run submissions in a new network namespace where possible.").tag(config=True)
+    warm_start = Bool(True, help="Fork each submission from a warm process that has imported the notebook's "
+                      "libraries once (much faster); False starts every kernel as a fresh Python.").tag(config=True)
+    check_daemon_seconds = Float(600.0, help="`xaigrade check` keeps its warm process this many idle seconds for "
+                                 "the next check (0: none, every check starts cold).").tag(config=True)
     isolate_files = Bool(True, help="Hide reference solutions, gradebook and other submissions (mount namespace).").tag(config=True)
 
 

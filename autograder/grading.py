@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import os
 import pickle
 import shutil
 import sys
@@ -119,6 +120,40 @@ def compute_reference(exercise: Exercise, cases: list[Case]) -> tuple[dict, dict
     return expected, variants
 
 
+def cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xaigrade"
+
+
+def public_cases(exercise: Exercise, seed: int) -> list[Case]:
+    """The public cases for `xaigrade check`, cached on the student's disk: building them trains
+    small models (1.5 s for PDP) that come out the same every time. The key covers the check
+    module's code and the library versions, so a changed exercise never reads a stale file."""
+    import hashlib
+    from importlib import metadata
+
+    hasher = hashlib.sha256(f"{exercise.name}|{seed}|{sys.version}".encode())
+    hasher.update(Path(exercise.module.__file__).read_bytes())
+    for package in ("numpy", "scikit-learn", "torch", "tensorflow-cpu", "transformers"):
+        try:
+            hasher.update(f"{package}={metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            pass
+    path = cache_dir() / f"cases-{exercise.name}-{hasher.hexdigest()[:16]}.pkl"
+    try:
+        return pickle.loads(path.read_bytes())
+    except Exception:  # noqa: BLE001 - missing or unreadable: build it
+        pass
+    cases = exercise.build_cases(seed, public=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_suffix(f".{os.getpid()}.tmp")
+        scratch.write_bytes(pickle.dumps(cases))
+        scratch.replace(path)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass
+    return cases
+
+
 def pack_public(seed: int, expected: dict, variants: dict) -> dict:
     """Flatten public expected/variant results into npz entries (no pickle, no reference code)."""
     packed = {"meta|seed": np.array(seed)}
@@ -180,9 +215,27 @@ def prepare_notebook(exercise: Exercise, path: Path, release_nb) -> tuple[object
     return nb, notes
 
 
+def warm_process(exercise: Exercise, release_dir: Path, settings: XaiGrade, student_check: bool = False):
+    """The zygote to fork this assignment's jobs from, or None (cold start).
+
+    Grading owns one per process; a student's `xaigrade check` leaves it running as a daemon for a
+    while, so the next check starts warm."""
+    if not settings.warm_start:
+        return None
+    from .runner import zygote
+
+    daemon = settings.check_daemon_seconds if student_check and settings.check_daemon_seconds > 0 else None
+    if student_check and daemon is None:
+        return None  # one cold job is as fast as starting a zygote for it
+    return zygote.for_notebook(release_dir / f"{exercise.notebook}.ipynb", daemon_idle=daemon,
+                               extra=getattr(exercise.module, "WARM_IMPORTS", []))
+
+
 def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
-                   settings: XaiGrade, private_paths: list[str] | None = None) -> tuple[dict, object, dict, str | None]:
+                   settings: XaiGrade, private_paths: list[str] | None = None,
+                   student_check: bool = False) -> tuple[dict, object, dict, str | None]:
     """Execute the notebook and probe in a fresh job dir; return (results, executed nb, status, kill reason)."""
+    warm = warm_process(exercise, release_dir, settings, student_check)
     job_dir = Path(tempfile.mkdtemp(prefix="xaigrade-job-"))
     try:
         for item in release_dir.iterdir():  # data files the notebook reads, not the notebook itself
@@ -200,7 +253,7 @@ def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
                           "max_bytes": settings.max_result_mb * 2**20 // 2} for c in cases], handle)
         sandbox.write_job(job_dir, settings)
         for attempt in range(2):
-            outcome = sandbox.run_job(job_dir, settings, private_paths)
+            outcome = sandbox.run_job(job_dir, settings, private_paths, warm=warm)
             started_any = (job_dir / "results").exists() and any((job_dir / "results").iterdir())
             if outcome.returncode in (0, None) or outcome.killed_reason.startswith("Zeitlimit") \
                     or (job_dir / "status.json").exists() or started_any:
@@ -243,7 +296,8 @@ def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Pa
     given = {cell.source.strip() for cell in release_nb.cells}  # the instructor's code is not flagged
     flags = scan_notebook(nb, lambda cell: is_test_cell(cell) or cell.source.strip() in given)
     notes += [describe_flag(flag, language) for flag in flags]
-    results, executed, status, killed = run_in_sandbox(exercise, nb, cases, release_dir, settings, private_paths)
+    results, executed, status, killed = run_in_sandbox(exercise, nb, cases, release_dir, settings, private_paths,
+                                                       student_check=public_only)
     if killed:
         notes.append(render("sandbox_killed", {"reason": killed}, language))
     for death in status.get("kernel_deaths", []):
@@ -256,6 +310,7 @@ def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Pa
     verdicts = evaluate(exercise, cases, results, expected, variants, language, public_only)
     timings = dict(status.get("timings", {}))
     timings["checks"] = time.monotonic() - checks_started
+    timings["warm_start"] = float(bool(status.get("warm_kernel")))
     autograded = annotate(executed if executed is not None else nb, exercise, verdicts, language)
     return SubmissionResult(student, exercise.name, verdicts, notes, flags, time.monotonic() - started, autograded,
                             results, timings)

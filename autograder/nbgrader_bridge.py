@@ -11,9 +11,10 @@ import warnings
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.apps import NbGraderAPI
 from traitlets.config import Config
+
+# nbgrader itself is imported where it is used: importing it costs ~0.6 s (its server
+# extensions), which `xaigrade check` would pay for nothing.
 
 
 @contextlib.contextmanager
@@ -39,6 +40,8 @@ def generate_assignment(assignment: str, source_root: Path, release_root: Path, 
     config.GenerateAssignment.preprocessors  # noqa: B018 (default pipeline)
     config.Exchange.course_id = "xai_vl5"
     with _venv_on_path():
+        from nbgrader.apps import NbGraderAPI
+
         api = NbGraderAPI(config=config)
         result = api.generate_assignment(assignment, force=True, create=True)
     if not result.get("success"):
@@ -47,6 +50,8 @@ def generate_assignment(assignment: str, source_root: Path, release_root: Path, 
 
 def register_assignment(assignment: str, source_root: Path, db_url: str) -> None:
     """Make sure the gradebook knows the assignment, its notebooks and grade cells."""
+    from nbgrader.api import Gradebook, MissingEntry
+
     with _venv_on_path(), Gradebook(db_url) as gradebook:
         try:
             found = gradebook.find_assignment(assignment)
@@ -76,6 +81,8 @@ def is_test_cell(cell) -> bool:
 def record_scores(db_url: str, assignment: str, notebook: str, student: str,
                   task_scores: dict[str, float]) -> None:
     """Write the autograded score of each test cell; manual scores and comments are left alone."""
+    from nbgrader.api import Gradebook
+
     with _venv_on_path(), Gradebook(db_url) as gradebook, warnings.catch_warnings():
         # nbgrader's own submission code triggers SQLAlchemy autoflush warnings; they are harmless.
         warnings.simplefilter("ignore")

@@ -5,6 +5,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 import xaikit  # noqa: F401  (import order guard, see above)
 
 try:  # one thread: the suite runs on 2 shared cores, where more threads are much slower
@@ -21,3 +23,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # reference_solutions is not an installed package on purpose
 if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_check_daemons(tmp_path_factory):
+    """`xaigrade check` leaves a warm daemon for the next check; the suite's go to a folder of its
+    own (XDG_RUNTIME_DIR, inherited by subprocesses) and are stopped at the end."""
+    os.environ["XDG_RUNTIME_DIR"] = str(tmp_path_factory.mktemp("runtime"))
+    yield
+    from autograder.runner.zygote import stop_daemons
+
+    stop_daemons()

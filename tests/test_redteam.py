@@ -197,6 +197,14 @@ def test_attack_earns_only_honest_points_and_is_reported(redteam, name):
         assert entry[check_id]["message_key"] == key, entry[check_id]
 
 
+def test_attacks_ran_in_kernels_forked_from_the_warm_zygote(redteam):
+    """The default path under attack is the warm one (zygote fork), not a silent cold fallback."""
+    ran = {name: entry["pdp"]["_timings"] for name, entry in redteam["report"].items()
+           if "kernel_start" in entry["pdp"].get("_timings", {})}
+    assert len(ran) >= len(CASE_NAMES) - 4  # all but the unreadable notebooks ran
+    assert {name for name, timings in ran.items() if timings.get("warm_start") != 1.0} == set()
+
+
 def test_no_connection_reached_the_host(redteam):
     assert redteam["accepted"] == []
 
@@ -211,8 +219,10 @@ def test_gradebook_holds_only_the_graders_scores(redteam):
 
 
 def test_machine_is_left_clean(redteam):
-    leftovers = [p.info for p in psutil.process_iter(["pid", "cmdline"])
-                 if p.info["cmdline"] and (MARKER in " ".join(p.info["cmdline"])
+    # jobs forked from a warm zygote carry its command line, so they are found by process name
+    leftovers = [p.info for p in psutil.process_iter(["pid", "name", "cmdline"])
+                 if p.info["name"] in ("xaigrade-job", "xaigrade-kernel")
+                 or p.info["cmdline"] and (MARKER in " ".join(p.info["cmdline"])
                                            or "autograder.runner.execute" in " ".join(p.info["cmdline"]))]
     assert leftovers == []
     assert not redteam["job_dirs_left"]

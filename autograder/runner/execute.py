@@ -20,6 +20,8 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from .warm import PreforkedKernel, prefork_kernel, use_warm_provisioner
+
 PROBE_SOURCE = (
     "import autograder.runner.probe as _xaigrade_probe\n"
     "_xaigrade_probe.run({cases!r}, {out!r}, globals(), timeout={timeout!r})"
@@ -118,11 +120,13 @@ def _kill_strays(client) -> None:
                 pass
 
 
-def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict) -> int | None:
+def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict, warm: bool = False) -> int | None:
     """Execute all code cells but ``skip``; return the index of a cell that killed the kernel."""
     # The async manager matters: with a blocking client nbclient waits on iopub forever when
     # the kernel dies (os._exit) instead of noticing the death.
     km = AsyncKernelManager(kernel_name=job["kernel_name"], transport="ipc", ip=str(job_dir / "kernel"))
+    if warm:
+        use_warm_provisioner(km)
     CappedClient.output_budget = job["max_output_chars"]
     client = CappedClient(nb, km=km, timeout=job["cell_timeout"], allow_errors=True,
                             interrupt_on_timeout=True, record_timing=False, startup_timeout=180, kernel_name=job["kernel_name"],
@@ -132,6 +136,8 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict) -> int | No
     with client.setup_kernel(cwd=str(job_dir)):
         timings = status.setdefault("timings", {"kernel_start": 0.0, "student_cells": 0.0, "probe": 0.0})
         timings["kernel_start"] += time.monotonic() - started
+        # whether the first kernel was forked warm (shown in the report's timings)
+        status.setdefault("warm_kernel", isinstance(getattr(km.provisioner, "process", None), PreforkedKernel))
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or index in skip:
                 continue
@@ -164,13 +170,17 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict) -> int | No
     return None
 
 
-def main(job_dir: str) -> int:
+def main(job_dir: str, warm: bool = False) -> int:
+    """``warm``: this process has the notebook's libraries imported (a zygote's fork); its first
+    kernel is forked from it, before any event loop exists."""
     job_dir = Path(job_dir)
     job = json.loads((job_dir / "job.json").read_text())
     startup = job_dir / ".ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True, exist_ok=True)
     (startup / "00-xaigrade-output-cap.py").write_text(OUTPUT_CAP_SOURCE.replace("{limit}", str(job["max_output_chars"])))
     os.environ["IPYTHONDIR"] = str(job_dir / ".ipython")  # the kernel inherits it
+    if warm:
+        prefork_kernel()
     nb = nbformat.read(job_dir / "notebook.ipynb", as_version=4)
     probe_cell = nbformat.v4.new_code_cell(PROBE_SOURCE.format(
         cases=str(job_dir / "cases.pkl"), out=str(job_dir / "results"), timeout=job["probe_timeout"]))
@@ -182,7 +192,7 @@ def main(job_dir: str) -> int:
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs = []
-        died_at = _run(nb, job, job_dir, skip, status)
+        died_at = _run(nb, job, job_dir, skip, status, warm)
         if died_at is None or died_at == len(nb.cells) - 1:
             break  # finished, or the kernel died inside the probe: its per-case files tell which call
         skip.add(died_at)

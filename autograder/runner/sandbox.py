@@ -250,41 +250,71 @@ def _preexec(settings: XaiGrade, cgroups: _Cgroups):
     return apply
 
 
-def run_job(job_dir: Path, settings: XaiGrade, extra_hidden: list[str] | None = None) -> JobOutcome:
-    """Run ``execute.py`` on ``job_dir`` under the limits; never raises for the submission's sake."""
+def run_job(job_dir: Path, settings: XaiGrade, extra_hidden: list[str] | None = None,
+            warm=None) -> JobOutcome:
+    """Run ``execute.py`` on ``job_dir`` under the limits; never raises for the submission's sake.
+
+    ``warm``: a ``zygote.Zygote`` to fork the job from (same sandbox, libraries already imported);
+    without one, or if it fails, the job starts cold through ``unshare`` and ``jail.py``."""
     job_dir = Path(job_dir)
-    command = [sys.executable, "-m", "autograder.runner.execute", str(job_dir)]
     prefix = namespace_command() if settings.isolate_network else ()
-    if prefix and settings.isolate_files and jail_works():
-        command = [*prefix, sys.executable, "-m", "autograder.runner.jail", str(job_dir),
-                   *_jail_args(list(extra_hidden or [])), *_identity_args(job_dir, settings.max_processes)]
-    elif prefix:
-        command = [*prefix, *command]
+    jailed = bool(prefix and settings.isolate_files and jail_works())
     started = time.monotonic()
     killed = None
     cgroups = _Cgroups(settings)
+    returncode = None
     try:
-        with open(job_dir / "sandbox.log", "wb") as log:
-            process = subprocess.Popen(command, cwd=job_dir, env=scrubbed_environment(job_dir),
-                                       stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                       preexec_fn=_preexec(settings, cgroups))
+        env = scrubbed_environment(job_dir)
+        identity = _identity_args(job_dir, settings.max_processes) if jailed else []
+        ran_warm = False
+        if warm is not None:
+            from .zygote import ZygoteUnavailable
+
+            spec = {"job_dir": str(job_dir), "env": env, "cgroups": [str(p) for p in cgroups.paths],
+                    "namespaces": ("user" if "--user" in prefix else "root") if prefix else None,
+                    "jail": {"hide": hidden_paths(list(extra_hidden or [])), "expose": exposed_paths(),
+                             "uid": int(identity[1]) if identity else None,
+                             "nproc": int(identity[3]) if identity else None} if jailed else None,
+                    "limits": {"cpu_seconds": settings.cpu_seconds, "max_file_mb": settings.max_file_mb,
+                               "memory_mb": settings.memory_mb,
+                               "nproc": settings.max_processes if not cgroups.paths and os.geteuid() != 0 else None}}
             try:
-                process.wait(timeout=settings.total_timeout)
-            except subprocess.TimeoutExpired:
-                killed = f"Zeitlimit von {settings.total_timeout:.0f} s überschritten"
-            finally:
-                _kill_group(process)
-        if killed is None and cgroups.oom_killed() and process.returncode != 0:
+                returncode, timed_out = warm.run(spec, settings.total_timeout)
+                ran_warm = True
+                if timed_out:
+                    killed = f"Zeitlimit von {settings.total_timeout:.0f} s überschritten"
+            except ZygoteUnavailable as error:
+                with open(job_dir / "sandbox.log", "ab") as log:
+                    log.write(f"xaigrade: warm start failed ({error}); starting cold\n".encode())
+        if not ran_warm:
+            command = [sys.executable, "-m", "autograder.runner.execute", str(job_dir)]
+            if jailed:
+                command = [*prefix, sys.executable, "-m", "autograder.runner.jail", str(job_dir),
+                           *_jail_args(list(extra_hidden or [])), *identity]
+            elif prefix:
+                command = [*prefix, *command]
+            with open(job_dir / "sandbox.log", "ab") as log:
+                process = subprocess.Popen(command, cwd=job_dir, env=env,
+                                           stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                           preexec_fn=_preexec(settings, cgroups))
+                try:
+                    process.wait(timeout=settings.total_timeout)
+                except subprocess.TimeoutExpired:
+                    killed = f"Zeitlimit von {settings.total_timeout:.0f} s überschritten"
+                finally:
+                    _kill_group(process)
+            returncode = process.returncode
+        if killed is None and cgroups.oom_killed() and returncode != 0:
             killed = f"Speicherlimit von {settings.memory_mb} MiB überschritten"
     finally:
         cgroups.destroy()
     tail = (job_dir / "sandbox.log").read_bytes()[-2000:].decode("utf-8", "replace")
-    if killed is None and process.returncode == JAIL_FAILED:
+    if killed is None and returncode == JAIL_FAILED:
         killed = "Sandbox konnte nicht eingerichtet werden: " + tail.strip().splitlines()[-1][:200]
-    elif killed is None and process.returncode not in (0, None):
+    elif killed is None and returncode not in (0, None):
         last = [line for line in tail.strip().splitlines() if line.strip()][-1:] or [""]
-        killed = _describe_exit(process.returncode) + (f" ({last[0][:160]})" if last[0] else "")
-    return JobOutcome(process.returncode, killed, time.monotonic() - started, tail)
+        killed = _describe_exit(returncode) + (f" ({last[0][:160]})" if last[0] else "")
+    return JobOutcome(returncode, killed, time.monotonic() - started, tail)
 
 
 def _kill_group(process: subprocess.Popen) -> None:

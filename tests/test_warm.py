@@ -1,0 +1,196 @@
+"""Warm starts: submissions forked from a zygote grade exactly as cold-started ones, inside the same
+sandbox, and `xaigrade check` reuses a daemon that stops when asked."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+
+from autograder.batch import Layout, grade_batch
+from autograder.config import PROJECT_ROOT, load_settings
+from autograder.runner import warm, zygote
+from autograder.runner.sandbox import describe_isolation
+
+EXAMPLES = PROJECT_ROOT / "examples" / "submissions"
+
+PROBE_ENVIRONMENT = r'''
+import json, os, socket, sys, tempfile
+facts = {"uid": os.getuid(), "pid": os.getpid(), "home": os.environ.get("HOME"), "cwd": os.getcwd(),
+         "tmp": tempfile.gettempdir(), "project_visible": os.path.exists({project!r} + "/reference_solutions"),
+         "zygote_dir_in_path": any("xaigrade-zygote-" in p for p in sys.path),
+         "tensorflow_loaded": "tensorflow" in sys.modules,
+         "sys_path": [p.replace(os.getcwd(), "<job>") for p in sys.path]}
+try:
+    socket.create_connection(("127.0.0.1", 22), timeout=1)
+    facts["network"] = True
+except OSError:
+    facts["network"] = False
+print("FACTS" + json.dumps(facts))
+'''
+
+
+def _submit(root: Path, student: str, source: Path) -> None:
+    target = root / "submitted" / student / "pdp"
+    target.mkdir(parents=True)
+    shutil.copy(source, target / "pdp.ipynb")
+
+
+def _grade(root: Path, warm_start: bool):
+    settings = load_settings(PROJECT_ROOT, warm_start=warm_start)
+    return grade_batch(["pdp"], Layout(PROJECT_ROOT, root / "submitted", root / f"out-{warm_start}"), settings)
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    root = tmp_path_factory.mktemp("warm")
+    for student in ("full_solution", "buggy_axis"):
+        _submit(root, student, EXAMPLES / student / "pdp" / "pdp.ipynb")
+    spy = nbformat.read(EXAMPLES / "blank_release" / "pdp" / "pdp.ipynb", as_version=4)
+    spy.cells.insert(2, nbformat.v4.new_code_cell(PROBE_ENVIRONMENT.replace("{project!r}", repr(str(PROJECT_ROOT)))))
+    (root / "spy.ipynb").write_text(nbformat.writes(spy))
+    _submit(root, "spy", root / "spy.ipynb")
+    return {"root": root, "warm": _grade(root, True), "cold": _grade(root, False)}
+
+
+def _strip(entry: dict) -> dict:
+    return {k: (v["score"], v.get("message_key"), v.get("message")) for k, v in entry.items() if not k.startswith("_")}
+
+
+@pytest.mark.parametrize("student", ["full_solution", "buggy_axis", "spy"])
+def test_warm_and_cold_starts_give_identical_verdicts(both, student):
+    warm_entry, cold_entry = both["warm"][student]["pdp"], both["cold"][student]["pdp"]
+    assert _strip(warm_entry) == _strip(cold_entry)
+    assert warm_entry["_timings"]["warm_start"] == 1.0
+    assert cold_entry["_timings"]["warm_start"] == 0.0
+
+
+def _executed(root: Path, warm_start: bool, student: str):
+    return nbformat.read(root / f"out-{warm_start}" / "autograded" / student / "pdp" / "pdp.ipynb", as_version=4)
+
+
+def test_warm_kernels_show_the_same_figures_and_outputs(both):
+    """matplotlib was imported before the kernel existed: its inline hook must still be set up."""
+    def kinds(nb):
+        return [sorted(o.get("output_type", "") + ":" + ",".join(sorted(o.get("data", {}))) for o in cell.get("outputs", []))
+                for cell in nb.cells if cell.cell_type == "code"]
+
+    warm_nb, cold_nb = _executed(both["root"], True, "full_solution"), _executed(both["root"], False, "full_solution")
+    assert kinds(warm_nb) == kinds(cold_nb)
+    assert sum("image/png" in json.dumps(k) for k in kinds(warm_nb)) >= 3
+
+
+def _facts(root: Path, warm_start: bool) -> dict:
+    for cell in _executed(root, warm_start, "spy").cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and "FACTS" in output.get("text", ""):
+                return json.loads(output["text"].split("FACTS", 1)[1])
+    raise AssertionError("the spy cell printed nothing")
+
+
+def test_a_warm_kernel_sits_in_the_same_sandbox_as_a_cold_one(both):
+    warm_facts, cold_facts = _facts(both["root"], True), _facts(both["root"], False)
+    # the PDP zygote imports what the PDP notebook imports, not every library it knows
+    for key in ("network", "project_visible", "zygote_dir_in_path", "tensorflow_loaded"):
+        assert warm_facts[key] is False, key
+    assert warm_facts["home"] == warm_facts["cwd"]  # the job directory, like a cold start
+    assert warm_facts["tmp"] == os.path.join(warm_facts["cwd"], "tmp")
+    if describe_isolation(load_settings(PROJECT_ROOT))["namespaces"] != "none":
+        assert warm_facts["pid"] < 10  # a fresh PID namespace
+    assert {k: v for k, v in warm_facts.items() if k not in ("pid", "cwd", "home", "tmp")} == \
+        {k: v for k, v in cold_facts.items() if k not in ("pid", "cwd", "home", "tmp")}
+
+
+def test_no_job_or_kernel_outlives_the_batch(both):
+    left = [p.info for p in psutil.process_iter(["pid", "name"]) if p.info["name"] in ("xaigrade-job", "xaigrade-kernel")]
+    assert left == []
+
+
+def test_notebook_imports_are_read_from_top_level_import_statements():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport numpy as np, pandas\nfrom sklearn.ensemble import A, B\n"),
+        nbformat.v4.new_code_cell("def f():\n    import secret_inside_a_function\nfrom . import relative\n"),
+        nbformat.v4.new_code_cell("this is not python"),
+    ])
+    assert warm.notebook_imports(nb) == [("numpy", ()), ("pandas", ()), ("sklearn.ensemble", ("A", "B"))]
+
+
+def test_preload_reports_modules_it_cannot_import_instead_of_failing():
+    assert warm.preload([("no_such_module_xaigrade", ())]) == ["no_such_module_xaigrade"]
+
+
+def test_a_zygote_ends_with_its_owner(tmp_path):
+    """The grader dies (even by SIGKILL): its zygote notices within moments and exits."""
+    script = ("import sys, time; from pathlib import Path; from autograder.runner import zygote; "
+              "z = zygote.for_notebook(Path(sys.argv[1])); print(z.process.pid, flush=True); time.sleep(600)")
+    owner = subprocess.Popen([sys.executable, "-c", script, str(PROJECT_ROOT / "release" / "pdp" / "pdp.ipynb")],
+                             stdout=subprocess.PIPE, text=True)
+    zygote_pid = int(owner.stdout.readline())
+    assert psutil.pid_exists(zygote_pid)
+    owner.kill()
+    owner.wait()
+    _gone(zygote_pid)
+
+
+def _gone(pid: int) -> None:
+    try:
+        psutil.Process(pid).wait(timeout=10)
+    except psutil.NoSuchProcess:
+        pass
+    assert not psutil.pid_exists(pid)
+
+
+def test_check_leaves_a_daemon_that_the_next_check_reuses_and_that_stops(tmp_path):
+    notebook = tmp_path / "nb" / "pdp.ipynb"  # (check copies the notebook's folder into the job)
+    notebook.parent.mkdir()
+    shutil.copy(EXAMPLES / "full_solution" / "pdp" / "pdp.ipynb", notebook)
+    shutil.copy(PROJECT_ROOT / "release" / "pdp" / "public_checks.npz", notebook.parent)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path / "run")}
+    command = [str(Path(sys.executable).parent / "xaigrade"), "check", str(notebook)]
+    first = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert first.returncode == 0, first.stdout + first.stderr
+    sockets = list((tmp_path / "run" / "xaigrade").glob("zygote-*.sock"))
+    assert len(sockets) == 1
+    daemon_pid = json.loads(_ask(sockets[0], {"ping": 1}))["pong"]
+    second = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert second.stdout == first.stdout
+    assert list((tmp_path / "run" / "xaigrade").glob("zygote-*.sock")) == sockets
+    assert json.loads(_ask(sockets[0], {"ping": 1}))["pong"] == daemon_pid  # the same daemon served both
+    old = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = env["XDG_RUNTIME_DIR"]
+    try:
+        assert zygote.stop_daemons() == 1
+    finally:
+        os.environ["XDG_RUNTIME_DIR"] = old
+    _gone(daemon_pid)
+
+
+def _ask(path: Path, message: dict) -> str:
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(10)
+        conn.connect(str(path))
+        conn.sendall(json.dumps(message).encode() + b"\n")
+        return conn.makefile().readline()
+
+
+def test_without_a_zygote_grading_falls_back_to_a_cold_start(tmp_path, monkeypatch):
+    """A zygote that cannot start (here: it is told to) costs speed, never a grade."""
+    def refuse(*args, **kwargs):
+        raise zygote.ZygoteUnavailable("refused for the test")
+
+    monkeypatch.setattr(zygote.Zygote, "start", classmethod(lambda cls, *a, **k: refuse()))
+    monkeypatch.setattr(zygote, "_current", {})
+    _submit(tmp_path, "full_solution", EXAMPLES / "full_solution" / "pdp" / "pdp.ipynb")
+    report = _grade(tmp_path, True)
+    entry = report["full_solution"]["pdp"]
+    assert sum(v["score"] for k, v in entry.items() if not k.startswith("_")) == 8
+    assert entry["_timings"]["warm_start"] == 0.0
