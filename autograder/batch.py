@@ -13,7 +13,7 @@ import nbformat
 
 from .checks import Exercise
 from .config import XaiGrade
-from .grading import SubmissionResult, compute_reference
+from .grading import SubmissionResult, hidden_context, warm_process
 from .nbgrader_bridge import record_scores, register_assignment
 
 
@@ -94,6 +94,8 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
 
     def jobs():  # lazily: one assignment's reference is computed when its turn comes
         for exercise, tasks in plan:
+            if workers <= 1 and not dask:  # grading here: its zygote imports while the reference computes
+                warm_process(exercise, layout.release / exercise.name, settings)
             yield build_context(exercise, layout, settings), tasks
 
     def done(graded) -> None:  # always in this process: the only writer of gradebook and files
@@ -120,8 +122,7 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
 def build_context(exercise: Exercise, layout: Layout, settings: XaiGrade):
     from .parallel import Context
 
-    cases = exercise.build_cases(settings.hidden_seed, public=False)
-    expected, variants = compute_reference(exercise, cases)  # once per assignment, not per student
+    cases, expected, variants = hidden_context(exercise, settings.hidden_seed, settings.cache_reference)
     return Context(exercise.name, cases, expected, variants, layout.release / exercise.name)
 
 

@@ -37,6 +37,13 @@ def cmd_check(args) -> int:
     from .checks import Exercise
     from .grading import PUBLIC_DATA, format_line, grade_notebook, public_cases, unpack_public
 
+    if args.stop_daemons:
+        from .runner.zygote import stop_daemons
+
+        print(f"stopped {stop_daemons()} warm check process(es)")
+        return 0
+    if not args.notebook:
+        raise SystemExit("xaigrade check: which notebook? (xaigrade check NOTEBOOK)")
     notebook = Path(args.notebook).resolve()
     name = args.assignment or notebook.stem
     if name not in ASSIGNMENTS:
@@ -47,6 +54,8 @@ def cmd_check(args) -> int:
     if not data.exists():
         raise SystemExit(f"{PUBLIC_DATA} not found beside the notebook: keep the released folder together")
     settings = load_settings(PROJECT_ROOT, language=args.language)
+    if args.no_daemon:
+        settings.check_daemon_seconds = 0
     exercise = Exercise(name)
     seed, expected, variants = unpack_public(data)
     cases = public_cases(exercise, seed)
@@ -199,8 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     release.set_defaults(func=cmd_release)
 
     check = sub.add_parser("check", help="students: run your notebook against the public checks")
-    check.add_argument("notebook")
+    check.add_argument("notebook", nargs="?")
     check.add_argument("--assignment", default=None)
+    check.add_argument("--no-daemon", action="store_true",
+                       help="do not keep a warm process for the next check (it ends after 10 idle minutes)")
+    check.add_argument("--stop-daemons", action="store_true", help="stop the warm processes of earlier checks now")
     check.set_defaults(func=cmd_check)
 
     grade = sub.add_parser("grade", help="grade submitted/<student>/<assignment>/ into nbgrader's gradebook")

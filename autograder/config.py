@@ -35,6 +35,11 @@ class XaiGrade(Configurable):
                       "libraries once (much faster); False starts every kernel as a fresh Python.").tag(config=True)
     check_daemon_seconds = Float(600.0, help="`xaigrade check` keeps its warm process this many idle seconds for "
                                  "the next check (0: none, every check starts cold).").tag(config=True)
+    cache_reference = Bool(True, help="Keep the hidden cases and the reference's results on disk "
+                           "(~/.cache/xaigrade, keyed by the code, models and seed they come from).").tag(config=True)
+    rerun_demo_cells = Bool(False, help="Re-run the instructor's demo cells (metadata xaigrade.demo) when grading. "
+                            "False: they keep the submitted outputs, marked as not re-run; no check needs "
+                            "them and they are the slowest cells (plots, comparisons).").tag(config=True)
     isolate_files = Bool(True, help="Hide reference solutions, gradebook and other submissions (mount namespace).").tag(config=True)
 
 

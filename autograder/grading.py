@@ -124,34 +124,63 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xaigrade"
 
 
-def public_cases(exercise: Exercise, seed: int) -> list[Case]:
-    """The public cases for `xaigrade check`, cached on the student's disk: building them trains
-    small models (1.5 s for PDP) that come out the same every time. The key covers the check
-    module's code and the library versions, so a changed exercise never reads a stale file."""
+def _fingerprint_inputs(exercise: Exercise, seed: int, kind: str) -> str:
+    """Everything a case list or a reference result depends on: the exercise's checks and reference
+    code, the shared check code, the embedded models and data (xaikit), library versions, the seed."""
     import hashlib
     from importlib import metadata
 
-    hasher = hashlib.sha256(f"{exercise.name}|{seed}|{sys.version}".encode())
-    hasher.update(Path(exercise.module.__file__).read_bytes())
-    for package in ("numpy", "scikit-learn", "torch", "tensorflow-cpu", "transformers"):
+    hasher = hashlib.sha256(f"{kind}|{exercise.name}|{seed}|{sys.version}".encode())
+    files = [Path(exercise.module.__file__), Path(__file__).with_name("compare.py"),
+             Path(__file__).parent / "checks" / "__init__.py", PROJECT_ROOT / "reference_solutions" / f"{exercise.name}.py"]
+    files += sorted(p for p in (PROJECT_ROOT / "xaikit").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for path in files:
+        if path.exists():
+            label = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path.name
+            hasher.update(str(label).encode() + path.read_bytes())
+    for package in ("numpy", "scikit-learn", "torch", "tensorflow-cpu", "keras", "transformers"):
         try:
             hasher.update(f"{package}={metadata.version(package)}".encode())
         except metadata.PackageNotFoundError:
             pass
-    path = cache_dir() / f"cases-{exercise.name}-{hasher.hexdigest()[:16]}.pkl"
+    return hasher.hexdigest()[:20]
+
+
+def disk_cached(exercise: Exercise, seed: int, kind: str, build):
+    """``build()``'s result, kept in the cache folder under a key of everything it depends on, so a
+    changed exercise, model or library never reads a stale entry. Reading it back is pickle: the
+    folder is the grader's own (and hidden from submissions by the sandbox)."""
+    path = cache_dir() / f"{kind}-{exercise.name}-{_fingerprint_inputs(exercise, seed, kind)}.pkl"
     try:
         return pickle.loads(path.read_bytes())
     except Exception:  # noqa: BLE001 - missing or unreadable: build it
         pass
-    cases = exercise.build_cases(seed, public=True)
+    value = build()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         scratch = path.with_suffix(f".{os.getpid()}.tmp")
-        scratch.write_bytes(pickle.dumps(cases))
+        scratch.write_bytes(pickle.dumps(value))
         scratch.replace(path)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass
-    return cases
+    return value
+
+
+def public_cases(exercise: Exercise, seed: int) -> list[Case]:
+    """The public cases for `xaigrade check`, cached: building them trains small models (1.5 s for
+    PDP) that come out the same every time."""
+    return disk_cached(exercise, seed, "public-cases", lambda: exercise.build_cases(seed, public=True))
+
+
+def hidden_context(exercise: Exercise, seed: int, use_cache: bool = True) -> tuple[list[Case], dict, dict]:
+    """Hidden cases with the reference's and every variant's results: computed once per assignment
+    and seed, and kept on disk for the next `xaigrade grade` (8 s for the counterfactuals)."""
+    def build():
+        cases = exercise.build_cases(seed, public=False)
+        expected, variants = compute_reference(exercise, cases)
+        return cases, expected, variants
+
+    return disk_cached(exercise, seed, "hidden-context", build) if use_cache else build()
 
 
 def pack_public(seed: int, expected: dict, variants: dict) -> dict:
@@ -231,10 +260,19 @@ def warm_process(exercise: Exercise, release_dir: Path, settings: XaiGrade, stud
                                extra=getattr(exercise.module, "WARM_IMPORTS", []))
 
 
+def is_demo_cell(cell) -> bool:
+    """An instructor's demonstration cell (``"xaigrade": {"demo": true}`` in its metadata): it only
+    shows things (plots, comparisons) that no check and no later cell needs."""
+    return cell.get("cell_type") == "code" and cell.get("metadata", {}).get("xaigrade", {}).get("demo") is True
+
+
 def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
                    settings: XaiGrade, private_paths: list[str] | None = None,
-                   student_check: bool = False) -> tuple[dict, object, dict, str | None]:
-    """Execute the notebook and probe in a fresh job dir; return (results, executed nb, status, kill reason)."""
+                   student_check: bool = False, demo_sources: frozenset = frozenset()) -> tuple[dict, object, dict, str | None]:
+    """Execute the notebook and probe in a fresh job dir; return (results, executed nb, status, kill reason).
+
+    Cells whose source is one of ``demo_sources`` (unchanged instructor demo cells) are not run;
+    they keep the outputs the student submitted, marked as such, for whoever grades by hand."""
     warm = warm_process(exercise, release_dir, settings, student_check)
     job_dir = Path(tempfile.mkdtemp(prefix="xaigrade-job-"))
     try:
@@ -245,6 +283,8 @@ def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
         for cell in runnable.cells:
             if is_test_cell(cell):
                 cell.metadata["xaigrade_skip"] = True  # hidden checks replace the public self-tests
+            elif cell.cell_type == "code" and cell.source.strip() in demo_sources:
+                cell.metadata["xaigrade_keep"] = True
         nbformat.write(runnable, str(job_dir / "notebook.ipynb"))
         probe_functions = getattr(exercise.module, "PROBE_FUNCTIONS", {})
         with open(job_dir / "cases.pkl", "wb") as handle:
@@ -294,10 +334,12 @@ def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Pa
         return SubmissionResult(student, exercise.name, verdicts, [note], seconds=time.monotonic() - started)
     notes = [render(key, params, language) for key, params in restored]
     given = {cell.source.strip() for cell in release_nb.cells}  # the instructor's code is not flagged
+    demo_sources = frozenset() if settings.rerun_demo_cells else \
+        frozenset(cell.source.strip() for cell in release_nb.cells if is_demo_cell(cell))
     flags = scan_notebook(nb, lambda cell: is_test_cell(cell) or cell.source.strip() in given)
     notes += [describe_flag(flag, language) for flag in flags]
     results, executed, status, killed = run_in_sandbox(exercise, nb, cases, release_dir, settings, private_paths,
-                                                       student_check=public_only)
+                                                       student_check=public_only, demo_sources=demo_sources)
     if killed:
         notes.append(render("sandbox_killed", {"reason": killed}, language))
     for death in status.get("kernel_deaths", []):
@@ -324,6 +366,7 @@ def annotate(nb, exercise: Exercise, verdicts: list[Verdict], language: str):
         by_task.setdefault(verdict.task, []).append(verdict)
     titles = {check.id: check.title.get(language, check.title["de"]) for check in exercise.checks}
     for cell in nb.cells:
+        cell.get("metadata", {}).pop("xaigrade_keep", None)
         if not is_test_cell(cell):
             continue
         grade_id = cell.metadata["nbgrader"]["grade_id"]

@@ -111,3 +111,62 @@ def test_the_project_kernel_is_registered_for_this_environment():
 
     spec = KernelSpecManager().get_kernel_spec("xai-course")
     assert Path(spec.resource_dir).is_relative_to(Path(sys.prefix))
+
+
+# --- demo cells: not re-run when grading, so nothing may depend on them ----------------------------
+
+def _bindings(tree) -> tuple[set, set]:
+    """(names a cell binds, names it reads) at any depth; good enough for notebook cells."""
+    import ast
+
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, (ast.Store, ast.Del)) else read).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return bound, read
+
+
+def names_left_by_demo_cells(nb, needed_at_end=()) -> list[str]:
+    """Names a later cell (or the probe, ``needed_at_end``) reads whose last binding was a demo cell."""
+    import ast
+
+    from autograder.grading import is_demo_cell
+
+    last_bound_in_demo: dict[str, bool] = {}
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse("\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!"))))
+        except SyntaxError:
+            continue
+        bound, read = _bindings(tree)
+        if not is_demo_cell(cell):
+            problems += [f"cell {index} reads {name}" for name in sorted(read - bound) if last_bound_in_demo.get(name)]
+        for name in bound:
+            last_bound_in_demo[name] = is_demo_cell(cell)
+    problems += [f"the probe reads {name}" for name in needed_at_end if last_bound_in_demo.get(name)]
+    return problems
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_later_cell_and_no_check_needs_what_a_demo_cell_defines(assignment):
+    nb = nbformat.read(PROJECT_ROOT / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    needed = getattr(Exercise(assignment).module, "ANSWER_NAMES", ())
+    assert names_left_by_demo_cells(nb, needed) == []
+
+
+def test_the_demo_cell_dependency_check_catches_a_dependency():
+    demo = nbformat.v4.new_code_cell("fitted = train()\nplot(fitted)")
+    demo.metadata["xaigrade"] = {"demo": True}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import numpy as np"), demo,
+                                         nbformat.v4.new_code_cell("score = evaluate(fitted)")])
+    assert names_left_by_demo_cells(nb) == ["cell 2 reads fitted"]
+    assert names_left_by_demo_cells(nb, ["fitted"]) == ["cell 2 reads fitted", "the probe reads fitted"]
+    nb.cells.insert(2, nbformat.v4.new_code_cell("fitted = train()"))  # bound again outside a demo cell: fine
+    assert names_left_by_demo_cells(nb, ["fitted"]) == []

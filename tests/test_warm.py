@@ -194,3 +194,38 @@ def test_without_a_zygote_grading_falls_back_to_a_cold_start(tmp_path, monkeypat
     entry = report["full_solution"]["pdp"]
     assert sum(v["score"] for k, v in entry.items() if not k.startswith("_")) == 8
     assert entry["_timings"]["warm_start"] == 0.0
+
+
+def test_demo_cells_keep_their_submitted_output_unless_edited_or_rerun_is_asked(tmp_path):
+    from autograder.grading import is_demo_cell
+    from autograder.runner.execute import KEPT_NOTE
+
+    nb = nbformat.read(EXAMPLES / "full_solution" / "pdp" / "pdp.ipynb", as_version=4)
+    release = nbformat.read(PROJECT_ROOT / "release" / "pdp" / "pdp.ipynb", as_version=4)
+    demo_sources = {c.source.strip() for c in release.cells if is_demo_cell(c)}
+    demo = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip() in demo_sources]
+    assert len(demo) == 3
+    kept, edited = demo[0], demo[2]
+    for index in demo:
+        nb.cells[index].outputs = [nbformat.v4.new_output("stream", name="stdout", text="SUBMITTED-OUTPUT-MARK\n")]
+    nb.cells[edited].source += "\n# my own change"
+    (tmp_path / "nb.ipynb").write_text(nbformat.writes(nb))
+    _submit(tmp_path, "student", tmp_path / "nb.ipynb")
+    for rerun in (False, True):
+        settings = load_settings(PROJECT_ROOT, rerun_demo_cells=rerun)
+        report = grade_batch(["pdp"], Layout(PROJECT_ROOT, tmp_path / "submitted", tmp_path / f"out-{rerun}"), settings)
+        entry = report["student"]["pdp"]
+        assert sum(v["score"] for k, v in entry.items() if not k.startswith("_")) == 8
+        graded = nbformat.read(tmp_path / f"out-{rerun}" / "autograded" / "student" / "pdp" / "pdp.ipynb", as_version=4)
+        by_source = {cell.source: cell for cell in graded.cells}  # (a link cell was put first)
+        kept_cell, edited_cell = by_source[nb.cells[kept].source], by_source[nb.cells[edited].source]
+        if rerun:
+            assert "SUBMITTED-OUTPUT-MARK" not in json.dumps(kept_cell.outputs)
+            assert "image/png" in json.dumps(kept_cell.outputs)
+        else:
+            assert kept_cell.outputs[0]["text"] == KEPT_NOTE
+            assert "SUBMITTED-OUTPUT-MARK" in json.dumps(kept_cell.outputs)
+            assert "xaigrade_keep" not in kept_cell.metadata
+        # an edited demo cell is the student's code now: it always runs
+        assert "SUBMITTED-OUTPUT-MARK" not in json.dumps(edited_cell.outputs)
+        assert "image/png" in json.dumps(edited_cell.outputs)

@@ -27,6 +27,8 @@ PROBE_SOURCE = (
     "_xaigrade_probe.run({cases!r}, {out!r}, globals(), timeout={timeout!r})"
 )
 MAX_RESTARTS = 3
+KEPT_NOTE = ("[xaigrade: Demonstrationszelle, bei der Bewertung nicht erneut ausgeführt – Ausgabe wie abgegeben / "
+             "demo cell, not re-run for grading – output as submitted]\n")
 # An IPython startup file of the job's own IPYTHONDIR, so it runs in the kernel before any cell and
 # is not part of the notebook: caps what print() can send per cell, so a
 # loop printing 1 GB neither fills the kernel's memory nor the executor's. Removing the cap only
@@ -93,31 +95,42 @@ class CappedClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
-def _kill_strays(client) -> None:
+def _kill_strays(client=None) -> None:
     """No process may outlive the cell that started it (background jobs, fork bombs).
 
     Only when this executor is PID 1 of its own PID namespace: then every other process but the
-    kernel belongs to the submission."""
+    kernel belongs to the submission. Killed orphans are ours to reap (they count against the
+    process limit until then); the kernel's own dead children wait for the kernel."""
     if os.getpid() != 1:
         return
-    try:
-        kernel_pid = client.km.provisioner.pid
-    except AttributeError:
-        return
-    for _ in range(3):
-        strays = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, kernel_pid)]
-        if not strays:
-            return
+    kernel_pid = getattr(getattr(getattr(client, "km", None), "provisioner", None), "pid", None)
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        strays = [pid for pid in (int(p) for p in os.listdir("/proc") if p.isdigit())
+                  if pid not in (1, kernel_pid) and not _is_zombie(pid)]
         for pid in strays:
             try:
                 os.kill(pid, 9)
             except OSError:
                 pass
-        for pid in strays:  # reap our zombies (orphans are re-parented to PID 1, i.e. us)
+        while True:  # reap what has died (orphans are re-parented to PID 1, i.e. us)
             try:
-                os.waitpid(pid, os.WNOHANG)
+                pid, _ = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                pass
+                break
+            if not pid:
+                break
+        if not strays:
+            return
+        time.sleep(0.01)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return True  # gone already
 
 
 def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict, warm: bool = False) -> int | None:
@@ -141,7 +154,7 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict, warm: bool 
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or index in skip:
                 continue
-            if cell.get("metadata", {}).get("xaigrade_skip"):
+            if cell.get("metadata", {}).get("xaigrade_skip") or cell.get("metadata", {}).get("xaigrade_keep"):
                 continue
             cell_started = time.monotonic()
             key = "probe" if cell.get("metadata", {}).get("xaigrade_probe") else "student_cells"
@@ -188,11 +201,21 @@ def main(job_dir: str, warm: bool = False) -> int:
     nb.cells.append(probe_cell)
     status = {"cell_errors": [], "cell_timeouts": [], "kernel_deaths": [], "started": time.time()}
     skip: set[int] = set()
+    kept = [cell for cell in nb.cells if cell.cell_type == "code" and cell.metadata.get("xaigrade_keep")]
+    for cell in kept:  # a demo cell that is not re-run: its submitted output, capped and labelled
+        _truncate_outputs(cell, job["max_output_chars"])
+        cell.outputs.insert(0, nbformat.v4.new_output("stream", name="stderr", text=KEPT_NOTE))
     for _ in range(MAX_RESTARTS + 1):
         for cell in nb.cells:
-            if cell.cell_type == "code":
+            if cell.cell_type == "code" and not cell.metadata.get("xaigrade_keep"):
                 cell.outputs = []
-        died_at = _run(nb, job, job_dir, skip, status, warm)
+        try:
+            died_at = _run(nb, job, job_dir, skip, status, warm)
+        except RuntimeError as error:  # the kernel died while starting (e.g. a cell's processes still dying)
+            status.setdefault("kernel_start_failures", []).append(str(error)[:200])
+            _kill_strays()
+            continue
+        _kill_strays()  # nothing of this run may be left when the next kernel starts
         if died_at is None or died_at == len(nb.cells) - 1:
             break  # finished, or the kernel died inside the probe: its per-case files tell which call
         skip.add(died_at)

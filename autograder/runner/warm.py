@@ -147,6 +147,13 @@ def _become_kernel(start_pipe: int) -> None:
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the executor
         ctypes.CDLL(None).prctl(15, b"xaigrade-kernel")  # PR_SET_NAME: findable, its cmdline is the zygote's
         os.setsid()  # its own process group: an interrupt (SIGINT to the group) reaches the kernel only
+        # Forked, the executor shares the zygote's pages and looks as big as the kernel to the OOM
+        # killer; a fork bomb in a cell must cost the kernel (which is restarted), not the executor.
+        try:
+            with open("/proc/self/oom_score_adj", "w") as handle:
+                handle.write("1000")
+        except OSError:
+            pass
         chunks = []
         while chunk := os.read(start_pipe, 65536):
             chunks.append(chunk)

@@ -135,8 +135,10 @@ def _run_job(spec: dict, log_fd: int) -> None:
             _, status = os.waitpid(child, 0)
             if os.WIFSIGNALED(status):  # report it as unshare does: die of the same signal
                 sys.stdout.flush()
-                signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
-                os.kill(os.getpid(), os.WTERMSIG(status))
+                number = os.WTERMSIG(status)
+                if number not in (signal.SIGKILL, signal.SIGSTOP):  # (those two cannot be handled anyway)
+                    signal.signal(number, signal.SIG_DFL)
+                os.kill(os.getpid(), number)
             code = os.waitstatus_to_exitcode(status)
     except BaseException:  # noqa: BLE001
         traceback.print_exc()
@@ -291,13 +293,18 @@ class ZygoteUnavailable(RuntimeError):
 class Zygote:
     """A running zygote for one set of preloaded modules, owned by this process or shared as a daemon."""
 
-    def __init__(self, socket_path: str, process=None):
+    def __init__(self, socket_path: str, process=None, starting=None, workdir: str | None = None):
         self.socket_path = socket_path
-        self.process = process
+        self.process = process  # owned: ended by close()
+        self._starting = starting  # still importing: its stdout says "ready" when it listens
+        self.workdir = workdir
+        self.failed = False
 
     @classmethod
     def start(cls, modules: list, env: dict, workdir: str, *, daemon_idle: float | None = None,
-              socket_path: str | None = None, timeout: float = 300.0) -> "Zygote":
+              socket_path: str | None = None, wait: bool = True) -> "Zygote":
+        """Launch it; with ``wait=False`` return at once (its imports overlap with the caller's work,
+        the first ``run`` waits for them)."""
         import subprocess
 
         socket_path = socket_path or os.path.join(workdir, "zygote.sock")
@@ -309,16 +316,27 @@ class Zygote:
                                        stderr=log, start_new_session=True)
         finally:
             log.close()
+        zygote = cls(socket_path, None if daemon_idle else process, process, workdir)
+        if wait:
+            zygote.wait_ready()
+        return zygote
+
+    def wait_ready(self, timeout: float = 300.0) -> None:
+        starting, self._starting = self._starting, None
+        if starting is None:
+            if self.failed:
+                raise ZygoteUnavailable("warm process failed to start")
+            return
         selector = selectors.DefaultSelector()
-        selector.register(process.stdout, selectors.EVENT_READ)
-        ready = selector.select(timeout=timeout) and process.stdout.readline().strip() == b"ready"
+        selector.register(starting.stdout, selectors.EVENT_READ)
+        ready = selector.select(timeout=timeout) and starting.stdout.readline().strip() == b"ready"
         selector.close()
-        process.stdout.close()
+        starting.stdout.close()
         if not ready:
-            process.kill()
-            process.wait()
-            raise ZygoteUnavailable(f"warm process did not start (see {workdir}/zygote.log)")
-        return cls(socket_path, None if daemon_idle else process)
+            self.failed = True
+            starting.kill()
+            starting.wait()
+            raise ZygoteUnavailable(f"warm process did not start (see {self.workdir}/zygote.log)")
 
     def alive(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
@@ -346,6 +364,7 @@ class Zygote:
 
     def run(self, spec: dict, timeout: float) -> tuple[int | None, bool]:
         """Run one job; returns (returncode, timed_out). Kills the job at ``timeout`` seconds."""
+        self.wait_ready()
         deadline = time.monotonic() + timeout
         try:
             conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -377,6 +396,9 @@ class Zygote:
                 return json.loads(line)["returncode"], timed_out
 
     def close(self) -> None:
+        if self._starting is not None and self.process is None:  # a daemon still starting: leave it
+            self._starting.stdout.close()
+            self._starting = None
         if self.process is not None:
             self.process.kill()
             self.process.wait()
@@ -465,18 +487,18 @@ def _owned(modules: list, key: str) -> Zygote | None:
 
     current = _current.get("zygote")
     if _current.get("key") == key:
-        if current is not None and current.process is not None and current.process.poll() is None:
-            return current
-        if current is None:
+        if current is None or current.failed:
             return None  # failed before for these modules: do not retry for every submission
+        if current.process is not None and current.process.poll() is None:
+            return current
     if current is not None:
         current.close()
     workdir = tempfile.mkdtemp(prefix="xaigrade-zygote-")
     atexit.register(shutil.rmtree, workdir, True)
     try:
-        zygote = Zygote.start(modules, scrubbed_environment(Path(workdir)), workdir)
+        zygote = Zygote.start(modules, scrubbed_environment(Path(workdir)), workdir, wait=False)
         atexit.register(zygote.close)
-    except ZygoteUnavailable:
+    except (ZygoteUnavailable, OSError):
         zygote = None
     _current.update(key=key, zygote=zygote)
     return zygote
