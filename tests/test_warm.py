@@ -44,7 +44,8 @@ def _submit(root: Path, student: str, source: Path) -> None:
 
 
 def _grade(root: Path, warm_start: bool):
-    settings = load_settings(PROJECT_ROOT, warm_start=warm_start)
+    # demo cells re-run too: warm and cold are compared on every cell, plots included
+    settings = load_settings(PROJECT_ROOT, warm_start=warm_start, rerun_demo_cells=True)
     return grade_batch(["pdp"], Layout(PROJECT_ROOT, root / "submitted", root / f"out-{warm_start}"), settings)
 
 
