@@ -266,6 +266,21 @@ def is_demo_cell(cell) -> bool:
     return cell.get("cell_type") == "code" and cell.get("metadata", {}).get("xaigrade", {}).get("demo") is True
 
 
+def _special(path: Path) -> bool:
+    """Sockets, pipes, devices: nothing a notebook reads, and copying them fails."""
+    import stat
+
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return True
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
+
+
+def _special_entries(folder: str, names: list[str]) -> set[str]:
+    return {name for name in names if _special(Path(folder) / name)}
+
+
 def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
                    settings: XaiGrade, private_paths: list[str] | None = None,
                    student_check: bool = False, demo_sources: frozenset = frozenset()) -> tuple[dict, object, dict, str | None]:
@@ -277,8 +292,12 @@ def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
     job_dir = Path(tempfile.mkdtemp(prefix="xaigrade-job-"))
     try:
         for item in release_dir.iterdir():  # data files the notebook reads, not the notebook itself
-            if item.suffix != ".ipynb" and item.name != PUBLIC_DATA:
-                (shutil.copytree if item.is_dir() else shutil.copy2)(item, job_dir / item.name)
+            if item.suffix == ".ipynb" or item.name == PUBLIC_DATA or _special(item):
+                continue
+            if item.is_dir():
+                shutil.copytree(item, job_dir / item.name, ignore=_special_entries)
+            else:
+                shutil.copy2(item, job_dir / item.name)
         runnable = copy.deepcopy(nb)
         for cell in runnable.cells:
             if is_test_cell(cell):

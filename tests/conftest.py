@@ -1,4 +1,4 @@
-"""Test-wide set-up. `import xaikit` first: it loads torch and triton before anything can import
+"""Test-wide set-up. `import xaikit` first: its import hook loads torch and triton before
 TensorFlow, which otherwise segfaults when torchvision/transformers load triton later."""
 
 import os

@@ -230,3 +230,24 @@ def test_demo_cells_keep_their_submitted_output_unless_edited_or_rerun_is_asked(
         # an edited demo cell is the student's code now: it always runs
         assert "SUBMITTED-OUTPUT-MARK" not in json.dumps(edited_cell.outputs)
         assert "image/png" in json.dumps(edited_cell.outputs)
+
+
+def test_check_ignores_sockets_and_pipes_beside_the_notebook(tmp_path):
+    """`xaigrade check` copies the notebook's folder (data files) into the job: a socket or a pipe
+    there (an editor's, a daemon's) must not break the check."""
+    import socket
+
+    notebook = tmp_path / "pdp.ipynb"
+    shutil.copy(EXAMPLES / "full_solution" / "pdp" / "pdp.ipynb", notebook)
+    shutil.copy(PROJECT_ROOT / "release" / "pdp" / "public_checks.npz", tmp_path)
+    (tmp_path / "sub").mkdir()
+    os.mkfifo(tmp_path / "sub" / "pipe")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "editor.sock"))
+    try:
+        result = subprocess.run([str(Path(sys.executable).parent / "xaigrade"), "check", "--no-daemon", str(notebook)],
+                                capture_output=True, text=True, timeout=600)
+    finally:
+        listener.close()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "8/8" in result.stdout

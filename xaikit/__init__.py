@@ -2,18 +2,41 @@
 
 The first lines make the process safe against a measured crash: importing
 TensorFlow before triton (loaded by torchvision/transformers) segfaults inside
-triton/knobs.py. Loading torch and triton first (~0.2 s on top of torch) avoids
-it for every later import order.
+triton/knobs.py. Loading torch and triton first avoids it for every later import
+order. They are loaded when TensorFlow is about to be imported (an import hook),
+not at once: torch costs ~1.5 s, which processes that never touch TensorFlow
+(PDP, `xaigrade check`) need not pay.
 """
-try:  # noqa: SIM105 - torch is optional for users who only need scenes
-    import torch as _torch  # noqa: F401
+import importlib.abc as _abc
+import sys as _sys
 
-    try:
-        import triton as _triton  # noqa: F401
-    except ImportError:  # CPU-only torch builds ship no triton: nothing to guard
+
+def _load_torch_and_triton() -> None:
+    try:  # noqa: SIM105 - torch is optional for users who only need scenes
+        import torch as _torch  # noqa: F401
+
+        try:
+            import triton as _triton  # noqa: F401
+        except ImportError:  # CPU-only torch builds ship no triton: nothing to guard
+            pass
+    except ImportError:
         pass
-except ImportError:
-    pass
+
+
+class _TritonBeforeTensorFlow(_abc.MetaPathFinder):
+    """Finds nothing itself; on the first import of tensorflow it loads torch and triton first."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow":
+            _sys.meta_path[:] = [finder for finder in _sys.meta_path if not isinstance(finder, _TritonBeforeTensorFlow)]
+            _load_torch_and_triton()
+        return None
+
+
+if "tensorflow" in _sys.modules:  # too late for the hook: do what can still be done
+    _load_torch_and_triton()
+elif not any(isinstance(finder, _TritonBeforeTensorFlow) for finder in _sys.meta_path):
+    _sys.meta_path.insert(0, _TritonBeforeTensorFlow())
 
 from . import scenes  # noqa: E402  (after the guard on purpose)
 from .scenes import SHAPE_CLASSES, Scene, make_dataset, make_scene  # noqa: E402

@@ -53,7 +53,7 @@ def notebook_imports(nb) -> list[tuple[str, tuple[str, ...]]]:
 def preload(modules: list[tuple[str, tuple[str, ...]]]) -> list[str]:
     """Import what the notebook will import; return what failed (those are imported by the kernel as usual)."""
     failed = []
-    # xaikit first: it loads torch and triton before anything can import TensorFlow (segfault otherwise).
+    # xaikit first: its import hook loads torch and triton before TensorFlow (segfault otherwise).
     ordered = [("xaikit", ())] + [(m, ()) for m in BASE_MODULES] + list(modules)
     for module, names in ordered:
         try:
