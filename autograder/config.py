@@ -14,6 +14,11 @@ REFERENCE_DIR = PROJECT_ROOT / "reference_solutions"
 ASSIGNMENTS = ("pdp", "gradcam", "counterfactual", "clip")
 
 
+def cache_dir() -> Path:
+    """The grader's cache (hidden cases, reference results, public cases): hidden from submissions."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xaigrade"
+
+
 class XaiGrade(Configurable):
     """Limits and options for grading; every value has a default that works on 2 cores."""
 

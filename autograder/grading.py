@@ -19,7 +19,7 @@ import nbformat
 import numpy as np
 
 from .checks import Case, Exercise, ProbeError, Verdict, evaluate
-from .config import PROJECT_ROOT, XaiGrade
+from .config import PROJECT_ROOT, XaiGrade, cache_dir
 from .messages import render
 from .nbgrader_bridge import grade_cells, is_test_cell
 from .runner import sandbox
@@ -118,10 +118,6 @@ def compute_reference(exercise: Exercise, cases: list[Case]) -> tuple[dict, dict
             except Exception as error:  # a variant that crashes on a case simply cannot match there
                 variants[variant_id][case.id] = ProbeError("exception", {"error": str(error)})
     return expected, variants
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xaigrade"
 
 
 def _fingerprint_inputs(exercise: Exercise, seed: int, kind: str) -> str:
@@ -249,14 +245,12 @@ def warm_process(exercise: Exercise, release_dir: Path, settings: XaiGrade, stud
 
     Grading owns one per process; a student's `xaigrade check` leaves it running as a daemon for a
     while, so the next check starts warm."""
-    if not settings.warm_start:
-        return None
+    if not settings.warm_start or (student_check and settings.check_daemon_seconds <= 0):
+        return None  # (a single cold check is as fast as starting a zygote for it)
     from .runner import zygote
 
-    daemon = settings.check_daemon_seconds if student_check and settings.check_daemon_seconds > 0 else None
-    if student_check and daemon is None:
-        return None  # one cold job is as fast as starting a zygote for it
-    return zygote.for_notebook(release_dir / f"{exercise.notebook}.ipynb", daemon_idle=daemon,
+    return zygote.for_notebook(release_dir / f"{exercise.notebook}.ipynb",
+                               daemon_idle=settings.check_daemon_seconds if student_check else None,
                                extra=getattr(exercise.module, "WARM_IMPORTS", []))
 
 

@@ -132,18 +132,16 @@ def _bindings(tree) -> tuple[set, set]:
 
 def names_left_by_demo_cells(nb, needed_at_end=()) -> list[str]:
     """Names a later cell (or the probe, ``needed_at_end``) reads whose last binding was a demo cell."""
-    import ast
-
     from autograder.grading import is_demo_cell
+    from autograder.runner.scan import parse_cell
 
     last_bound_in_demo: dict[str, bool] = {}
     problems = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        try:
-            tree = ast.parse("\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!"))))
-        except SyntaxError:
+        tree = parse_cell(cell.source)
+        if tree is None:
             continue
         bound, read = _bindings(tree)
         if not is_demo_cell(cell):

@@ -159,11 +159,11 @@ def test_check_leaves_a_daemon_that_the_next_check_reuses_and_that_stops(tmp_pat
     assert first.returncode == 0, first.stdout + first.stderr
     sockets = list((tmp_path / "run" / "xaigrade").glob("zygote-*.sock"))
     assert len(sockets) == 1
-    daemon_pid = json.loads(_ask(sockets[0], {"ping": 1}))["pong"]
+    daemon_pid = zygote.Zygote(str(sockets[0]))._ask({"ping": 1})["pong"]
     second = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert second.stdout == first.stdout
     assert list((tmp_path / "run" / "xaigrade").glob("zygote-*.sock")) == sockets
-    assert json.loads(_ask(sockets[0], {"ping": 1}))["pong"] == daemon_pid  # the same daemon served both
+    assert zygote.Zygote(str(sockets[0]))._ask({"ping": 1})["pong"] == daemon_pid  # the same daemon served both
     old = os.environ.get("XDG_RUNTIME_DIR")
     os.environ["XDG_RUNTIME_DIR"] = env["XDG_RUNTIME_DIR"]
     try:
@@ -171,16 +171,6 @@ def test_check_leaves_a_daemon_that_the_next_check_reuses_and_that_stops(tmp_pat
     finally:
         os.environ["XDG_RUNTIME_DIR"] = old
     _gone(daemon_pid)
-
-
-def _ask(path: Path, message: dict) -> str:
-    import socket
-
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        conn.settimeout(10)
-        conn.connect(str(path))
-        conn.sendall(json.dumps(message).encode() + b"\n")
-        return conn.makefile().readline()
 
 
 def test_without_a_zygote_grading_falls_back_to_a_cold_start(tmp_path, monkeypatch):

@@ -22,24 +22,25 @@ import sys
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
-PR_SET_DUMPABLE = 4
-_libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NAME = 1, 4, 15
+libc = ctypes.CDLL(None, use_errno=True)
 
 
 class JailError(RuntimeError):
     pass
 
 
-def _mount(source, target, fstype, flags, data=None):
+def mount(source, target, fstype, flags, data=None):
+    """mount(2); raises JailError."""
     args = [None if x is None else x.encode() for x in (source, target, fstype, data)]
-    if _libc.mount(args[0], args[1], args[2], ctypes.c_ulong(flags), args[3]) != 0:
+    if libc.mount(args[0], args[1], args[2], ctypes.c_ulong(flags), args[3]) != 0:
         error = ctypes.get_errno()
         raise JailError(f"mount {source} -> {target} ({flags:#x}): {os.strerror(error)}")
 
 
-def _unshare(flags):
-    if _libc.unshare(flags) != 0:
+def unshare(flags):
+    if libc.unshare(flags) != 0:
         raise JailError(f"unshare({flags:#x}): {os.strerror(ctypes.get_errno())}")
 
 
@@ -56,19 +57,19 @@ def _inside(path, parents):
 
 def build_jail(job_dir: str, hide: list[str], expose: list[str], outer_uid: int | None = None,
                max_processes: int | None = None) -> None:
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
     expose = sorted({os.path.realpath(p) for p in expose if os.path.exists(p)}, key=len)
     hide = sorted({os.path.realpath(p) for p in hide if os.path.isdir(p)}, key=len)
     job_dir = os.path.realpath(job_dir)
     handles = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in expose + [job_dir]}
     for path in hide:
         if not _inside(path, [h for h in hide if h != path]):
-            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+            mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
     for path in expose + [job_dir]:
         if _inside(path, hide):
             os.makedirs(path, exist_ok=True)
-            _mount(f"/proc/self/fd/{handles[path]}", path, None, MS_BIND | MS_REC)
-    _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
+            mount(f"/proc/self/fd/{handles[path]}", path, None, MS_BIND | MS_REC)
+    mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
     writable = {job_dir, "/dev/shm", "/proc", "/dev/pts"}
     for point, options in list(_mount_points()):
         if point in writable or point.startswith("/proc/") or point.startswith("/sys"):
@@ -78,7 +79,7 @@ def build_jail(job_dir: str, hide: list[str], expose: list[str], outer_uid: int 
         flags |= MS_NODEV if "nodev" in options else 0
         flags |= MS_NOEXEC if "noexec" in options else 0
         try:
-            _mount(None, point, None, flags)
+            mount(None, point, None, flags)
         except JailError:
             if _inside(job_dir, [point]) or point == "/":
                 raise
@@ -95,9 +96,14 @@ def build_jail(job_dir: str, hide: list[str], expose: list[str], outer_uid: int 
         os.setgroups([])
         os.setresgid(outer_uid, outer_uid, outer_uid)
         os.setresuid(outer_uid, outer_uid, outer_uid)
-        _libc.prctl(PR_SET_DUMPABLE, 1)  # a uid change clears it, and /proc/self/*_map would turn root-owned
+        libc.prctl(PR_SET_DUMPABLE, 1)  # a uid change clears it, and /proc/self/*_map would turn root-owned
+    enter_user_namespace(CLONE_NEWNS)
+
+
+def enter_user_namespace(flags: int = 0) -> None:
+    """unshare a user namespace (plus ``flags``) whose root is the calling uid, as ``unshare --map-root-user``."""
     uid, gid = os.geteuid(), os.getegid()
-    _unshare(CLONE_NEWUSER | CLONE_NEWNS)
+    unshare(CLONE_NEWUSER | flags)
     with open("/proc/self/setgroups", "w") as handle:
         handle.write("deny")
     with open("/proc/self/uid_map", "w") as handle:

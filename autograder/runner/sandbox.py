@@ -14,7 +14,6 @@ Layers, each used where the system allows it (``describe_isolation`` says which 
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import resource
@@ -28,11 +27,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..config import PROJECT_ROOT, XaiGrade
+from ..config import PROJECT_ROOT, XaiGrade, cache_dir
+from .jail import PR_SET_PDEATHSIG, libc
 
 JAIL_FAILED = 97
 SANDBOX_UID = 65534  # "nobody": what a submission runs as when the grader is root
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -66,8 +65,6 @@ def exposed_paths() -> list[str]:
 
 def hidden_paths(extra: list[str]) -> list[str]:
     """What the jail covers; the grader's cache holds the hidden cases' reference results."""
-    from ..grading import cache_dir
-
     home = os.path.expanduser("~")
     return [str(PROJECT_ROOT), home, "/tmp", "/var/tmp", str(cache_dir()), *extra]
 
@@ -237,20 +234,31 @@ def _preexec(settings: XaiGrade, cgroups: _Cgroups):
         os.setsid()
         # If the grader dies (even by SIGKILL), the sandbox dies with it: unshare gets SIGKILL
         # and its --kill-child takes the whole PID namespace down. No orphaned kernels.
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         cgroups.join()
-        mb = 2**20
-        resource.setrlimit(resource.RLIMIT_CPU, (settings.cpu_seconds, settings.cpu_seconds))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (settings.max_file_mb * mb, settings.max_file_mb * mb))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        # RLIMIT_AS would count address space that torch/TensorFlow reserve but never touch;
-        # RLIMIT_DATA caps what a process really allocates (heap and private mappings).
-        resource.setrlimit(resource.RLIMIT_DATA, (settings.memory_mb * mb, settings.memory_mb * mb))
-        if not cgroups.paths and os.geteuid() != 0:
-            resource.setrlimit(resource.RLIMIT_NPROC, (settings.max_processes, settings.max_processes))
+        apply_limits(limits(settings, cgroups))
 
     return apply
+
+
+def limits(settings: XaiGrade, cgroups: _Cgroups) -> dict:
+    """The per-process limits of a job (plain values: they also travel to the zygote as JSON)."""
+    return {"cpu_seconds": settings.cpu_seconds, "max_file_mb": settings.max_file_mb, "memory_mb": settings.memory_mb,
+            "nproc": settings.max_processes if not cgroups.paths and os.geteuid() != 0 else None}
+
+
+def apply_limits(values: dict) -> None:
+    """Set ``limits()`` on this process (inherited by everything it starts)."""
+    mb = 2**20
+    resource.setrlimit(resource.RLIMIT_CPU, (values["cpu_seconds"], values["cpu_seconds"]))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (values["max_file_mb"] * mb, values["max_file_mb"] * mb))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # RLIMIT_AS would count address space that torch/TensorFlow reserve but never touch;
+    # RLIMIT_DATA caps what a process really allocates (heap and private mappings).
+    resource.setrlimit(resource.RLIMIT_DATA, (values["memory_mb"] * mb, values["memory_mb"] * mb))
+    if values.get("nproc"):
+        resource.setrlimit(resource.RLIMIT_NPROC, (values["nproc"], values["nproc"]))
 
 
 def run_job(job_dir: Path, settings: XaiGrade, extra_hidden: list[str] | None = None,
@@ -278,9 +286,7 @@ def run_job(job_dir: Path, settings: XaiGrade, extra_hidden: list[str] | None = 
                     "jail": {"hide": hidden_paths(list(extra_hidden or [])), "expose": exposed_paths(),
                              "uid": int(identity[1]) if identity else None,
                              "nproc": int(identity[3]) if identity else None} if jailed else None,
-                    "limits": {"cpu_seconds": settings.cpu_seconds, "max_file_mb": settings.max_file_mb,
-                               "memory_mb": settings.memory_mb,
-                               "nproc": settings.max_processes if not cgroups.paths and os.geteuid() != 0 else None}}
+                    "limits": limits(settings, cgroups)}
             try:
                 returncode, timed_out = warm.run(spec, settings.total_timeout)
                 ran_warm = True

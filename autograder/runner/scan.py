@@ -43,11 +43,18 @@ def _dotted(node) -> str:
     return ".".join(reversed(parts))
 
 
+def parse_cell(source: str) -> ast.Module | None:
+    """A code cell's syntax tree, IPython magics turned into calls as the kernel does; None if unparseable."""
+    try:
+        return ast.parse(TransformerManager().transform_cell(source))
+    except (SyntaxError, ValueError):
+        return None
+
+
 def scan_source(source: str) -> list[tuple[str, str]]:
     """(rule, detail) pairs for one cell's code; unparseable code yields nothing."""
-    try:
-        tree = ast.parse(TransformerManager().transform_cell(source))
-    except (SyntaxError, ValueError):
+    tree = parse_cell(source)
+    if tree is None:
         return []
     found = []
     for node in ast.walk(tree):

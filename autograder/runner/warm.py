@@ -21,10 +21,11 @@ from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
 
+from .scan import parse_cell
+
 # What every warm process needs, whatever the notebook imports (the executor and an ipykernel).
 BASE_MODULES = ("nbformat", "nbclient", "jupyter_client.manager", "ipykernel.kernelapp", "ipykernel.ipkernel",
                 "IPython.core.interactiveshell", "autograder.runner.probe")
-PR_SET_PDEATHSIG = 1
 
 
 def notebook_imports(nb) -> list[tuple[str, tuple[str, ...]]]:
@@ -35,9 +36,8 @@ def notebook_imports(nb) -> list[tuple[str, tuple[str, ...]]]:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        try:
-            tree = ast.parse("\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))))
-        except SyntaxError:
+        tree = parse_cell(cell.source)
+        if tree is None:
             continue
         for node in tree.body:
             if isinstance(node, ast.Import):
@@ -142,10 +142,10 @@ def take_preforked() -> PreforkedKernel | None:
 def _become_kernel(start_pipe: int) -> None:
     code = 1
     try:
-        import ctypes
+        from .jail import PR_SET_NAME, PR_SET_PDEATHSIG, libc
 
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the executor
-        ctypes.CDLL(None).prctl(15, b"xaigrade-kernel")  # PR_SET_NAME: findable, its cmdline is the zygote's
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the executor
+        libc.prctl(PR_SET_NAME, b"xaigrade-kernel")  # findable: its command line is the zygote's
         os.setsid()  # its own process group: an interrupt (SIGINT to the group) reaches the kernel only
         # Forked, the executor shares the zygote's pages and looks as big as the kernel to the OOM
         # killer; a fork bomb in a cell must cost the kernel (which is restarted), not the executor.

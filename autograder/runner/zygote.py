@@ -20,10 +20,9 @@ The zygote exits when its owner process is gone or, as a daemon, after an idle p
 from __future__ import annotations
 
 import argparse
-import ctypes
+import functools
 import json
 import os
-import resource
 import selectors
 import signal
 import socket
@@ -31,65 +30,35 @@ import sys
 import time
 import traceback
 
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_SET_NAME = 1, 15
-JAIL_FAILED = 97
+from . import jail, sandbox
+
 JOB_NAME = b"xaigrade-job"  # process name of forked jobs (their command line is the zygote's)
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        raise OSError(ctypes.get_errno(), f"{what}: {os.strerror(ctypes.get_errno())}")
 
 
 # --- the job child -------------------------------------------------------------------------------
 
-def _apply_limits(spec: dict) -> None:
-    limits = spec["limits"]
-    mb = 2**20
-    resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_seconds"], limits["cpu_seconds"]))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["max_file_mb"] * mb, limits["max_file_mb"] * mb))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_DATA, (limits["memory_mb"] * mb, limits["memory_mb"] * mb))
-    if limits.get("nproc"):
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits["nproc"], limits["nproc"]))
-
-
 def _enter_namespaces(mode: str) -> None:
     """As ``unshare --mount --net --pid [--user --map-root-user]``; the caller forks PID 1 next."""
-    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
+    flags = jail.CLONE_NEWNS | jail.CLONE_NEWNET | jail.CLONE_NEWPID
     if mode == "user":
-        uid, gid = os.geteuid(), os.getegid()
-        _check(_libc.unshare(flags | CLONE_NEWUSER), "unshare")
-        with open("/proc/self/setgroups", "w") as handle:
-            handle.write("deny")
-        with open("/proc/self/uid_map", "w") as handle:
-            handle.write(f"0 {uid} 1")
-        with open("/proc/self/gid_map", "w") as handle:
-            handle.write(f"0 {gid} 1")
+        jail.enter_user_namespace(flags)
     else:
-        _check(_libc.unshare(flags), "unshare")
+        jail.unshare(flags)
 
 
 def _first_in_namespace(spec: dict) -> int:
     """PID 1 of the job's namespaces: mounts, jail, then the executor. Returns its exit code."""
-    from . import jail
-
     if spec["namespaces"]:
         # Nothing mounted here may reach the host's mount namespace (unshare(1) does the same).
-        _check(_libc.mount(None, b"/", None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None), "mount --make-rprivate /")
-        _check(_libc.mount(b"proc", b"/proc", b"proc", ctypes.c_ulong(MS_NOSUID | MS_NODEV | MS_NOEXEC), None),
-               "mount /proc")
+        jail.mount(None, "/", None, jail.MS_REC | jail.MS_PRIVATE)
+        jail.mount("proc", "/proc", "proc", jail.MS_NOSUID | jail.MS_NODEV | jail.MS_NOEXEC)
     if spec.get("jail"):
         try:
             jail.build_jail(spec["job_dir"], spec["jail"]["hide"], spec["jail"]["expose"],
                             spec["jail"].get("uid"), spec["jail"].get("nproc"))
         except (jail.JailError, OSError) as error:
             print(f"xaigrade jail: {error}", file=sys.stderr)
-            return JAIL_FAILED
+            return sandbox.JAIL_FAILED
     os.chdir(spec["job_dir"])
     from . import execute
 
@@ -101,15 +70,15 @@ def _run_job(spec: dict, log_fd: int) -> None:
     code = 1
     try:
         os.setsid()
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the zygote gone (grader gone) = the job gone
-        _libc.prctl(PR_SET_NAME, JOB_NAME)
+        jail.libc.prctl(jail.PR_SET_PDEATHSIG, signal.SIGKILL)  # the zygote gone (grader gone) = the job gone
+        jail.libc.prctl(jail.PR_SET_NAME, JOB_NAME)
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         os.close(log_fd)
         for path in spec.get("cgroups", []):
             with open(os.path.join(path, "cgroup.procs"), "w") as handle:
                 handle.write(str(os.getpid()))
-        _apply_limits(spec)
+        sandbox.apply_limits(spec["limits"])
         os.environ.clear()
         os.environ.update(spec["env"])
         import tempfile
@@ -124,7 +93,7 @@ def _run_job(spec: dict, log_fd: int) -> None:
             if child == 0:
                 inner = 1
                 try:
-                    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # as unshare --kill-child
+                    jail.libc.prctl(jail.PR_SET_PDEATHSIG, signal.SIGKILL)  # as unshare --kill-child
                     inner = _first_in_namespace(spec)
                 except BaseException:  # noqa: BLE001
                     traceback.print_exc()
@@ -250,7 +219,7 @@ def main() -> int:
     from . import warm
 
     warm.preload([(module, tuple(names)) for module, names in json.loads(args.modules)])
-    from . import execute, jail  # noqa: F401  (imported once here, used by every job)
+    from . import execute  # noqa: F401  (imported once here, used by every job)
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.exists(args.socket_path):
@@ -338,28 +307,25 @@ class Zygote:
             starting.wait()
             raise ZygoteUnavailable(f"warm process did not start (see {self.workdir}/zygote.log)")
 
+    def _ask(self, message: dict) -> dict | None:
+        """One request on a connection of its own; None when nobody answers."""
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.settimeout(5)
+                conn.connect(self.socket_path)
+                conn.sendall(json.dumps(message).encode() + b"\n")
+                return json.loads(conn.makefile("rb").readline())
+        except (OSError, ValueError):
+            return None
+
     def alive(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
             return False
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-                conn.settimeout(5)
-                conn.connect(self.socket_path)
-                conn.sendall(b'{"ping": 1}\n')
-                return b"pong" in conn.recv(256)
-        except OSError:
-            return False
+        return bool(self._ask({"ping": 1}))
 
     def stop(self) -> None:
         """Ask the zygote to end (killing any job it still runs)."""
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-                conn.settimeout(5)
-                conn.connect(self.socket_path)
-                conn.sendall(b'{"stop": 1}\n')
-                conn.recv(256)
-        except OSError:
-            pass
+        self._ask({"stop": 1})
         self.close()
 
     def run(self, spec: dict, timeout: float) -> tuple[int | None, bool]:
@@ -411,13 +377,21 @@ _current_lock = __import__("threading").Lock()  # Dask workers grade in threads
 
 
 def _modules_of(release_notebook) -> list:
+    path = os.path.realpath(release_notebook)
+    return _modules_of_version(path, os.stat(path).st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _modules_of_version(path: str, mtime_ns: int) -> list:
+    """Read and parse the notebook once per version, not once per submission."""
     import nbformat
 
     from .warm import notebook_imports
 
-    return [[module, list(names)] for module, names in notebook_imports(nbformat.read(str(release_notebook), as_version=4))]
+    return [[module, list(names)] for module, names in notebook_imports(nbformat.read(path, as_version=4))]
 
 
+@functools.lru_cache(maxsize=None)
 def _code_version() -> str:
     """Changes when the runner's code changes, so a daemon never serves stale code."""
     import hashlib
