@@ -24,6 +24,7 @@ import pytest
 
 from autograder.batch import Layout, grade_batch
 from autograder.config import PROJECT_ROOT, load_settings
+from autograder.runner.sandbox import cgroup_roots
 
 FULL = PROJECT_ROOT / "examples" / "submissions" / "full_solution" / "pdp" / "pdp.ipynb"
 ZERO_1D = "def partial_dependence_1d(model, X, feature, grid):\n    return np.zeros(len(grid))\n"
@@ -171,6 +172,7 @@ def redteam(tmp_path_factory):
                              memory_mb=3072, max_processes=64)
     layout = Layout(PROJECT_ROOT, submissions, output)
     job_dirs_before = set(Path("/tmp").glob("xaigrade-job-*"))
+    cgroups_before = _job_cgroups()
     started = time.monotonic()
     report = grade_batch(["pdp"], layout, settings)
     stop.set()
@@ -178,7 +180,13 @@ def redteam(tmp_path_factory):
     listener.close()
     return {"report": report, "cases": cases, "accepted": accepted, "layout": layout,
             "seconds": time.monotonic() - started,
-            "job_dirs_left": set(Path("/tmp").glob("xaigrade-job-*")) - job_dirs_before}
+            "job_dirs_left": set(Path("/tmp").glob("xaigrade-job-*")) - job_dirs_before,
+            "cgroups_left": _job_cgroups() - cgroups_before}
+
+
+def _job_cgroups() -> set:
+    """Job cgroups in this grader's cgroup roots (other graders on the machine may share a root)."""
+    return {path for root in cgroup_roots().values() for path in root.glob("xaigrade-*")}
 
 
 CASE_NAMES = sorted(_cases(0, Path("/x"), Path("/y")))
@@ -226,8 +234,7 @@ def test_machine_is_left_clean(redteam):
                                            or "autograder.runner.execute" in " ".join(p.info["cmdline"]))]
     assert leftovers == []
     assert not redteam["job_dirs_left"]
-    for controller in ("pids", "memory"):
-        assert not list(Path("/sys/fs/cgroup", controller).rglob("xaigrade-*"))
+    assert not redteam["cgroups_left"]
 
 
 def test_same_submission_graded_twice_gives_identical_results(redteam, tmp_path):
@@ -261,15 +268,42 @@ def test_a_killed_batch_resumes_without_regrading_or_duplicates(tmp_path):
         time.sleep(0.5)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    orphaned = {path for path in _job_cgroups() if f"-{process.pid}-" in path.name}
     finished = {p.parent.name: p.stat().st_mtime_ns for p in state_dir.rglob("*.json")}
     assert 1 <= len(finished) < 3
     subprocess.run(command, check=True, capture_output=True, timeout=600)
     after = {p.parent.name: p.stat().st_mtime_ns for p in state_dir.rglob("*.json")}
     assert set(after) == {"student0", "student1", "student2"}
     assert all(after[s] == finished[s] for s in finished)  # finished work was not regraded
+    # the killed grader could not remove its job's cgroups; the next grader did
+    assert not any(path.exists() for path in orphaned)
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{output / 'gradebook.db'}") as gradebook:
         submissions_in_db = gradebook.assignment_submissions("pdp")
         assert sorted(s.student.id for s in submissions_in_db) == ["student0", "student1", "student2"]
         assert all(s.score == 8 for s in submissions_in_db)
+
+
+@pytest.mark.skipif(not cgroup_roots(), reason="job cgroups need root and writable cgroup v1 controllers")
+def test_cgroups_of_a_dead_grader_are_removed_and_those_of_a_live_one_kept():
+    from autograder.runner.sandbox import _Cgroups, _pid_namespace
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    namespace = _pid_namespace()
+    made = []
+    for root in cgroup_roots().values():
+        for owner in (dead_pid, os.getppid()):
+            path = root / f"xaigrade-{namespace}-{owner}-{os.urandom(6).hex()}"
+            path.mkdir()
+            made.append((owner, path))
+    try:
+        job = _Cgroups(load_settings(PROJECT_ROOT))  # a new job cleans up before it starts
+        job.destroy()
+        assert [p for owner, p in made if owner == dead_pid and p.exists()] == []
+        assert all(p.exists() for owner, p in made if owner != dead_pid)
+    finally:
+        for _, path in made:
+            if path.exists():
+                path.rmdir()

@@ -14,6 +14,7 @@ Layers, each used where the system allows it (``describe_isolation`` says which 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import resource
@@ -163,14 +164,22 @@ def scrubbed_environment(job_dir: Path) -> dict:
     }
 
 
+def _pid_namespace() -> int:
+    return os.stat("/proc/self/ns/pid").st_ino
+
+
 class _Cgroups:
-    """One pids + memory cgroup per job (root only); its processes are killed and it is removed after."""
+    """One pids + memory cgroup per job (root only); its processes are killed and it is removed after.
+
+    The name carries the grader's pid and pid namespace, so the next grader removes what a killed one
+    left behind (several machines' graders may share one cgroup root, hence the namespace)."""
 
     def __init__(self, settings: XaiGrade):
         self.paths = []
-        name = f"xaigrade-{uuid.uuid4().hex[:12]}"
+        _retry_undestroyed()
+        name = f"xaigrade-{_pid_namespace()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         for controller, root in cgroup_roots().items():
-            _remove_stale(root)
+            remove_stale_cgroups(root)
             path = root / name
             try:
                 path.mkdir()
@@ -183,6 +192,7 @@ class _Cgroups:
                         swap.write_text(str(settings.memory_mb * 2**20))
                 self.paths.append(path)
             except OSError:
+                _remove_cgroup(path, wait=0)
                 continue
 
     def join(self):  # runs in the child before exec
@@ -202,31 +212,73 @@ class _Cgroups:
 
     def destroy(self):
         for path in self.paths:
-            for _ in range(200):  # killed processes take a moment to leave the cgroup
-                try:
-                    pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
-                except OSError:
-                    pids = []
-                for pid in pids:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
-                try:
-                    path.rmdir()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            if not _remove_cgroup(path, wait=20.0):
+                _undestroyed.add(path)  # tried again before the next job and when the grader exits
+        self.paths = []
 
 
-def _remove_stale(root: Path, age: float = 120.0) -> None:
-    """Remove empty job cgroups left by a grader that was killed before it could clean up."""
-    for path in root.glob("xaigrade-*"):
+_undestroyed: set[Path] = set()
+
+
+def _remove_cgroup(path: Path, wait: float) -> bool:
+    """Kill what is left in ``path`` and remove it; True when it is gone."""
+    deadline = time.monotonic() + wait
+    while True:
         try:
-            if time.time() - path.stat().st_mtime > age and not (path / "cgroup.procs").read_text().strip():
-                path.rmdir()
+            pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
         except OSError:
+            pids = []
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            path.rmdir()
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError as error:
+            if time.monotonic() >= deadline:  # killed processes take a moment to leave the cgroup
+                print(f"xaigrade: cgroup {path} not removed yet ({error.strerror}; processes {pids[:5]})",
+                      file=sys.stderr)
+                return False
+            time.sleep(0.05)
+
+
+def _retry_undestroyed() -> None:
+    for path in list(_undestroyed):
+        if _remove_cgroup(path, wait=0):
+            _undestroyed.discard(path)
+
+
+atexit.register(_retry_undestroyed)
+
+
+def remove_stale_cgroups(root: Path, age: float = 120.0) -> None:
+    """Remove job cgroups left by a grader that was killed before it could clean up: at once when
+    that grader (same pid namespace) is gone, else when empty and older than ``age`` seconds."""
+    namespace = str(_pid_namespace())
+    for path in root.glob("xaigrade-*"):
+        parts = path.name.split("-")
+        try:
+            if (len(parts) == 4 and parts[1] == namespace and parts[2] != str(os.getpid())
+                    and not _alive(int(parts[2]))):
+                _remove_cgroup(path, wait=1.0)
+            elif time.time() - path.stat().st_mtime > age and not (path / "cgroup.procs").read_text().strip():
+                path.rmdir()
+        except (OSError, ValueError):
             pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _preexec(settings: XaiGrade, cgroups: _Cgroups):
