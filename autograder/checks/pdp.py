@@ -213,9 +213,11 @@ def figures(case, student_result, expected_result, language):
     from ..feedback import new_figure, png, text
 
     want = np.asarray(expected_result["pd"], dtype=np.float64)
-    got = np.asarray(student_result["pd"], dtype=np.float64) if "pd" in student_result else None
-    if got is not None and (got.size == 0 or not np.all(np.isfinite(got))):
-        got = None  # nothing drawable; the message already says why
+    got = np.asarray(student_result.get("pd", np.zeros(0)))
+    if got.dtype.kind in "biuf" and got.size and np.all(np.isfinite(got)):
+        got = got.astype(np.float64)
+    else:
+        got = None  # nothing drawable (text, NaN, a result too big to keep); the message already says why
     if case.probe == "probe_pd_1d":
         grid = np.asarray(case.inputs["grid"], dtype=np.float64)
         figure = new_figure(6.4, 3.8)
