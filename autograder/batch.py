@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,12 @@ class Layout:
     course_root: Path
     submissions: Path
     output: Path
+
+    def __post_init__(self):
+        # absolute: nbgrader changes the working directory while it registers an assignment, and
+        # that runs in a thread beside the grading
+        self.course_root, self.submissions, self.output = (Path(p).resolve() for p in
+                                                           (self.course_root, self.submissions, self.output))
 
     @property
     def db_url(self) -> str:
@@ -73,10 +80,14 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
 
     report: dict = {}
     layout.output.mkdir(parents=True, exist_ok=True)
+    # nbgrader's gradebook learns the assignments in a thread (about a second each); results are
+    # stored only after it is done (``done`` waits)
+    registration = _Background(lambda: [register_assignment(assignment, layout.course_root / "source",
+                                                            layout.db_url) for assignment in assignments])
     plan = []
+    grading_here = workers <= 1 and not dask
     for assignment in assignments:
         exercise = Exercise(assignment)
-        register_assignment(assignment, layout.course_root / "source", layout.db_url)
         tasks = []
         for student, path in find_submissions(layout, assignment):
             state = layout.state_file(student, assignment)
@@ -88,17 +99,20 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
             tasks.append(Task(assignment, student, _fingerprint(path), str(path) if path else None))
         if tasks:
             plan.append((exercise, tasks))
+            if grading_here:
+                # its zygote imports at once, while the other checks modules, the references and the
+                # earlier assignments' grading go on (a zygote waits for nothing but its imports)
+                warm_process(exercise, layout.release / assignment, settings)
     exercises = {exercise.name: exercise for exercise, _ in plan}
     private = [str(layout.submissions), str(layout.output)]
     bar = ProgressBar(sum(len(tasks) for _, tasks in plan), settings.language) if progress_bar else None
 
     def jobs():  # lazily: one assignment's reference is computed when its turn comes
         for exercise, tasks in plan:
-            if workers <= 1 and not dask:  # grading here: its zygote imports while the reference computes
-                warm_process(exercise, layout.release / exercise.name, settings)
             yield build_context(exercise, layout, settings), tasks
 
     def done(graded) -> None:  # always in this process: the only writer of gradebook and files
+        registration.wait()
         result = graded.result
         if not graded.lost:
             _store(result, exercises[result.assignment], layout, graded.task.fingerprint, settings.language,
@@ -116,7 +130,29 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
             run_processes(jobs(), settings, private, done, workers, pictures)
         else:
             run_serial(jobs(), settings, private, done, pictures)
+    registration.wait()  # (also when nothing was left to grade)
     return report
+
+
+class _Background:
+    """Run ``work`` in a thread now; ``wait`` returns when it is done and raises what it raised."""
+
+    def __init__(self, work):
+        self._error: BaseException | None = None
+
+        def run():
+            try:
+                work()
+            except BaseException as error:  # noqa: BLE001 (handed to the waiting thread)
+                self._error = error
+
+        self._thread = threading.Thread(target=run, name="xaigrade-gradebook", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def build_context(exercise: Exercise, layout: Layout, settings: XaiGrade):

@@ -97,7 +97,7 @@ def cmd_grade(args) -> int:
     from .batch import grade_batch
     from .report import print_table
 
-    settings = load_settings(args.course_dir, language=args.language)
+    settings = load_settings(args.course_dir, language=args.language, sandboxes_at_once=args.at_once)
     layout = _layout(args)
     assignments = _available(args.assignments)
     started = time.monotonic()
@@ -111,13 +111,21 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def _how(args, settings) -> str:
+    if args.dask:
+        return "on a Dask cluster"
+    if args.workers > 1:
+        return f"{args.workers} worker processes"
+    return f"in this process, {max(1, settings.sandboxes_at_once)} sandbox(es) at once"
+
+
 def cmd_demo(args) -> int:
     from .batch import Layout, grade_batch
     from .release import release_assignment
     from .report import print_table
 
     started = time.monotonic()
-    settings = load_settings(PROJECT_ROOT, language=args.language)
+    settings = load_settings(PROJECT_ROOT, language=args.language, sandboxes_at_once=args.at_once)
     assignments = _available(args.assignments)
     for name in assignments:
         release_assignment(name, PROJECT_ROOT, PROJECT_ROOT / "release", settings)
@@ -133,7 +141,7 @@ def cmd_demo(args) -> int:
     (output / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
     print_table(report, details=True)
     print(f"graded {sum(len(a) for a in report.values())} submissions in {grading_seconds:.1f} s "
-          f"({args.workers if not args.dask else 'dask'} worker(s))")
+          f"({_how(args, settings)})")
     _after_grading(assignments, layout, settings, nbgrader_feedback=True)
     print(f"demo finished in {time.monotonic() - started:.1f} s; gradebook, autograded notebooks, "
           f"feedback pages (feedback/<student>/<assignment>/xaigrade.html) and overview.html in {output}")
@@ -222,7 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--output", default=None, help="where gradebook.db, autograded/ and feedback/ go")
     grade.add_argument("--json", default=None, help="write {student: {assignment: {check: ...}}} here")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
-    grade.add_argument("--workers", type=int, default=1, help="grade N submissions at once on this machine")
+    grade.add_argument("--workers", type=int, default=1,
+                       help="N worker processes, each grading one submission at a time (default 1: grade in this "
+                       "process, with --at-once sandboxes at the same time)")
+    grade.add_argument("--at-once", type=int, default=None, metavar="N",
+                       help="without --workers: N submissions in their sandboxes at the same time "
+                       "(default c.XaiGrade.sandboxes_at_once: 2 on 2 or more cores)")
     grade.add_argument("--dask", default=None, metavar="ADDRESS",
                        help="grade on an existing Dask cluster (scheduler address, e.g. tcp://host:8786)")
     grade.add_argument("--nbgrader-feedback", action="store_true",
@@ -258,7 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="release everything and grade the example submissions")
     demo.add_argument("assignments", nargs="*")
     demo.add_argument("--output", default=str(PROJECT_ROOT / "demo_output"))
-    demo.add_argument("--workers", type=int, default=1, help="grade N submissions at once")
+    demo.add_argument("--workers", type=int, default=1, help="N worker processes (default: grade in this process)")
+    demo.add_argument("--at-once", type=int, default=None, metavar="N",
+                      help="without --workers: N submissions in their sandboxes at the same time")
     demo.add_argument("--dask", default=None, metavar="ADDRESS", help="grade on an existing Dask cluster")
     demo.set_defaults(func=cmd_demo)
     return parser
@@ -268,7 +283,12 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.language is None:
         args.language = load_settings(PROJECT_ROOT).language
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("\nabgebrochen: was fertig bewertet ist, bleibt gespeichert; ein neuer Lauf bewertet den Rest. / "
+              "stopped: finished grades are kept; run again to grade the rest.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

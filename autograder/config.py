@@ -45,6 +45,10 @@ class XaiGrade(Configurable):
     rerun_demo_cells = Bool(False, help="Re-run the instructor's demo cells (metadata xaigrade.demo) when grading. "
                             "False: they keep the submitted outputs, marked as not re-run; no check needs "
                             "them and they are the slowest cells (plots, comparisons).").tag(config=True)
+    sandboxes_at_once = Int(min(2, os.cpu_count() or 1),
+                            help="Submissions running in their sandboxes at the same time when grading in this "
+                            "process (no --workers/--dask): each mostly keeps one core busy, the grader waits. "
+                            "Default: 2 on a machine with 2 or more cores, else 1.").tag(config=True)
     isolate_files = Bool(True, help="Hide reference solutions, gradebook and other submissions (mount namespace).").tag(config=True)
 
 

@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 import uuid
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -30,6 +30,7 @@ from .config import XaiGrade
 from .feedback import Pictures, collect_pictures
 from .grading import SubmissionResult, grade_notebook
 from .messages import render
+from .runner.sandbox import stop_running_jobs
 
 # Messages of this module (progress bar, infrastructure failures), in both languages.
 TEXT = {
@@ -191,8 +192,10 @@ def grade_safely(exercise: Exercise, student: str, path: Path | None, release_di
 
 
 def grade_task(task: Task, context: Context | ContextBlob, settings: dict | XaiGrade,
-               private_paths: list[str] | None = None, pictures: bool = True) -> Graded:
-    """Grade one submission and draw its feedback pictures; returns data only, writes nothing lasting."""
+               private_paths: list[str] | None = None, pictures: bool = True, draw_now: bool = True) -> Graded:
+    """Grade one submission and draw its feedback pictures; returns data only, writes nothing lasting.
+
+    ``draw_now=False``: keep the probe data instead, for ``draw_pictures`` later (in another thread)."""
     settings = make_settings(settings)
     context = _context(context)
     exercise = Exercise(task.assignment)
@@ -204,12 +207,18 @@ def grade_task(task: Task, context: Context | ContextBlob, settings: dict | XaiG
             path.write_bytes(task.data)
         result = grade_safely(exercise, task.student, path, release_dir, context.cases, context.expected,
                               context.variants, settings, private_paths)
-    drawn = Pictures()
+    graded = Graded(Task(task.assignment, task.student, task.fingerprint, task.path, None, task.filename), result)
+    if draw_now:
+        draw_pictures(graded, context, settings.language, pictures)
+    return graded
+
+
+def draw_pictures(graded: Graded, context: Context, language: str, pictures: bool = True) -> Graded:
     if pictures:
-        drawn = collect_pictures(exercise, context.cases, result, context.expected, settings.language)
-    result.case_results = {}  # the pictures hold what the page needs; keep the return small
-    return Graded(Task(task.assignment, task.student, task.fingerprint, task.path, None, task.filename),
-                  result, drawn)
+        graded.pictures = collect_pictures(Exercise(graded.task.assignment), context.cases, graded.result,
+                                           context.expected, language)
+    graded.result.case_results = {}  # the pictures hold what the page needs; keep the return small
+    return graded
 
 
 def lost_result(task: Task, context: Context, error: BaseException, language: str) -> Graded:
@@ -227,9 +236,40 @@ Job = tuple[Context, list[Task]]
 
 def run_serial(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done: Callable[[Graded], None],
                pictures: bool = True) -> None:
-    for context, tasks in jobs:
-        for task in tasks:
-            on_done(grade_task(task, context, settings, private_paths, pictures))
+    """Grade in this process: ``settings.sandboxes_at_once`` submissions run in their sandboxes at the
+    same time (the threads here only wait for them); one writer thread draws each graded submission's
+    pictures and calls ``on_done`` (gradebook, pages, state file), in the order they finish."""
+    at_once = max(1, settings.sandboxes_at_once)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xaigrade-writer") as writer, \
+            ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="xaigrade-sandbox") as sandboxes:
+        written = []
+
+        def finish(future, context):
+            graded = future.result()  # (grade_task turns every problem of a submission into a result)
+            on_done(draw_pictures(graded, context, settings.language, pictures))
+
+        running, submitted = {}, []
+        try:
+            for context, tasks in jobs:  # the next assignment's reference is computed while these run
+                for task in tasks:
+                    submitted.append(sandboxes.submit(grade_task, task, context, settings, private_paths,
+                                                      pictures, False))
+                    running[submitted[-1]] = context
+            for future in as_completed(running):
+                written.append(writer.submit(finish, future, running.pop(future)))
+                for done in [w for w in written if w.done()]:
+                    done.result()  # a failure of ours stops the batch, as it would without threads
+                    written.remove(done)
+            for future in written:
+                future.result()
+        except BaseException:  # Ctrl-C or a failure of ours: stop now; what is not stored is graded next run
+            sandboxes.shutdown(wait=False, cancel_futures=True)
+            writer.shutdown(wait=False, cancel_futures=True)
+            deadline = time.monotonic() + 60
+            while any(not f.done() for f in submitted) and time.monotonic() < deadline:
+                stop_running_jobs()  # (again: a job may have been starting)
+                time.sleep(0.1)
+            raise
 
 
 def run_processes(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done, workers: int,

@@ -89,3 +89,64 @@ def test_progress_bar_counts_done_and_failures():
     task = bar.progress.tasks[0]
     assert task.completed == 2 and task.total == 3
     assert bar.failures == 1 and task.fields["failures"] == "could not run: 1"
+
+
+def test_in_this_process_two_sandboxes_run_at_once_and_one_thread_writes(tmp_path, monkeypatch):
+    """Grading here (no --workers): two submissions in their sandboxes at the same time, the same
+    verdicts as one at a time, and everything written by a single thread, never two at once."""
+    import threading
+    import time
+
+    from autograder import batch
+    from autograder.runner import sandbox
+
+    students = ("full_solution", "buggy_transposed", "buggy_axis")
+    intervals, writers, busy = [], set(), threading.Lock()
+    real_run_job, real_store = sandbox.run_job, batch._store
+
+    def timed_run_job(*args, **kwargs):
+        started = time.monotonic()
+        try:
+            return real_run_job(*args, **kwargs)
+        finally:
+            intervals.append((started, time.monotonic()))
+
+    def single_store(*args, **kwargs):
+        assert busy.acquire(blocking=False), "two threads stored results at once"
+        try:
+            writers.add(threading.get_ident())
+            return real_store(*args, **kwargs)
+        finally:
+            busy.release()
+
+    monkeypatch.setattr(sandbox, "run_job", timed_run_job)
+    monkeypatch.setattr(batch, "_store", single_store)
+    layout = _course(tmp_path, students)
+    report = grade_batch(["pdp"], layout, load_settings(PROJECT_ROOT, sandboxes_at_once=2))
+    _assert_graded_like_the_serial_grader(report, layout, students)
+    assert len(writers) == 1 and threading.get_ident() not in writers
+    intervals.sort()
+    assert any(later[0] < earlier[1] for earlier, later in zip(intervals, intervals[1:]))  # they overlapped
+
+    intervals.clear()
+    one_at_a_time = grade_batch(["pdp"], Layout(PROJECT_ROOT, layout.submissions, tmp_path / "serial"),
+                                load_settings(PROJECT_ROOT, sandboxes_at_once=1))
+    intervals.sort()
+    assert all(later[0] >= earlier[1] for earlier, later in zip(intervals, intervals[1:]))
+    for student in students:
+        ours, theirs = dict(report[student]["pdp"]), dict(one_at_a_time[student]["pdp"])
+        ours.pop("_timings"), theirs.pop("_timings")
+        assert ours == theirs
+
+
+def test_a_gradebook_that_cannot_learn_the_assignment_stops_the_batch(tmp_path, monkeypatch):
+    from autograder import batch
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("nbgrader generate_assignment pdp failed")
+
+    monkeypatch.setattr(batch, "register_assignment", broken)
+    layout = _course(tmp_path, ("full_solution",))
+    with pytest.raises(RuntimeError, match="generate_assignment pdp failed"):
+        grade_batch(["pdp"], layout, load_settings(PROJECT_ROOT))
+    assert not layout.state_file("full_solution", "pdp").exists()  # nothing counted as graded

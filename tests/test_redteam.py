@@ -307,3 +307,46 @@ def test_cgroups_of_a_dead_grader_are_removed_and_those_of_a_live_one_kept():
         for _, path in made:
             if path.exists():
                 path.rmdir()
+
+
+def test_ctrl_c_stops_a_batch_at_once_and_the_rest_is_graded_next_run(tmp_path):
+    """Ctrl-C while two sandboxes run: the grader ends within seconds, kills its jobs, keeps what was
+    stored; the next run grades the rest."""
+    submissions = tmp_path / "submitted"
+    slow = _with("import time\ntime.sleep(100)")  # without the kill, Ctrl-C would wait for it
+    for index in range(5):
+        target = submissions / f"student{index}" / "pdp"
+        target.mkdir(parents=True)
+        if index == 0:
+            shutil.copy(FULL, target / "pdp.ipynb")
+        else:
+            nbformat.write(slow, str(target / "pdp.ipynb"))
+    output = tmp_path / "out"
+    command = [str(Path(sys.executable).parent / "xaigrade"), "grade", "pdp", "--submissions", str(submissions),
+               "--output", str(output)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state_dir = output / ".xaigrade" / "graded"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not list(state_dir.rglob("*.json")):
+        time.sleep(0.2)
+    time.sleep(1.0)  # two slow ones are in their sandboxes now
+    jobs_before = _job_processes()
+    process.send_signal(signal.SIGINT)
+    stopped = time.monotonic()
+    process.wait(timeout=60)
+    assert time.monotonic() - stopped < 15
+    assert jobs_before
+    gone = time.monotonic() + 5
+    while _job_processes() and time.monotonic() < gone:  # (killed processes take a moment to go)
+        time.sleep(0.1)
+    assert not _job_processes()
+    finished = {p.parent.name for p in state_dir.rglob("*.json")}
+    assert finished == {"student0"}
+    for index in range(1, 5):
+        shutil.copy(FULL, submissions / f"student{index}" / "pdp" / "pdp.ipynb")
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
+    assert {p.parent.name for p in state_dir.rglob("*.json")} == {f"student{i}" for i in range(5)}
+
+
+def _job_processes() -> set:
+    return {p.pid for p in psutil.process_iter(["name"]) if p.info["name"] in ("xaigrade-job", "xaigrade-kernel")}

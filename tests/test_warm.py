@@ -179,7 +179,7 @@ def test_without_a_zygote_grading_falls_back_to_a_cold_start(tmp_path, monkeypat
         raise zygote.ZygoteUnavailable("refused for the test")
 
     monkeypatch.setattr(zygote.Zygote, "start", classmethod(lambda cls, *a, **k: refuse()))
-    monkeypatch.setattr(zygote, "_current", {})
+    monkeypatch.setattr(zygote, "_owned_zygotes", {})
     _submit(tmp_path, "full_solution", EXAMPLES / "full_solution" / "pdp" / "pdp.ipynb")
     report = _grade(tmp_path, True)
     entry = report["full_solution"]["pdp"]

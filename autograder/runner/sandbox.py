@@ -119,7 +119,7 @@ def cgroup_roots() -> dict[str, Path]:
         except (StopIteration, OSError, IndexError):
             continue
         root = base / own.lstrip("/")
-        probe = root / f"xaigrade-probe-{os.getpid()}"
+        probe = root / f"xaigrade-probe-{uuid.uuid4().hex[:12]}"  # (several threads may ask at once)
         try:
             probe.mkdir()
             probe.rmdir()
@@ -324,6 +324,7 @@ def run_job(job_dir: Path, settings: XaiGrade, extra_hidden: list[str] | None = 
     jailed = bool(prefix and settings.isolate_files and jail_works())
     started = time.monotonic()
     killed = None
+    job_key = object()
     cgroups = _Cgroups(settings)
     returncode = None
     try:
@@ -340,7 +341,8 @@ def run_job(job_dir: Path, settings: XaiGrade, extra_hidden: list[str] | None = 
                              "nproc": int(identity[3]) if identity else None} if jailed else None,
                     "limits": limits(settings, cgroups)}
             try:
-                returncode, timed_out = warm.run(spec, settings.total_timeout)
+                returncode, timed_out = warm.run(spec, settings.total_timeout,
+                                                 started=lambda pid: _running.__setitem__(job_key, pid))
                 ran_warm = True
                 if timed_out:
                     killed = f"Zeitlimit von {settings.total_timeout:.0f} s überschritten"
@@ -358,6 +360,7 @@ def run_job(job_dir: Path, settings: XaiGrade, extra_hidden: list[str] | None = 
                 process = subprocess.Popen(command, cwd=job_dir, env=env,
                                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                            preexec_fn=_preexec(settings, cgroups))
+                _running[job_key] = process.pid
                 try:
                     process.wait(timeout=settings.total_timeout)
                 except subprocess.TimeoutExpired:
@@ -368,6 +371,7 @@ def run_job(job_dir: Path, settings: XaiGrade, extra_hidden: list[str] | None = 
         if killed is None and cgroups.oom_killed() and returncode != 0:
             killed = f"Speicherlimit von {settings.memory_mb} MiB überschritten"
     finally:
+        _running.pop(job_key, None)
         cgroups.destroy()
     tail = (job_dir / "sandbox.log").read_bytes()[-2000:].decode("utf-8", "replace")
     if killed is None and returncode == JAIL_FAILED:
@@ -376,6 +380,19 @@ def run_job(job_dir: Path, settings: XaiGrade, extra_hidden: list[str] | None = 
         last = [line for line in tail.strip().splitlines() if line.strip()][-1:] or [""]
         killed = _describe_exit(returncode) + (f" ({last[0][:160]})" if last[0] else "")
     return JobOutcome(returncode, killed, time.monotonic() - started, tail)
+
+
+_running: dict = {}  # job -> the pid of its process group (both paths start one session per job)
+
+
+def stop_running_jobs() -> None:
+    """Kill every job this grader is waiting for (a batch stopped by Ctrl-C or one of our errors);
+    their ``run_job`` calls return at once with the job killed."""
+    for pid in list(_running.values()):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _kill_group(process: subprocess.Popen) -> None:

@@ -27,6 +27,7 @@ import selectors
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 
@@ -268,6 +269,7 @@ class Zygote:
         self._starting = starting  # still importing: its stdout says "ready" when it listens
         self.workdir = workdir
         self.failed = False
+        self._ready_lock = threading.Lock()
 
     @classmethod
     def start(cls, modules: list, env: dict, workdir: str, *, daemon_idle: float | None = None,
@@ -291,6 +293,10 @@ class Zygote:
         return zygote
 
     def wait_ready(self, timeout: float = 300.0) -> None:
+        with self._ready_lock:  # several sandboxes of one grader may ask at once; one reads "ready"
+            self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
         starting, self._starting = self._starting, None
         if starting is None:
             if self.failed:
@@ -328,8 +334,9 @@ class Zygote:
         self._ask({"stop": 1})
         self.close()
 
-    def run(self, spec: dict, timeout: float) -> tuple[int | None, bool]:
-        """Run one job; returns (returncode, timed_out). Kills the job at ``timeout`` seconds."""
+    def run(self, spec: dict, timeout: float, started=None) -> tuple[int | None, bool]:
+        """Run one job; returns (returncode, timed_out). Kills the job at ``timeout`` seconds.
+        ``started(pid)`` is told the job's pid (its process group) once it runs."""
         self.wait_ready()
         deadline = time.monotonic() + timeout
         try:
@@ -345,6 +352,8 @@ class Zygote:
                 pid = json.loads(reader.readline())["pid"]
             except (OSError, ValueError, KeyError) as error:
                 raise ZygoteUnavailable(f"no job started: {error}") from None
+            if started is not None:
+                started(pid)
             timed_out = False
             while True:
                 conn.settimeout(max(0.01, deadline - time.monotonic()) if not timed_out else 30)
@@ -371,9 +380,9 @@ class Zygote:
             self.process = None
 
 
-# One zygote per grading process, for the assignment being graded (assignments come one after another).
-_current: dict = {}
-_current_lock = __import__("threading").Lock()  # Dask workers grade in threads
+# A grading process owns one zygote per set of imports (per assignment), started once and kept.
+_owned_zygotes: dict = {}
+_owned_lock = threading.Lock()  # Dask workers grade in threads
 
 
 def _modules_of(release_notebook) -> list:
@@ -435,7 +444,7 @@ def for_notebook(release_notebook, daemon_idle: float | None = None, extra: list
     modules = _modules_of(release_notebook) + [[module, list(names)] for module, names in extra or []]
     key = hashlib.sha256(json.dumps([modules, _code_version()]).encode()).hexdigest()[:16]
     if not daemon_idle:
-        with _current_lock:
+        with _owned_lock:
             return _owned(modules, key)
     folder = daemon_folder()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -451,7 +460,8 @@ def for_notebook(release_notebook, daemon_idle: float | None = None, extra: list
 
 
 def _owned(modules: list, key: str) -> Zygote | None:
-    """This process's zygote for ``key``, replacing one for other modules (call under the lock)."""
+    """This process's zygote for ``key`` (started on first use, kept for later assignments' turns
+    and batches; call under the lock). None when it failed for these modules: no retry per submission."""
     import atexit
     import shutil
     import tempfile
@@ -459,14 +469,13 @@ def _owned(modules: list, key: str) -> Zygote | None:
 
     from .sandbox import scrubbed_environment
 
-    current = _current.get("zygote")
-    if _current.get("key") == key:
+    if key in _owned_zygotes:
+        current = _owned_zygotes[key]
         if current is None or current.failed:
-            return None  # failed before for these modules: do not retry for every submission
+            return None
         if current.process is not None and current.process.poll() is None:
             return current
-    if current is not None:
-        current.close()
+        current.close()  # it died: start a new one
     workdir = tempfile.mkdtemp(prefix="xaigrade-zygote-")
     atexit.register(shutil.rmtree, workdir, True)
     try:
@@ -474,5 +483,5 @@ def _owned(modules: list, key: str) -> Zygote | None:
         atexit.register(zygote.close)
     except (ZygoteUnavailable, OSError):
         zygote = None
-    _current.update(key=key, zygote=zygote)
+    _owned_zygotes[key] = zygote
     return zygote
