@@ -248,13 +248,12 @@ def run_serial(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done: 
             graded = future.result()  # (grade_task turns every problem of a submission into a result)
             on_done(draw_pictures(graded, context, settings.language, pictures))
 
-        running, submitted = {}, []
+        running = {}  # not yet handed to the writer (finished results are not kept here: memory)
         try:
             for context, tasks in jobs:  # the next assignment's reference is computed while these run
                 for task in tasks:
-                    submitted.append(sandboxes.submit(grade_task, task, context, settings, private_paths,
-                                                      pictures, False))
-                    running[submitted[-1]] = context
+                    running[sandboxes.submit(grade_task, task, context, settings, private_paths, pictures,
+                                             False)] = context
             for future in as_completed(running):
                 written.append(writer.submit(finish, future, running.pop(future)))
                 for done in [w for w in written if w.done()]:
@@ -266,7 +265,7 @@ def run_serial(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done: 
             sandboxes.shutdown(wait=False, cancel_futures=True)
             writer.shutdown(wait=False, cancel_futures=True)
             deadline = time.monotonic() + 60
-            while any(not f.done() for f in submitted) and time.monotonic() < deadline:
+            while any(not f.done() for f in list(running)) and time.monotonic() < deadline:
                 stop_running_jobs()  # (again: a job may have been starting)
                 time.sleep(0.1)
             raise

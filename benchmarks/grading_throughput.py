@@ -3,8 +3,11 @@ in the same run. Submissions: the example submissions of each assignment (full, 
 copied ``--copies`` times. Prints seconds per submission for both (overall and per assignment),
 the ratio, and where xaigrade's time goes per submission (kernel start, student cells, probe on
 hidden inputs, comparison) and how many kernels started warm (forked from the zygote).
+xaigrade runs three ways: one `xaigrade grade` per assignment (each pays its own start-up), and one
+call for all assignments (how a class's full submissions are graded) with 1 and with the default
+number of sandboxes at once (c.XaiGrade.sandboxes_at_once, 2 on 2 cores).
 Run: python benchmarks/grading_throughput.py [--assignments pdp clip] [--copies 1] [--quick]
-Class-size run (the "200 x 4 with 2 workers" target): --copies 50 --workers 2 --skip-nbgrader
+Class-size runs (the "200 x 4" target): --copies 50 --skip-nbgrader --class-size [--workers 2]
 """
 
 from __future__ import annotations
@@ -73,7 +76,18 @@ def _xaigrade(assignments, work: Path, workers: int) -> tuple[dict, dict]:
     return seconds, report
 
 
-def main(assignments, copies: int, quick: bool, workers: int, skip_nbgrader: bool) -> None:
+def _xaigrade_one_call(assignments, work: Path, workers: int, at_once: int | None) -> tuple[float, dict]:
+    """Seconds for one `xaigrade grade` of all assignments (how a class's full submissions are graded)."""
+    report_file = work / f"report-all-{at_once}.json"
+    extra = ["--at-once", str(at_once)] if at_once else []
+    started = time.monotonic()
+    subprocess.run([str(BIN / "xaigrade"), "grade", *assignments, "--submissions", str(work / "submitted"),
+                    "--output", str(work / f"out-all-{at_once}"), "--json", str(report_file), "--force",
+                    "--workers", str(workers), *extra], check=True, capture_output=True)
+    return time.monotonic() - started, json.loads(report_file.read_text())
+
+
+def main(assignments, copies: int, quick: bool, workers: int, skip_nbgrader: bool, class_size: bool) -> None:
     header("Grading throughput: xaigrade grade vs plain nbgrader autograde (same submissions)")
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -81,18 +95,33 @@ def main(assignments, copies: int, quick: bool, workers: int, skip_nbgrader: boo
         per_assignment = n // len(assignments)
         shutil.copytree(scratch / "nbgrader" / "submitted", scratch / "xaigrade" / "submitted")
         plain = None if skip_nbgrader else _nbgrader(assignments, scratch / "nbgrader")
-        ours, report = _xaigrade(assignments, scratch / "xaigrade", workers)
-    print(f"{n} submissions of {', '.join(assignments)} ({per_assignment} each); xaigrade with {workers} worker(s)")
+        ours, report = ({}, {}) if class_size else _xaigrade(assignments, scratch / "xaigrade", workers)
+        one_call = {}  # sandboxes at once (None: the default) -> (seconds, report)
+        if len(assignments) > 1 or class_size:
+            for at_once in ((None,) if class_size or workers > 1 else (1, None)):
+                one_call[at_once] = _xaigrade_one_call(assignments, scratch / "xaigrade", workers, at_once)
+    print(f"{n} submissions of {', '.join(assignments)} ({per_assignment} each); xaigrade with "
+          + (f"{workers} worker processes" if workers > 1 else "no worker processes (grading in its own process)"))
+    plain_per_submission = sum(plain.values()) / n if plain else None
     for assignment in assignments:
         base = plain[assignment] / per_assignment if plain else None
         if base:
             row(f"{assignment}: nbgrader autograde, seconds per submission", base)
-        row(f"{assignment}: xaigrade grade, seconds per submission", ours[assignment] / per_assignment, base)
-    total_ours = sum(ours.values())
+        if ours:
+            row(f"{assignment}: xaigrade grade, seconds per submission", ours[assignment] / per_assignment, base)
     if plain:
-        row("all: plain nbgrader autograde, seconds per submission", sum(plain.values()) / n)
-    row("all: xaigrade grade, seconds per submission", total_ours / n, sum(plain.values()) / n if plain else None)
-    print(f"all {n} submissions with xaigrade: {total_ours / 60:.1f} min wall clock")
+        row("all: plain nbgrader autograde, seconds per submission", plain_per_submission)
+    if ours:
+        row("all: one `xaigrade grade` per assignment, seconds per submission", sum(ours.values()) / n,
+            plain_per_submission)
+        print(f"all {n} submissions with one `xaigrade grade` per assignment: {sum(ours.values()) / 60:.1f} min")
+    for at_once, (seconds, one_report) in one_call.items():
+        how = f"--at-once {at_once}" if at_once else "default sandboxes at once"
+        row(f"all: one `xaigrade grade` of all ({how}), s per submission", seconds / n, plain_per_submission)
+        print(f"all {n} submissions in one `xaigrade grade` ({how}): {seconds / 60:.1f} min wall clock")
+        if ours:
+            print(f"  same scores as one call per assignment: {_scores(one_report) == _scores(report)}")
+        report = report or one_report
     parts: dict[str, float] = {}
     timed = 0
     for per_student in report.values():
@@ -106,7 +135,18 @@ def main(assignments, copies: int, quick: bool, workers: int, skip_nbgrader: boo
             row(f"xaigrade per submission: {key}", parts[key])
     print(f"kernels forked warm from the zygote: {round(parts.get('warm_start', 0.0) * n)} of {timed}")
     if plain:
-        print(f"speed-up of xaigrade over nbgrader: {sum(plain.values()) / total_ours:.2f}x (target ≥ 3x)")
+        if ours:
+            print(f"speed-up of xaigrade over nbgrader, one call per assignment: "
+                  f"{sum(plain.values()) / sum(ours.values()):.2f}x")
+        for at_once, (seconds, _) in one_call.items():
+            print(f"speed-up of xaigrade over nbgrader, one call for all assignments, "
+                  f"{at_once or min(2, os.cpu_count() or 1)} sandbox(es) at once: "
+                  f"{sum(plain.values()) / seconds:.2f}x (target ≥ 3x)")
+
+
+def _scores(report: dict) -> dict:
+    return {(student, assignment): sum(v["score"] for k, v in entry.items() if not k.startswith("_"))
+            for student, entries in report.items() for assignment, entry in entries.items()}
 
 
 if __name__ == "__main__":
@@ -116,5 +156,7 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="one submission per assignment")
     parser.add_argument("--workers", type=int, default=1, help="xaigrade grade --workers")
     parser.add_argument("--skip-nbgrader", action="store_true", help="only xaigrade (class-size runs)")
+    parser.add_argument("--class-size", action="store_true",
+                        help="only one `xaigrade grade` of all assignments, the default way (class-size runs)")
     args = parser.parse_args()
-    main(args.assignments, args.copies, args.quick, args.workers, args.skip_nbgrader)
+    main(args.assignments, args.copies, args.quick, args.workers, args.skip_nbgrader, args.class_size)
