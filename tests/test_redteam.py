@@ -252,6 +252,19 @@ def test_same_submission_graded_twice_gives_identical_results(redteam, tmp_path)
         assert first == second
 
 
+def _grading_with_a_first_result(submissions: Path, output: Path):
+    """`xaigrade grade pdp` started in the background, once its first submission is stored:
+    (its command, the process, the folder of state files)."""
+    command = [str(Path(sys.executable).parent / "xaigrade"), "grade", "pdp", "--submissions", str(submissions),
+               "--output", str(output)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state_dir = output / ".xaigrade" / "graded"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not list(state_dir.rglob("*.json")):
+        time.sleep(0.2)
+    return command, process, state_dir
+
+
 def test_a_killed_batch_resumes_without_regrading_or_duplicates(tmp_path):
     submissions = tmp_path / "submitted"
     for index in range(3):
@@ -259,13 +272,7 @@ def test_a_killed_batch_resumes_without_regrading_or_duplicates(tmp_path):
         target.mkdir(parents=True)
         shutil.copy(FULL, target / "pdp.ipynb")
     output = tmp_path / "out"
-    command = [str(Path(sys.executable).parent / "xaigrade"), "grade", "pdp", "--submissions", str(submissions),
-               "--output", str(output)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state_dir = output / ".xaigrade" / "graded"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and not list(state_dir.rglob("*.json")):
-        time.sleep(0.5)
+    command, process, state_dir = _grading_with_a_first_result(submissions, output)
     process.send_signal(signal.SIGKILL)
     process.wait()
     orphaned = {path for path in _job_cgroups() if f"-{process.pid}-" in path.name}
@@ -322,13 +329,7 @@ def test_ctrl_c_stops_a_batch_at_once_and_the_rest_is_graded_next_run(tmp_path):
         else:
             nbformat.write(slow, str(target / "pdp.ipynb"))
     output = tmp_path / "out"
-    command = [str(Path(sys.executable).parent / "xaigrade"), "grade", "pdp", "--submissions", str(submissions),
-               "--output", str(output)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state_dir = output / ".xaigrade" / "graded"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and not list(state_dir.rglob("*.json")):
-        time.sleep(0.2)
+    command, process, state_dir = _grading_with_a_first_result(submissions, output)
     time.sleep(1.0)  # two slow ones are in their sandboxes now
     jobs_before = _job_processes()
     process.send_signal(signal.SIGINT)
