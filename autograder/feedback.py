@@ -75,6 +75,19 @@ def new_figure(width: float = 6.4, height: float = 3.6):
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
+def drawable(value):
+    """A result as a float64 array when it can be drawn (numbers, not empty, all finite), else None:
+    text, NaN or the marker of a result too big to keep (the check's message says why)."""
+    import numpy as np
+
+    if value is None:
+        return None
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf" or not array.size or not np.all(np.isfinite(array)):
+        return None
+    return array.astype(np.float64)
+
+
 def png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

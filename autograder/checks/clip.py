@@ -476,25 +476,20 @@ MESSAGES = {
 
 # --- pictures for the feedback page ---------------------------------------------------------
 
-_CAPTIONS = {
-    "tokens": {"de": "{case}: deine Token-Wichtigkeit neben der Referenz",
-               "en": "{case}: your token importance next to the reference"},
-    "yours": {"de": "deine Abgabe", "en": "your submission"},
-    "reference": {"de": "Referenz", "en": "reference"},
-}
+_CAPTION = {"de": "{case}: deine Token-Wichtigkeit neben der Referenz",
+            "en": "{case}: your token importance next to the reference"}
 
 
 def figures(case, student_result, expected_result, language):
     """Token-importance bars of the student next to the reference's (token-importance checks only)."""
-    from ..feedback import new_figure, png
+    from ..feedback import drawable, new_figure, png, text
 
     if "scores" not in expected_result:
         return []
-    panels = [(_CAPTIONS["reference"][language], expected_result["tokens"], expected_result["scores"])]
-    tokens, scores = student_result.get("tokens"), student_result.get("scores")
-    if tokens is not None and scores is not None and np.asarray(scores).dtype.kind in "biuf" \
-            and np.asarray(tokens).size == np.asarray(scores).size:
-        panels.insert(0, (_CAPTIONS["yours"][language], tokens, scores))
+    panels = [(text("fig_reference", language), expected_result["tokens"], expected_result["scores"])]
+    tokens, scores = student_result.get("tokens"), drawable(student_result.get("scores"))
+    if tokens is not None and scores is not None and np.asarray(tokens).size == scores.size:
+        panels.insert(0, (text("fig_student", language), tokens, scores))
     figure = new_figure(3.6 * len(panels), 3.0)
     for index, (title, names, values) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
@@ -503,4 +498,4 @@ def figures(case, student_result, expected_result, language):
         axes.set_yticks(range(values.size), [str(n) for n in np.asarray(names).ravel()], fontsize=8)
         axes.invert_yaxis()
         axes.set_title(title, fontsize=9)
-    return [(_CAPTIONS["tokens"][language].format(case=case.label), png(figure))]
+    return [(_CAPTION[language].format(case=case.label), png(figure))]

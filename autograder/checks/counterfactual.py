@@ -667,26 +667,22 @@ MESSAGES = {
 
 # --- pictures for the feedback page ---------------------------------------------------------
 
-_CAPTIONS = {
-    "cf": {"de": "{case}: Original, dein Kontrafaktum und die Referenz, darunter die Änderungen",
-           "en": "{case}: original, your counterfactual and the reference, below them the changes"},
-    "original": {"de": "Original", "en": "original"},
-    "yours": {"de": "deine Abgabe", "en": "your submission"},
-    "reference": {"de": "Referenz", "en": "reference"},
-}
+_CAPTION = {"de": "{case}: Original, dein Kontrafaktum und die Referenz, darunter die Änderungen",
+            "en": "{case}: original, your counterfactual and the reference, below them the changes"}
 
 
 def figures(case, student_result, expected_result, language):
     """The counterfactual next to the original and the reference's, with the difference maps below."""
-    from ..feedback import new_figure, png
+    from ..feedback import drawable, new_figure, png, text
 
     if "cf" not in expected_result or "image" not in case.inputs:
         return []
     original = np.squeeze(np.asarray(case.inputs["image"], dtype=np.float64))
-    columns = [(_CAPTIONS["original"][language], original),
-               (_CAPTIONS["reference"][language], np.squeeze(np.asarray(expected_result["cf"], dtype=np.float64)))]
-    if "cf" in student_result and np.asarray(student_result["cf"]).dtype.kind == "f":
-        columns.insert(1, (_CAPTIONS["yours"][language], np.squeeze(np.asarray(student_result["cf"], dtype=np.float64))))
+    columns = [(text("fig_original", language), original),
+               (text("fig_reference", language), np.squeeze(np.asarray(expected_result["cf"], dtype=np.float64)))]
+    yours = drawable(student_result.get("cf"))
+    if yours is not None:
+        columns.insert(1, (text("fig_student", language), np.squeeze(yours)))
     if original.ndim != 3 or original.shape[-1] != 3:
         return []
     figure = new_figure(2.6 * len(columns), 5.0)
@@ -699,4 +695,4 @@ def figures(case, student_result, expected_result, language):
             bottom = figure.add_subplot(2, len(columns), len(columns) + index + 1)
             bottom.imshow(np.abs(image - original).mean(axis=-1), cmap="magma", vmin=0, vmax=0.5)
             bottom.axis("off")
-    return [(_CAPTIONS["cf"][language].format(case=case.label), png(figure))]
+    return [(_CAPTION[language].format(case=case.label), png(figure))]

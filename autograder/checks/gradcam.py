@@ -737,29 +737,24 @@ MESSAGES = {
 
 # --- pictures for the feedback page ---------------------------------------------------------
 
-_CAPTIONS = {
-    "cam": {"de": "{case}: deine Heatmap, die Referenz und die Differenz",
-            "en": "{case}: your heatmap, the reference and the difference"},
-    "yours": {"de": "deine Abgabe", "en": "your submission"},
-    "reference": {"de": "Referenz", "en": "reference"},
-    "difference": {"de": "Differenz", "en": "difference"},
-}
+_CAPTION = {"de": "{case}: deine Heatmap, die Referenz und die Differenz",
+            "en": "{case}: your heatmap, the reference and the difference"}
 
 
 def figures(case, student_result, expected_result, language):
     """Heatmaps (Grad-CAM, saliency) of the student next to the reference's on the same hidden input."""
-    from ..feedback import new_figure, png
+    from ..feedback import drawable, new_figure, png, text
 
     key = next((k for k in ("heatmap", "saliency", "cam_a") if k in expected_result), None)
     if key is None:
         return []
     want = np.asarray(expected_result[key], dtype=np.float64)
-    got = np.asarray(student_result.get(key, np.zeros(0)))
-    panels = [(_CAPTIONS["reference"][language], want)]
-    if got.dtype.kind in "biuf" and got.ndim == 2 and np.all(np.isfinite(got)):
-        panels.insert(0, (_CAPTIONS["yours"][language], got.astype(np.float64)))
+    got = drawable(student_result.get(key))
+    panels = [(text("fig_reference", language), want)]
+    if got is not None and got.ndim == 2:
+        panels.insert(0, (text("fig_student", language), got))
         if got.shape == want.shape:
-            panels.append((_CAPTIONS["difference"][language], got - want))
+            panels.append((text("fig_difference", language), got - want))
     figure = new_figure(3.2 * len(panels), 3.0)
     for index, (title, values) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
@@ -769,4 +764,4 @@ def figures(case, student_result, expected_result, language):
         axes.set_title(f"{title} {tuple(values.shape)}", fontsize=9)
         axes.axis("off")
         figure.colorbar(image, ax=axes, shrink=0.8)
-    return [(_CAPTIONS["cam"][language].format(case=case.label), png(figure))]
+    return [(_CAPTION[language].format(case=case.label), png(figure))]

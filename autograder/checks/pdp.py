@@ -210,14 +210,10 @@ MESSAGES = {
 
 def figures(case, student_result, expected_result, language):
     """1-D: the student's curve (or ICE curves) over the reference on the grid; 2-D: heatmaps side by side."""
-    from ..feedback import new_figure, png, text
+    from ..feedback import drawable, new_figure, png, text
 
     want = np.asarray(expected_result["pd"], dtype=np.float64)
-    got = np.asarray(student_result.get("pd", np.zeros(0)))
-    if got.dtype.kind in "biuf" and got.size and np.all(np.isfinite(got)):
-        got = got.astype(np.float64)
-    else:
-        got = None  # nothing drawable (text, NaN, a result too big to keep); the message already says why
+    got = drawable(student_result.get("pd"))
     if case.probe == "probe_pd_1d":
         grid = np.asarray(case.inputs["grid"], dtype=np.float64)
         figure = new_figure(6.4, 3.8)
