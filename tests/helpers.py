@@ -72,6 +72,19 @@ def assert_example_verdicts(entry: dict, points: dict, mistakes: dict) -> None:
             assert verdict["message_key"] == "passed"
 
 
+def entry_score(entry: dict) -> float:
+    """Points of one report entry: its check rows (keys starting with ``_`` are notes, flags, timings)."""
+    return sum(v["score"] for k, v in entry.items() if not k.startswith("_"))
+
+
+def assert_example_totals(report: dict, name: str, points: dict, expected: dict) -> None:
+    """Each example's total is all points but those of its failing checks; the blank release gets none."""
+    total = sum(points.values())
+    for student, mistakes in expected.items():
+        assert entry_score(report[student][name]) == total - sum(points[c] for c in mistakes), student
+    assert entry_score(report["blank_release"][name]) == 0
+
+
 def indistinguishable_variants(name: str) -> list[str]:
     """(variant, check) pairs where the variant gives the reference's result on every case of the check:
     such a check could never catch that mistake."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import assert_example_verdicts, grade_examples
+from helpers import assert_example_totals, assert_example_verdicts, grade_examples
 
 
 POINTS = {"similarity.cosine": 2, "similarity.softmax": 1, "similarity.softmax_sums_to_one": 1,
@@ -37,9 +37,4 @@ def test_each_example_gets_exactly_its_scores_and_messages(report, student):
 
 
 def test_total_scores(report):
-    total = sum(POINTS.values())
-    scores = {s: sum(v["score"] for k, v in r["clip"].items() if not k.startswith("_")) for s, r in report.items()}
-    assert scores["full_solution"] == total
-    assert scores["blank_release"] == 0
-    for student in ("buggy_axis_ascending", "buggy_dot_maxheads"):
-        assert scores[student] == total - sum(POINTS[c] for c in EXPECTED[student])
+    assert_example_totals(report, "clip", POINTS, EXPECTED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import assert_example_verdicts, grade_examples
+from helpers import assert_example_totals, assert_example_verdicts, grade_examples
 
 
 NAME = "counterfactual"
@@ -36,9 +36,4 @@ def test_each_example_gets_exactly_its_scores_and_messages(report, student):
 
 
 def test_total_scores(report):
-    total = sum(POINTS.values())
-    scores = {s: sum(v["score"] for k, v in r[NAME].items() if not k.startswith("_")) for s, r in report.items()}
-    assert scores["full_solution"] == total
-    assert scores["blank_release"] == 0
-    for student in ("buggy_no_distance", "buggy_in_place"):
-        assert scores[student] == total - sum(POINTS[c] for c in EXPECTED[student])
+    assert_example_totals(report, NAME, POINTS, EXPECTED)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import assert_example_verdicts, grade_examples
+from helpers import assert_example_totals, assert_example_verdicts, grade_examples
 
 
 NAME = "gradcam"
@@ -38,12 +38,8 @@ def test_each_example_gets_exactly_its_scores_and_messages(report, student):
 
 
 def test_total_scores(report):
-    total = sum(POINTS.values())
-    scores = {s: sum(v["score"] for k, v in r[NAME].items() if not k.startswith("_")) for s, r in report.items()}
-    assert scores["full_solution"] == total == 21
-    assert scores["blank_release"] == 0
-    for student in ("buggy_hooks_nearest", "buggy_softmax_eval"):
-        assert scores[student] == total - sum(POINTS[c] for c in EXPECTED[student])
+    assert sum(POINTS.values()) == 21
+    assert_example_totals(report, NAME, POINTS, EXPECTED)
 
 
 def test_full_solution_runs_without_cell_errors(report):

@@ -25,6 +25,7 @@ import pytest
 from autograder.batch import Layout, grade_batch
 from autograder.config import PROJECT_ROOT, load_settings
 from autograder.runner.sandbox import cgroup_roots
+from helpers import entry_score
 
 FULL = PROJECT_ROOT / "examples" / "submissions" / "full_solution" / "pdp" / "pdp.ipynb"
 ZERO_1D = "def partial_dependence_1d(model, X, feature, grid):\n    return np.zeros(len(grid))\n"
@@ -196,7 +197,7 @@ CASE_NAMES = sorted(_cases(0, Path("/x"), Path("/y")))
 def test_attack_earns_only_honest_points_and_is_reported(redteam, name):
     entry = redteam["report"][name]["pdp"]
     _, expected_score, expected_text = redteam["cases"][name]
-    score = sum(v["score"] for k, v in entry.items() if not k.startswith("_"))
+    score = entry_score(entry)
     notes = json.dumps(entry.get("_notes", []), ensure_ascii=False) + json.dumps(entry.get("_flags", []))
     assert score == expected_score, json.dumps(entry, indent=1, ensure_ascii=False)[:3000]
     if expected_text:

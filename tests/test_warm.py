@@ -16,6 +16,7 @@ import pytest
 
 from autograder.batch import Layout, grade_batch
 from autograder.config import PROJECT_ROOT, load_settings
+from helpers import entry_score
 from autograder.runner import warm, zygote
 from autograder.runner.sandbox import describe_isolation
 
@@ -183,7 +184,7 @@ def test_without_a_zygote_grading_falls_back_to_a_cold_start(tmp_path, monkeypat
     _submit(tmp_path, "full_solution", EXAMPLES / "full_solution" / "pdp" / "pdp.ipynb")
     report = _grade(tmp_path, True)
     entry = report["full_solution"]["pdp"]
-    assert sum(v["score"] for k, v in entry.items() if not k.startswith("_")) == 8
+    assert entry_score(entry) == 8
     assert entry["_timings"]["warm_start"] == 0.0
 
 
@@ -206,7 +207,7 @@ def test_demo_cells_keep_their_submitted_output_unless_edited_or_rerun_is_asked(
         settings = load_settings(PROJECT_ROOT, rerun_demo_cells=rerun)
         report = grade_batch(["pdp"], Layout(PROJECT_ROOT, tmp_path / "submitted", tmp_path / f"out-{rerun}"), settings)
         entry = report["student"]["pdp"]
-        assert sum(v["score"] for k, v in entry.items() if not k.startswith("_")) == 8
+        assert entry_score(entry) == 8
         graded = nbformat.read(tmp_path / f"out-{rerun}" / "autograded" / "student" / "pdp" / "pdp.ipynb", as_version=4)
         by_source = {cell.source: cell for cell in graded.cells}  # (a link cell was put first)
         kept_cell, edited_cell = by_source[nb.cells[kept].source], by_source[nb.cells[edited].source]
