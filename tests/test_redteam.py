@@ -173,7 +173,7 @@ def redteam(tmp_path_factory):
                              memory_mb=3072, max_processes=64)
     layout = Layout(PROJECT_ROOT, submissions, output)
     job_dirs_before = set(Path("/tmp").glob("xaigrade-job-*"))
-    cgroups_before = _job_cgroups()
+    cgroups_before = _job_cgroups(os.getpid())
     started = time.monotonic()
     report = grade_batch(["pdp"], layout, settings)
     stop.set()
@@ -182,12 +182,15 @@ def redteam(tmp_path_factory):
     return {"report": report, "cases": cases, "accepted": accepted, "layout": layout,
             "seconds": time.monotonic() - started,
             "job_dirs_left": set(Path("/tmp").glob("xaigrade-job-*")) - job_dirs_before,
-            "cgroups_left": _job_cgroups() - cgroups_before}
+            "cgroups_left": _job_cgroups(os.getpid()) - cgroups_before}
 
 
-def _job_cgroups() -> set:
-    """Job cgroups in this grader's cgroup roots (other graders on the machine may share a root)."""
-    return {path for root in cgroup_roots().values() for path in root.glob("xaigrade-*")}
+def _job_cgroups(grader_pid: int) -> set:
+    """The job cgroups of one grader process (graders of other runs may share the cgroup roots)."""
+    from autograder.runner.sandbox import _pid_namespace
+
+    prefix = f"xaigrade-{_pid_namespace()}-{grader_pid}-"
+    return {path for root in cgroup_roots().values() for path in root.glob(prefix + "*")}
 
 
 CASE_NAMES = sorted(_cases(0, Path("/x"), Path("/y")))
@@ -276,7 +279,7 @@ def test_a_killed_batch_resumes_without_regrading_or_duplicates(tmp_path):
     command, process, state_dir = _grading_with_a_first_result(submissions, output)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    orphaned = {path for path in _job_cgroups() if f"-{process.pid}-" in path.name}
+    orphaned = _job_cgroups(process.pid)  # cgroups of jobs it was running, if any (see also the next test)
     finished = {p.parent.name: p.stat().st_mtime_ns for p in state_dir.rglob("*.json")}
     assert 1 <= len(finished) < 3
     subprocess.run(command, check=True, capture_output=True, timeout=600)
