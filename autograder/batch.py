@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import shutil
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,8 +82,10 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
     layout.output.mkdir(parents=True, exist_ok=True)
     # nbgrader's gradebook learns the assignments in a thread (about a second each); results are
     # stored only after it is done (``done`` waits)
-    registration = _Background(lambda: [register_assignment(assignment, layout.course_root / "source",
-                                                            layout.db_url) for assignment in assignments])
+    gradebook_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xaigrade-gradebook")
+    registration = gradebook_thread.submit(lambda: [register_assignment(assignment, layout.course_root / "source",
+                                                                        layout.db_url) for assignment in assignments])
+    gradebook_thread.shutdown(wait=False)  # (the thread ends after this one task)
     plan = []
     grading_here = workers <= 1 and not dask
     for assignment in assignments:
@@ -112,7 +114,7 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
             yield build_context(exercise, layout, settings), tasks
 
     def done(graded) -> None:  # always in this process: the only writer of gradebook and files
-        registration.wait()
+        registration.result()  # raises what the registration raised
         result = graded.result
         if not graded.lost:
             _store(result, exercises[result.assignment], layout, graded.task.fingerprint, settings.language,
@@ -130,29 +132,8 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
             run_processes(jobs(), settings, private, done, workers, pictures)
         else:
             run_serial(jobs(), settings, private, done, pictures)
-    registration.wait()  # (also when nothing was left to grade)
+    registration.result()  # (also when nothing was left to grade)
     return report
-
-
-class _Background:
-    """Run ``work`` in a thread now; ``wait`` returns when it is done and raises what it raised."""
-
-    def __init__(self, work):
-        self._error: BaseException | None = None
-
-        def run():
-            try:
-                work()
-            except BaseException as error:  # noqa: BLE001 (handed to the waiting thread)
-                self._error = error
-
-        self._thread = threading.Thread(target=run, name="xaigrade-gradebook", daemon=True)
-        self._thread.start()
-
-    def wait(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
 
 
 def build_context(exercise: Exercise, layout: Layout, settings: XaiGrade):

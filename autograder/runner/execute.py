@@ -20,6 +20,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from .jail import ended_children
 from .warm import PreforkedKernel, prefork_kernel, use_warm_provisioner
 
 PROBE_SOURCE = (
@@ -113,13 +114,8 @@ def _kill_strays(client=None) -> None:
                 os.kill(pid, 9)
             except OSError:
                 pass
-        while True:  # reap what has died (orphans are re-parented to PID 1, i.e. us)
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if not pid:
-                break
+        for _ in ended_children():  # reap what has died (orphans are re-parented to PID 1, i.e. us)
+            pass
         if not strays:
             return
         time.sleep(0.01)

@@ -100,6 +100,18 @@ def build_jail(job_dir: str, hide: list[str], expose: list[str], outer_uid: int 
     enter_user_namespace(CLONE_NEWNS)
 
 
+def ended_children():
+    """(pid, wait status) of every child that has ended by now; waits for none of the others."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not pid:
+            return
+        yield pid, status
+
+
 def enter_user_namespace(flags: int = 0) -> None:
     """unshare a user namespace (plus ``flags``) whose root is the calling uid, as ``unshare --map-root-user``."""
     uid, gid = os.geteuid(), os.getegid()

@@ -389,17 +389,19 @@ def stop_running_jobs() -> None:
     """Kill every job this grader is waiting for (a batch stopped by Ctrl-C or one of our errors);
     their ``run_job`` calls return at once with the job killed."""
     for pid in list(_running.values()):
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+        kill_group(pid)
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group (job session) led by ``pid``; nothing if it is gone already."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def _kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    kill_group(process.pid)
     process.wait()
 
 

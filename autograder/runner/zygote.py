@@ -151,7 +151,7 @@ def serve(listener: socket.socket, owner: int | None, idle_seconds: float | None
                 if not data:  # client gone: its job goes too
                     for pid, owner_conn in list(jobs.items()):
                         if owner_conn is conn:
-                            _kill_job(pid)
+                            sandbox.kill_group(pid)
                     selector.unregister(conn)
                     buffers.pop(conn, None)
                     conn.close()
@@ -169,13 +169,7 @@ def serve(listener: socket.socket, owner: int | None, idle_seconds: float | None
                     pid = _fork_job(request)
                     jobs[pid] = conn
                     _send(conn, {"pid": pid})
-            while jobs:  # reap ended jobs
-                try:
-                    pid, status = os.waitpid(-1, os.WNOHANG)
-                except ChildProcessError:
-                    break
-                if not pid:
-                    break
+            for pid, status in jail.ended_children() if jobs else ():  # reap ended jobs
                 conn = jobs.pop(pid, None)
                 if conn is not None:
                     _send(conn, {"returncode": os.waitstatus_to_exitcode(status)})
@@ -187,14 +181,7 @@ def serve(listener: socket.socket, owner: int | None, idle_seconds: float | None
                 return
     finally:
         for pid in jobs:
-            _kill_job(pid)
-
-
-def _kill_job(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
+            sandbox.kill_group(pid)
 
 
 def _fork_job(spec: dict) -> int:
@@ -363,10 +350,10 @@ class Zygote:
                     if timed_out:
                         return None, True
                     timed_out = True
-                    _kill_job(pid)
+                    sandbox.kill_group(pid)
                     continue
                 if not line:  # the zygote died; the job died with it (parent-death signal)
-                    _kill_job(pid)
+                    sandbox.kill_group(pid)
                     raise ZygoteUnavailable("warm process ended during a job")
                 return json.loads(line)["returncode"], timed_out
 
