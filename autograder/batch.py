@@ -9,6 +9,7 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 
 import nbformat
 
@@ -54,16 +55,19 @@ def find_submissions(layout: Layout, assignment: str) -> list[tuple[str, Path | 
         if not folder.is_dir():
             continue
         exercise_nb = folder / f"{assignment}.ipynb"
-        notebooks = [exercise_nb] if exercise_nb.exists() else sorted(folder.glob("*.ipynb"))
+        # nothing is read here, and no link followed: the grader opens the file itself (regular
+        # files only, size-capped) and explains a link, FIFO or oversized file to the student
+        notebooks = [exercise_nb] if os.path.lexists(exercise_nb) else sorted(folder.glob("*.ipynb"))
         found.append((student_dir.name, notebooks[0] if notebooks else None))
     return found
 
 
 def _fingerprint(path: Path | None) -> str:
-    if path is None or not path.exists():
+    if path is None or not os.path.lexists(path):
         return "missing"
-    stat = path.stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}"
+    stat = path.lstat()  # (of the entry itself: a link's target may change under it)
+    kind = "" if S_ISREG(stat.st_mode) else f"{stat.st_mode:o}:"
+    return f"{kind}{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, force: bool = False,

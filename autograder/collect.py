@@ -19,9 +19,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import shutil
+import tempfile
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -30,7 +34,13 @@ import nbformat
 from .nbgrader_bridge import grade_cells
 
 ENTRY = re.compile(r"^(?P<name>.+?)_(?P<pid>\d+)_(?P<plugin>assignsubmission_[a-z]+|onlinetext)_(?P<rest>.*)$")
-MAX_MEMBER_BYTES = 200 * 2**20  # a notebook larger than this is not a submission (zip bombs)
+# The archive's content comes from students: everything read from it is bounded, whatever its
+# headers claim (an 8 KiB archive of nested zips used to cost 2.6 GiB). What is not read gets a line.
+MAX_MEMBER_BYTES = 64 * 2**20  # an inner zip larger than this, decompressed, is not opened
+MAX_TOTAL_BYTES = 2 * 2**30  # decompressed bytes read from the whole archive, inner zips included
+MAX_MEMBERS = 5_000  # entries of the whole archive, inner zips included
+MAX_DEPTH = 3  # zips inside zips opened
+CHUNK = 2**20
 IGNORED = ("__MACOSX/", ".ipynb_checkpoints/", ".DS_Store", "Thumbs.db")
 
 TEXT = {
@@ -49,6 +59,16 @@ TEXT = {
                  "en": "{name} (participant {pid}): not in the mapping file – not placed"},
     "bad_zip": {"de": "{source}: beschädigtes ZIP-Archiv ({error})", "en": "{source}: broken zip archive ({error})"},
     "too_large": {"de": "{source}: größer als {mb} MiB – nicht übernommen", "en": "{source}: larger than {mb} MiB – not placed"},
+    "too_deep": {"de": "{source}: ZIP-Archiv in mehr als {depth} verschachtelten ZIP-Archiven – nicht geöffnet",
+                 "en": "{source}: zip archive nested in more than {depth} zip archives – not opened"},
+    "too_many_members": {"de": "{source}: {entries} Einträge (höchstens {count} im ganzen Archiv) – nicht gelesen",
+                         "en": "{source}: {entries} entries (at most {count} in the whole archive) – not read"},
+    "members_stop": {"de": "{source}: mehr als {count} Einträge (ZIP-Archive darin mitgezählt) – der Rest wurde nicht gelesen",
+                     "en": "{source}: more than {count} entries (zip archives inside counted) – the rest was not read"},
+    "archive_too_large": {"de": "{source}: entpackt größer als {mb} MiB – der Rest des Archivs wurde nicht gelesen",
+                          "en": "{source}: larger than {mb} MiB unpacked – the rest of the archive was not read"},
+    "unsafe_name": {"de": "{source}: unzulässiger Name (absoluter Pfad oder „..“) – nicht übernommen",
+                    "en": "{source}: name not allowed (absolute path or “..”) – not placed"},
     "summary": {"de": "{placed} Abgaben übernommen, {problems} Dateien/Abgaben nicht zugeordnet",
                 "en": "{placed} submissions placed, {problems} files/submissions not placed"},
     "new_students": {"de": "neu im Gradebook: {students}", "en": "new in the gradebook: {students}"},
@@ -114,32 +134,113 @@ def read_mapping(path: Path) -> dict:
     return mapping
 
 
-def _members(archive: zipfile.ZipFile, prefix: str, report: CollectReport, depth: int = 0):
-    """(path in archive, bytes) of every file, with zips inside expanded (one level per depth, at most 3)."""
+class _Stop(Exception):
+    """Reading the archive ends here (too many entries, too many bytes); the report says why."""
+
+
+@dataclass
+class _Budget:
+    members: int = 0
+    bytes_read: int = 0
+    notebook_bytes: int = 20 * 2**20
+
+
+def _printable(name: str) -> str:
+    """A member name fit for a report line (no terminal control characters)."""
+    return "".join(c if c.isprintable() else "?" for c in name)[:300]
+
+
+def _unsafe(name: str) -> bool:
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    return name.startswith(("/", "\\")) or bool(re.match(r"^[A-Za-z]:", name)) or ".." in parts or "\0" in name
+
+
+def _entry_count(fileobj) -> int | None:
+    """Entries the archive's end record announces (read before zipfile builds one object per entry)."""
+    try:
+        record = zipfile._EndRecData(fileobj)  # noqa: SLF001 - the stdlib's own reader of that record
+    except (OSError, ValueError, AttributeError):
+        return None
+    return None if not record else int(record[zipfile._ECD_ENTRIES_TOTAL])  # noqa: SLF001
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, budget: _Budget, sink) -> bool:
+    """Decompress ``info`` in chunks into ``sink`` (a write function); False when it is larger than
+    ``cap`` (counted as it is read: the sizes in the headers are not trusted)."""
+    size = 0
+    with archive.open(info) as handle:
+        while True:
+            chunk = handle.read(min(CHUNK, cap + 1 - size))
+            if not chunk:
+                return True
+            size += len(chunk)
+            budget.bytes_read += len(chunk)
+            if budget.bytes_read > MAX_TOTAL_BYTES:
+                raise _Stop("archive_too_large")
+            if size > cap:
+                return False
+            sink(chunk)
+
+
+def _members(archive: zipfile.ZipFile, prefix: str, report: CollectReport, spool: Path, budget: _Budget,
+             depth: int = 0):
+    """(path in archive, file on disk or None) of every entry; notebooks are unpacked into ``spool``
+    (at most ``budget.notebook_bytes`` each), zips inside are opened (at most ``MAX_DEPTH`` deep),
+    other files are not read (they only get their line in the report)."""
     for info in archive.infolist():
+        budget.members += 1
+        if budget.members > MAX_MEMBERS:
+            raise _Stop("members_stop")
         if info.is_dir() or any(part in info.filename for part in IGNORED):
             continue
-        source = f"{prefix}{info.filename}"
-        if info.file_size > MAX_MEMBER_BYTES:
-            report.problems.append(Problem("too_large", {"source": source, "mb": MAX_MEMBER_BYTES // 2**20}))
+        source = _printable(f"{prefix}{info.filename}")
+        if _unsafe(info.filename):
+            report.problems.append(Problem("unsafe_name", {"source": source}))
             continue
-        data = archive.read(info)
-        if info.filename.lower().endswith(".zip") and depth < 3:
-            try:
-                with zipfile.ZipFile(io.BytesIO(data)) as inner:
-                    for name, inner_data in _members(inner, f"{source}!/", report, depth + 1):
-                        yield f"{info.filename}!/{name}", inner_data
-            except zipfile.BadZipFile as error:
-                report.problems.append(Problem("bad_zip", {"source": source, "error": error}))
-            continue
-        yield info.filename, data
+        lower = info.filename.lower()
+        try:
+            if lower.endswith(".zip"):
+                if depth >= MAX_DEPTH:
+                    report.problems.append(Problem("too_deep", {"source": source, "depth": MAX_DEPTH}))
+                    continue
+                buffer = io.BytesIO()
+                if not _read_member(archive, info, MAX_MEMBER_BYTES, budget, buffer.write):
+                    report.problems.append(Problem("too_large", {"source": source, "mb": MAX_MEMBER_BYTES // 2**20}))
+                    continue
+                announced = _entry_count(buffer)
+                if announced is not None and budget.members + announced > MAX_MEMBERS:  # not opened
+                    report.problems.append(Problem("too_many_members", {"source": source, "count": MAX_MEMBERS,
+                                                                        "entries": announced}))
+                    continue
+                with zipfile.ZipFile(buffer) as inner:
+                    for name, path in _members(inner, f"{source}!/", report, spool, budget, depth + 1):
+                        yield f"{info.filename}!/{name}", path
+                continue
+            if not lower.endswith(".ipynb"):
+                yield info.filename, None  # not read: it is not placed anyway
+                continue
+            path = spool / f"{budget.members}.ipynb"
+            with path.open("wb") as handle:
+                complete = _read_member(archive, info, budget.notebook_bytes, budget, handle.write)
+            if not complete:
+                path.unlink()
+                report.problems.append(Problem("too_large", {"source": source, "mb": budget.notebook_bytes // 2**20}))
+                continue
+            yield info.filename, path
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
+                OSError) as error:  # broken, encrypted or of an unknown compression
+            report.problems.append(Problem("bad_zip", {"source": source, "error": str(error)[:200]}))
 
 
-def _belongs(data: bytes, release_cells: set) -> bool | None:
+def _belongs(path: Path, release_cells: set) -> bool | None:
     """Does the notebook have cells of the assignment? None when it cannot be read (the grader explains that)."""
+    from .safe_outputs import parse_notebook_json, read_student_file
+
     try:
+        data = read_student_file(path, 2**31)  # (our own spool file, already bounded)
+        parse_notebook_json(data)  # junk is refused before nbformat builds it
         nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-    except Exception:  # not JSON, not a notebook: the grader's message tells the student
+    except Exception:  # not JSON, not a notebook, too large: the grader's message tells the student
         return None
     return bool(set(grade_cells(nb)) & release_cells)
 
@@ -148,11 +249,33 @@ def collect(assignment: str, archive_path: Path, submissions: Path, release_note
             mapping: dict | None = None, ids: str = "participant") -> CollectReport:
     """Place every student's notebook. Student ids: from ``mapping`` (participant id or full name) when
     given, else ``ids``: 'participant' -> p<id>, 'name' -> slug of the full name."""
+    with tempfile.TemporaryDirectory(prefix="xaigrade-collect-") as spool:
+        return _collect(assignment, archive_path, submissions, release_notebook, db_url, mapping, ids, Path(spool))
+
+
+def _collect(assignment, archive_path, submissions, release_notebook, db_url, mapping, ids, spool: Path) -> CollectReport:
+    from .config import XaiGrade
+
     report = CollectReport()
     release_cells = set(grade_cells(nbformat.read(str(release_notebook), as_version=4)))
-    per_student: dict = {}  # (pid, name) -> [(source, bytes)]
+    per_student: dict = {}  # (pid, name) -> [(source, own name, unpacked notebook or None)]
+    budget = _Budget(notebook_bytes=XaiGrade.class_traits()["max_notebook_mb"].default_value * 2**20)
+    with open(archive_path, "rb") as handle:
+        announced = _entry_count(handle)
+    if announced is not None and announced > MAX_MEMBERS:  # (zipfile would build an object per entry)
+        report.problems.append(Problem("too_many_members", {"source": _printable(Path(archive_path).name),
+                                                            "count": MAX_MEMBERS, "entries": announced}))
+        return report
     with zipfile.ZipFile(archive_path) as archive:
-        for source, data in _members(archive, "", report):
+        members = []
+        try:
+            for member in _members(archive, "", report, spool, budget):
+                members.append(member)
+        except _Stop as stop:  # one line for all that was not read
+            report.problems.append(Problem(stop.args[0], {"source": _printable(Path(archive_path).name),
+                                                          "count": MAX_MEMBERS, "mb": MAX_TOTAL_BYTES // 2**20}))
+        for source, data in members:
+            source = _printable(source)
             top = PurePosixPath(source.split("!/")[0]).parts[0]
             match = ENTRY.match(top)
             if not match:
@@ -185,20 +308,36 @@ def collect(assignment: str, archive_path: Path, submissions: Path, release_note
                                                                  "files": ", ".join(o for _, o, _ in notebooks)}))
                 continue
             notebooks = exact
-        source, _, data = notebooks[0]
+        source, _, unpacked = notebooks[0]
+        data = unpacked.read_bytes()  # (at most budget.notebook_bytes)
         target = Path(submissions) / student / assignment / f"{assignment}.ipynb"
-        if target.exists() and target.read_bytes() == data:
+        if _same_file(target, data):
             report.unchanged.append((student, source))  # same bytes: keep the file, so it is not regraded
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             for other in target.parent.glob("*.ipynb"):
                 other.unlink()  # one notebook per folder: the grader must not pick an old one
-            target.write_bytes(data)
+            if os.path.lexists(target):
+                target.unlink()  # (a link or FIFO of that name: replaced, never written through)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
             report.placed.append((student, name, pid, source, str(target)))
         students[student] = (name, pid)
     if db_url and students:
         report.new_students = _register_students(db_url, students)
     return report
+
+
+def _same_file(target: Path, data: bytes) -> bool:
+    """Is ``target`` a regular file with exactly these bytes? (Read without following a link,
+    without waiting on a FIFO, and no more than ``data`` is long.)"""
+    from .safe_outputs import RefusedFile, read_student_file
+
+    try:
+        return read_student_file(target, len(data)) == data
+    except RefusedFile:
+        return False
 
 
 def _register_students(db_url: str, students: dict) -> list[str]:

@@ -35,6 +35,8 @@ class XaiGrade(Configurable):
     max_file_mb = Int(256, help="Largest file the submission may write, MiB (RLIMIT_FSIZE).").tag(config=True)
     max_output_chars = Int(200_000, help="Notebook output kept per cell; the rest is cut.").tag(config=True)
     max_result_mb = Int(64, help="Largest result file accepted from the sandbox, MiB.").tag(config=True)
+    max_notebook_mb = Int(20, help="Largest submitted notebook the grader reads, MiB (checked before parsing; a larger "
+                          "file gets the message notebook_too_large and 0 points).").tag(config=True)
     isolate_network = Bool(True, help="Run submissions in a new network namespace where possible.").tag(config=True)
     warm_start = Bool(True, help="Fork each submission from a warm process that has imported the notebook's "
                       "libraries once (much faster); False starts every kernel as a fresh Python.").tag(config=True)

@@ -209,12 +209,33 @@ def unpack_public(path: Path) -> tuple[int, dict, dict]:
 
 # --- preparing and running one submission ---------------------------------------------------
 
-def prepare_notebook(exercise: Exercise, path: Path, release_nb) -> tuple[object, list[tuple[str, dict]]]:
-    """The submission with its test cells restored from the release; notes on what was restored."""
+def prepare_notebook(exercise: Exercise, path: Path, release_nb,
+                     max_mb: int | None = None) -> tuple[object, list[tuple[str, dict]]]:
+    """The submission with its test cells restored from the release; notes on what was restored.
+
+    The file is read only if it is a regular file (no symlink followed, no FIFO waited on) of at most
+    ``max_mb`` MiB (default: the ``max_notebook_mb`` setting's default), and parsed by nbformat only if
+    its JSON holds a bounded number of values: junk metadata would cost the grader GiB and minutes."""
+    from .safe_outputs import MAX_JSON_VALUES, RefusedFile, parse_notebook_json, read_student_file
+
+    limit_mb = max_mb if max_mb is not None else XaiGrade.class_traits()["max_notebook_mb"].default_value
     try:
-        if path.stat().st_size == 0:
+        try:
+            data = read_student_file(path, limit_mb * 2**20)
+        except RefusedFile as refused:
+            if refused.reason == "too_large":
+                raise NotebookProblem("notebook_too_large", {"size": refused.size / 2**20, "limit": limit_mb}) from None
+            reason = "keine reguläre Datei / not a regular file" if refused.reason == "not_regular" else \
+                "Datei fehlt / file missing"
+            raise NotebookProblem("notebook_unreadable", {"reason": reason}) from None
+        if not data:
             raise NotebookProblem("notebook_unreadable", {"reason": "leere Datei"})
-        nb = nbformat.read(str(path), as_version=4)
+        try:
+            parse_notebook_json(data, MAX_JSON_VALUES)
+        except RefusedFile:
+            raise NotebookProblem("notebook_too_complex", {"limit": MAX_JSON_VALUES}) from None
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        del data
         nbformat.validate(nb)
     except NotebookProblem:
         raise
@@ -372,8 +393,14 @@ def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Pa
 
 
 def annotate(nb, exercise: Exercise, verdicts: list[Verdict], language: str):
-    """Show each test cell's verdicts as its output (what formgrader and nbgrader feedback display)."""
-    nb = copy.deepcopy(nb)
+    """Show each test cell's verdicts as its output (what formgrader and nbgrader feedback display).
+
+    Every output, Markdown and raw cell is made safe to render first (``safe_outputs``): the notebook's
+    outputs come from the student (their cells, and kept demo cells' pasted outputs), and the pages
+    formgrader and nbgrader's feedback make from it must not run the student's script."""
+    from .safe_outputs import sanitize_notebook
+
+    nb = sanitize_notebook(copy.deepcopy(nb), language)
     by_task: dict[str, list[Verdict]] = {}
     for verdict in verdicts:
         by_task.setdefault(verdict.task, []).append(verdict)

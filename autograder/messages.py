@@ -54,6 +54,18 @@ GENERIC = {
         "de": "Das Notebook kann nicht gelesen werden ({reason}). Bitte eine gültige .ipynb-Datei abgeben.",
         "en": "The notebook cannot be read ({reason}). Please hand in a valid .ipynb file.",
     },
+    "notebook_too_large": {
+        "de": "Das Notebook ist zu groß, um bewertet zu werden ({size:.1f} MiB; erlaubt sind höchstens {limit} MiB). "
+              "Bitte entfernen Sie große Ausgaben (z. B. „Kernel → Restart & Clear Output“) und geben Sie es erneut ab.",
+        "en": "The notebook is too large to be graded ({size:.1f} MiB; at most {limit} MiB are allowed). Please remove "
+              "large outputs (e.g. “Kernel → Restart & Clear Output”) and hand it in again.",
+    },
+    "notebook_too_complex": {
+        "de": "Das Notebook enthält zu viele Einträge, um bewertet zu werden (mehr als {limit} JSON-Werte, meist "
+              "Metadaten oder Ausgaben). Bitte geben Sie eine in Jupyter gespeicherte Fassung ohne Ausgaben ab.",
+        "en": "The notebook holds too many entries to be graded (more than {limit} JSON values, mostly metadata or "
+              "outputs). Please hand in a version saved in Jupyter without outputs.",
+    },
     "notebook_wrong_assignment": {
         "de": "Das Notebook gehört nicht zur Aufgabe `{assignment}` (keine ihrer Testzellen gefunden).",
         "en": "The notebook does not belong to assignment `{assignment}` (none of its test cells found).",

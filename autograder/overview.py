@@ -8,6 +8,7 @@ import html
 from pathlib import Path
 
 from .exports import checks_of, load_states, mistake_counts
+from .safe_outputs import CSP_META
 
 TEXT = {
     "title": {"de": "Klassenübersicht", "en": "Class overview"},
@@ -151,7 +152,7 @@ def write_overview(output: Path, target: Path | None = None, language: str = "de
                     (f"<table class='mistakes'><tr>{heads}</tr>{rows}</table>" if mistakes
                      else f"<p>{esc(text('no_mistakes', language))}</p>"))
     page = f"""<!DOCTYPE html>
-<html lang="{language}"><head><meta charset="utf-8"><title>{esc(text('title', language))}</title>
+<html lang="{language}"><head><meta charset="utf-8">{CSP_META}<title>{esc(text('title', language))}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}}
 figure{{margin:1em 0}}img{{max-width:100%}}</style></head>

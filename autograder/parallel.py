@@ -61,11 +61,21 @@ class Task:
     data: bytes | None = None
     filename: str = "submission.ipynb"
 
-    def shipped(self) -> "Task":
-        """The same task carrying the notebook's bytes instead of a path."""
-        data = Path(self.path).read_bytes() if self.path else None
-        name = Path(self.path).name if self.path else self.filename
-        return Task(self.assignment, self.student, self.fingerprint, None, data, name)
+    def shipped(self, max_bytes: int | None = None) -> "Task":
+        """The same task carrying the notebook's bytes instead of a path; a file that is no regular
+        file (symlink, FIFO: never waited on) or larger than ``max_bytes`` (default: the
+        ``max_notebook_mb`` setting's default) keeps its path, for the worker's grader to refuse."""
+        from .safe_outputs import RefusedFile, read_student_file
+
+        if not self.path:
+            return Task(self.assignment, self.student, self.fingerprint, None, None, self.filename)
+        if max_bytes is None:
+            max_bytes = XaiGrade.class_traits()["max_notebook_mb"].default_value * 2**20
+        try:
+            data = read_student_file(self.path, max_bytes)
+        except (RefusedFile, OSError):
+            return Task(self.assignment, self.student, self.fingerprint, self.path, None, Path(self.path).name)
+        return Task(self.assignment, self.student, self.fingerprint, None, data, Path(self.path).name)
 
 
 @dataclass

@@ -482,7 +482,7 @@ _CAPTION = {"de": "{case}: deine Token-Wichtigkeit neben der Referenz",
 
 def figures(case, student_result, expected_result, language):
     """Token-importance bars of the student next to the reference's (token-importance checks only)."""
-    from ..feedback import drawable, new_figure, png, text
+    from ..feedback import bars_to_draw, drawable, new_figure, png, text
 
     if "scores" not in expected_result:
         return []
@@ -493,9 +493,9 @@ def figures(case, student_result, expected_result, language):
     figure = new_figure(3.6 * len(panels), 3.0)
     for index, (title, names, values) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
-        values = np.nan_to_num(np.asarray(values, dtype=np.float64).ravel())
+        labels, values = bars_to_draw(np.asarray(names).ravel(), np.nan_to_num(np.asarray(values, dtype=np.float64).ravel()))
         axes.barh(range(values.size), values, color="#c22" if index == 0 and len(panels) == 2 else "#333")
-        axes.set_yticks(range(values.size), [str(n) for n in np.asarray(names).ravel()], fontsize=8)
+        axes.set_yticks(range(values.size), labels, fontsize=8)
         axes.invert_yaxis()
         axes.set_title(title, fontsize=9)
     return [(_CAPTION[language].format(case=case.label), png(figure))]

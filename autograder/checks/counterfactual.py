@@ -673,7 +673,7 @@ _CAPTION = {"de": "{case}: Original, dein Kontrafaktum und die Referenz, darunte
 
 def figures(case, student_result, expected_result, language):
     """The counterfactual next to the original and the reference's, with the difference maps below."""
-    from ..feedback import drawable, new_figure, png, text
+    from ..feedback import drawable, image_to_draw, new_figure, png, text
 
     if "cf" not in expected_result or "image" not in case.inputs:
         return []
@@ -688,11 +688,11 @@ def figures(case, student_result, expected_result, language):
     figure = new_figure(2.6 * len(columns), 5.0)
     for index, (title, image) in enumerate(columns):
         top = figure.add_subplot(2, len(columns), index + 1)
-        top.imshow(np.clip(image, 0, 1))
+        top.imshow(np.clip(image_to_draw(image), 0, 1))
         top.set_title(title, fontsize=9)
         top.axis("off")
         if index > 0 and image.shape == original.shape:
             bottom = figure.add_subplot(2, len(columns), len(columns) + index + 1)
-            bottom.imshow(np.abs(image - original).mean(axis=-1), cmap="magma", vmin=0, vmax=0.5)
+            bottom.imshow(image_to_draw(np.abs(image - original).mean(axis=-1)), cmap="magma", vmin=0, vmax=0.5)
             bottom.axis("off")
     return [(_CAPTION[language].format(case=case.label), png(figure))]

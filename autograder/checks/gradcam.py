@@ -743,7 +743,7 @@ _CAPTION = {"de": "{case}: deine Heatmap, die Referenz und die Differenz",
 
 def figures(case, student_result, expected_result, language):
     """Heatmaps (Grad-CAM, saliency) of the student next to the reference's on the same hidden input."""
-    from ..feedback import drawable, new_figure, png, text
+    from ..feedback import drawable, image_to_draw, new_figure, png, text
 
     key = next((k for k in ("heatmap", "saliency", "cam_a") if k in expected_result), None)
     if key is None:
@@ -759,7 +759,7 @@ def figures(case, student_result, expected_result, language):
     for index, (title, values) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
         difference = index == 2
-        image = axes.imshow(values, cmap="RdBu_r" if difference else "jet",
+        image = axes.imshow(image_to_draw(values), cmap="RdBu_r" if difference else "jet",
                             vmin=-1 if difference else 0, vmax=1)
         axes.set_title(f"{title} {tuple(values.shape)}", fontsize=9)
         axes.axis("off")

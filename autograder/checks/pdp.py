@@ -210,7 +210,7 @@ MESSAGES = {
 
 def figures(case, student_result, expected_result, language):
     """1-D: the student's curve (or ICE curves) over the reference on the grid; 2-D: heatmaps side by side."""
-    from ..feedback import drawable, new_figure, png, text
+    from ..feedback import drawable, image_to_draw, new_figure, png, points_to_draw, rows_to_draw, text
 
     want = np.asarray(expected_result["pd"], dtype=np.float64)
     got = drawable(student_result.get("pd"))
@@ -219,13 +219,13 @@ def figures(case, student_result, expected_result, language):
         figure = new_figure(6.4, 3.8)
         axes = figure.add_subplot()
         if got is not None and got.ndim == 2 and got.shape[-1] == grid.size:
-            for index, row in enumerate(got):  # ICE curves: one per row of X
+            for index, row in enumerate(rows_to_draw(got)):  # ICE curves: one per row of X
                 axes.plot(grid, row, color="#d66", alpha=0.35, lw=0.8,
                           label=text("fig_ice", language) if index == 0 else None)
         elif got is not None and got.ndim == 1 and got.size == grid.size:
             axes.plot(grid, got, "o-", color="#c22", lw=2, label=text("fig_student", language))
         elif got is not None and got.ndim == 1:
-            axes.plot(np.linspace(grid[0], grid[-1], got.size), got, "o:", color="#c22",
+            axes.plot(*points_to_draw(np.linspace(grid[0], grid[-1], got.size), got), "o:", color="#c22",
                       label=text("fig_own_x", language, n=got.size, m=grid.size))
         axes.plot(grid, want, "s--", color="#111", lw=1.5, label=text("fig_reference", language))
         axes.set_xlabel(str(case.inputs["feature"]))
@@ -245,7 +245,7 @@ def figures(case, student_result, expected_result, language):
         axes = figure.add_subplot(1, len(panels), index + 1)
         difference = index == 2
         limit = float(np.abs(values).max()) or 1.0
-        image = axes.imshow(values, aspect="auto", origin="lower",
+        image = axes.imshow(image_to_draw(values), aspect="auto", origin="lower",
                             cmap="RdBu_r" if difference else "viridis",
                             vmin=-limit if difference else scale.min(), vmax=limit if difference else scale.max())
         axes.set_title(f"{title}\n{text('fig_shape', language, shape=tuple(values.shape))}", fontsize=9)
