@@ -15,7 +15,8 @@ import nbformat
 
 from .checks import Exercise
 from .config import XaiGrade
-from .grading import SubmissionResult, hidden_context, warm_process
+from .grading import SubmissionResult, hidden_set, warm_process
+from .secret import course_secret, secret_path, set_for
 from .nbgrader_bridge import record_scores, register_assignment
 
 
@@ -83,6 +84,7 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
     from .parallel import ProgressBar, Task, run_dask, run_processes, run_serial
 
     report: dict = {}
+    secret = course_secret(layout.course_root, settings)  # refuses a public seed before anything runs
     layout.output.mkdir(parents=True, exist_ok=True)
     # nbgrader's gradebook learns the assignments in a thread (about a second each); results are
     # stored only after it is done (``done`` waits)
@@ -102,7 +104,8 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
                 if saved.get("fingerprint") == _fingerprint(path):
                     report.setdefault(student, {})[assignment] = saved["report"]
                     continue
-            tasks.append(Task(assignment, student, _fingerprint(path), str(path) if path else None))
+            tasks.append(Task(assignment, student, _fingerprint(path), str(path) if path else None,
+                              hidden_set=set_for(secret, assignment, student, settings.hidden_sets)))
         if tasks:
             plan.append((exercise, tasks))
             if grading_here:
@@ -110,12 +113,12 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
                 # earlier assignments' grading go on (a zygote waits for nothing but its imports)
                 warm_process(exercise, layout.release / assignment, settings)
     exercises = {exercise.name: exercise for exercise, _ in plan}
-    private = [str(layout.submissions), str(layout.output)]
+    private = [str(layout.submissions), str(layout.output), str(secret_path(layout.course_root).parent)]
     bar = ProgressBar(sum(len(tasks) for _, tasks in plan), settings.language) if progress_bar else None
 
     def jobs():  # lazily: one assignment's reference is computed when its turn comes
         for exercise, tasks in plan:
-            yield build_context(exercise, layout, settings), tasks
+            yield build_context(exercise, layout, settings, secret, {task.hidden_set for task in tasks}), tasks
 
     def done(graded) -> None:  # always in this process: the only writer of gradebook and files
         registration.result()  # raises what the registration raised
@@ -140,11 +143,17 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
     return report
 
 
-def build_context(exercise: Exercise, layout: Layout, settings: XaiGrade):
-    from .parallel import Context
+def build_context(exercise: Exercise, layout: Layout, settings: XaiGrade, secret: bytes | None = None,
+                  sets: set[int] | None = None):
+    """The hidden case sets ``sets`` (default: all K) with the reference's results: each computed once
+    per seed and kept in the cache, so only the sets some student needs are ever computed."""
+    from .parallel import Context, HiddenSet
 
-    cases, expected, variants = hidden_context(exercise, settings.hidden_seed, settings.cache_reference)
-    return Context(exercise.name, cases, expected, variants, layout.release / exercise.name)
+    secret = secret if secret is not None else course_secret(layout.course_root, settings)
+    count = max(1, settings.hidden_sets)
+    chosen = sorted(range(count) if sets is None else sets)
+    hidden = {index: HiddenSet(*hidden_set(exercise, secret, index, settings.cache_reference)) for index in chosen}
+    return Context(exercise.name, hidden, layout.release / exercise.name, count)
 
 
 def _store(result: SubmissionResult, exercise: Exercise, layout: Layout, fingerprint: str | Path | None,

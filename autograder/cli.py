@@ -26,16 +26,29 @@ def cmd_release(args) -> int:
     from .release import release_assignment
 
     settings = load_settings(args.course_dir)
+    _ensure_secret(Path(args.course_dir), settings)
     for name in _available(args.assignments):
         target = release_assignment(name, Path(args.course_dir), Path(args.course_dir) / "release", settings)
         print(f"released {name} -> {target}")
     return 0
 
 
+def _ensure_secret(course: Path, settings) -> None:
+    """The course secret the hidden inputs derive from: created on first use; a public seed is refused."""
+    from .secret import PublicSeedRefused, course_secret, secret_path
+
+    try:
+        created = not secret_path(course).exists()
+        course_secret(course, settings)
+        if created and not settings.hidden_seed:
+            print(f"created the course secret {secret_path(course)} (keep it out of git; delete it to rotate)")
+    except PublicSeedRefused as refused:
+        raise SystemExit(f"xaigrade: {refused}") from None
+
+
 def cmd_check(args) -> int:
     """Student side: run the notebook and the public checks; no reference code needed."""
-    from .checks import Exercise
-    from .grading import PUBLIC_DATA, format_line, grade_notebook, public_cases, unpack_public
+    from .grading import PUBLIC_DATA, format_line, grade_notebook, load_public, public_cases
 
     if args.stop_daemons:
         from .runner.zygote import stop_daemons
@@ -56,8 +69,9 @@ def cmd_check(args) -> int:
     settings = load_settings(PROJECT_ROOT, language=args.language)
     if args.no_daemon:
         settings.check_daemon_seconds = 0
-    exercise = Exercise(name)
-    seed, expected, variants = unpack_public(data)
+    public = load_public(data)  # the student's view: the public checks and what the release says about them
+    exercise = public.exercise(name)
+    seed, expected, variants = public.seed, public.expected, public.variants
     cases = public_cases(exercise, seed)
     release_nb = PROJECT_ROOT / "release" / name / f"{name}.ipynb"
     result = grade_notebook(exercise, notebook, "you", data.parent, cases, expected, variants, settings,
@@ -99,6 +113,7 @@ def cmd_grade(args) -> int:
 
     settings = load_settings(args.course_dir, language=args.language, sandboxes_at_once=args.at_once)
     layout = _layout(args)
+    _ensure_secret(layout.course_root, settings)
     assignments = _available(args.assignments)
     started = time.monotonic()
     report = grade_batch(assignments, layout, settings, force=args.force, workers=args.workers, dask=args.dask,
@@ -127,6 +142,7 @@ def cmd_demo(args) -> int:
     started = time.monotonic()
     settings = load_settings(PROJECT_ROOT, language=args.language, sandboxes_at_once=args.at_once)
     assignments = _available(args.assignments)
+    _ensure_secret(PROJECT_ROOT, settings)  # the demo's own secret, created on first use
     for name in assignments:
         release_assignment(name, PROJECT_ROOT, PROJECT_ROOT / "release", settings)
         print(f"released {name}")
@@ -145,6 +161,15 @@ def cmd_demo(args) -> int:
     _after_grading(assignments, layout, settings, nbgrader_feedback=True)
     print(f"demo finished in {time.monotonic() - started:.1f} s; gradebook, autograded notebooks, "
           f"feedback pages (feedback/<student>/<assignment>/xaigrade.html) and overview.html in {output}")
+    return 0
+
+
+def cmd_student_kit(args) -> int:
+    """The wheel students install: the student side, the release notebooks, a README for students."""
+    from .student_kit import build_student_kit
+
+    wheel = build_student_kit(Path(args.folder), Path(args.course_dir) / "release")
+    print(f"student kit: {wheel} ({wheel.stat().st_size / 2**20:.1f} MiB); README for students: {wheel.parent / 'README.md'}")
     return 0
 
 
@@ -267,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     overview.add_argument("--course-dir", default=str(PROJECT_ROOT))
     overview.add_argument("--output", default=None)
     overview.set_defaults(func=cmd_overview)
+
+    kit = sub.add_parser("student-kit", help="build the wheel students install (student side, release notebooks, README)")
+    kit.add_argument("folder", nargs="?", default="dist/student-kit", help="where the wheel goes (default: %(default)s)")
+    kit.add_argument("--course-dir", default=str(PROJECT_ROOT))
+    kit.set_defaults(func=cmd_student_kit)
 
     demo = sub.add_parser("demo", help="release everything and grade the example submissions")
     demo.add_argument("assignments", nargs="*")

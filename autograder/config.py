@@ -24,7 +24,14 @@ class XaiGrade(Configurable):
 
     language = Unicode("de", help="Language of feedback messages: 'de' or 'en'.").tag(config=True)
     kernel_name = Unicode("xai-course", help="Jupyter kernel used to run submissions.").tag(config=True)
-    hidden_seed = Int(20261125, help="Seed of the hidden inputs. Change it per semester.").tag(config=True)
+    hidden_seed = Int(0, help="0 (default): the hidden inputs derive from the course secret (.xaigrade/secret, "
+                      "created on first use, see autograder/secret.py). Any other value is a seed written in a "
+                      "configuration file, i.e. public: grading refuses it unless allow_public_seed.").tag(config=True)
+    allow_public_seed = Bool(False, help="Accept a public hidden_seed or a secret committed to the repository "
+                             "(demo and tests only: anyone with the repository can rebuild those hidden inputs).").tag(config=True)
+    hidden_sets = Int(8, help="Hidden case sets per assignment (K); each student gets one, chosen by a keyed hash "
+                      "of the course secret and the student id. Each set's reference results are computed once "
+                      "(and cached) when a student needs it.").tag(config=True)
     public_seed = Int(7, help="Seed of the public inputs students see in `xaigrade check`.").tag(config=True)
     cell_timeout = Float(120.0, help="Seconds one notebook cell may run.").tag(config=True)
     probe_timeout = Float(60.0, help="Seconds one call of a student function on a hidden input may run.").tag(config=True)

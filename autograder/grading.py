@@ -18,6 +18,9 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from xaikit.selfcheck.core import PUBLIC_DATA, PublicData, format_line, load_public  # noqa: F401
+from xaikit.selfcheck.core import call_probe as _call_probe
+
 from .checks import Case, Exercise, ProbeError, Verdict, evaluate
 from .config import PROJECT_ROOT, XaiGrade, cache_dir
 from .messages import render
@@ -27,7 +30,6 @@ from .runner.results import load_results
 from .runner.scan import describe as describe_flag
 from .runner.scan import scan_notebook
 
-PUBLIC_DATA = "public_checks.npz"
 
 
 class NotebookProblem(Exception):
@@ -50,6 +52,7 @@ class SubmissionResult:
     case_results: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)  # seconds: kernel_start, student_cells, probe, checks  # probe data per case id (for the feedback pictures)
 
+    hidden_set: str | None = None  # which hidden case set it was graded on, e.g. "3/8" (autograder/secret.py)
     @property
     def score(self) -> float:
         return sum(v.score for v in self.verdicts)
@@ -73,6 +76,8 @@ class SubmissionResult:
         if self.timings:
             report["_timings"] = {k: round(v, 3) for k, v in self.timings.items()}
         return report
+        if self.hidden_set:
+            report["_hidden_set"] = self.hidden_set
 
 
 # --- reference results (computed once per assignment and seed, reused for every student) ----
@@ -85,11 +90,7 @@ def reference_module(exercise: Exercise):
 
 def call_probe(exercise: Exercise, case: Case, namespace: dict) -> dict:
     """Run a probe in this process on trusted code (reference or variant) and return plain arrays."""
-    from .runner.probe import plain_result
-
-    probe = getattr(exercise.module, case.probe)
-    result = probe(namespace, copy.deepcopy(case.inputs))
-    return {key: plain_result(value) for key, value in result.items()}
+    return _call_probe(exercise, case, namespace)
 
 
 def pin_threads() -> None:
@@ -127,8 +128,9 @@ def _fingerprint_inputs(exercise: Exercise, seed: int, kind: str) -> str:
     from importlib import metadata
 
     hasher = hashlib.sha256(f"{kind}|{exercise.name}|{seed}|{sys.version}".encode())
-    files = [Path(exercise.module.__file__), Path(__file__).with_name("compare.py"),
-             Path(__file__).parent / "checks" / "__init__.py", PROJECT_ROOT / "reference_solutions" / f"{exercise.name}.py"]
+    files = [Path(exercise.module.__file__), Path(__file__).parent / "checks" / "__init__.py",
+             PROJECT_ROOT / "reference_solutions" / f"{exercise.name}.py",
+             PROJECT_ROOT / "reference_solutions" / "hidden" / f"{exercise.name}.py"]  # (xaikit/ below: student side)
     files += sorted(p for p in (PROJECT_ROOT / "xaikit").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     for path in files:
         if path.exists():
@@ -179,32 +181,80 @@ def hidden_context(exercise: Exercise, seed: int, use_cache: bool = True) -> tup
     return disk_cached(exercise, seed, "hidden-context", build) if use_cache else build()
 
 
-def pack_public(seed: int, expected: dict, variants: dict) -> dict:
-    """Flatten public expected/variant results into npz entries (no pickle, no reference code)."""
+def blind_spots(exercise: Exercise, cases: list[Case], expected: dict, variants: dict) -> list[str]:
+    """'variant in check' wherever a known mistake gives the reference's result on every case the check
+    selects: on these cases the check could neither catch nor name that mistake."""
+    blind = []
+    for check in exercise.checks:
+        selected = [c for c in cases if check.selects(c)]
+        for variant_id in check.variants:
+            results = variants.get(variant_id, {})
+            if not any(check.criterion(results[c.id], expected[c.id], c) is not None
+                       for c in selected if isinstance(results.get(c.id), dict)):
+                blind.append(f"{variant_id} in {check.id}")
+    return blind
+
+
+MAX_SET_ATTEMPTS = 3  # candidates per set (each costs one reference computation, once per secret)
+_warned: set = set()
+
+
+def hidden_set(exercise: Exercise, secret: bytes, index: int, use_cache: bool = True) -> tuple[list[Case], dict, dict]:
+    """Hidden case set ``index``: the first candidate seed (``secret.set_seed``) whose cases show every known
+    mistake in every check that names it, so diagnosis and points work the same on every set. Each candidate's
+    results are cached, so the search is paid once per secret. If none of ``MAX_SET_ATTEMPTS`` candidates has
+    no blind spot, the one with the fewest is used and the blind spots are reported on stderr (the exercise's
+    hidden builders then need more varied cases; ``tests/test_<ex>_checks.py`` fails on it)."""
+    from .secret import set_seed
+
+    best = None
+    for attempt in range(MAX_SET_ATTEMPTS):
+        context = hidden_context(exercise, set_seed(secret, exercise.name, index, attempt), use_cache)
+        blind = blind_spots(exercise, *context)
+        if not blind:
+            return context
+        if best is None or len(blind) < len(best[1]):
+            best = (context, blind)
+    key = (exercise.name, index)
+    if key not in _warned:
+        _warned.add(key)
+        print(f"xaigrade: warning: {exercise.name} hidden set {index + 1}: no candidate seed without blind spots; "
+              f"using one where {', '.join(best[1])}", file=sys.stderr)
+    return best[0]
+
+
+def pack_public(exercise: Exercise, seed: int, cases: list[Case], expected: dict, variants: dict) -> dict:
+    """``public_checks.npz`` entries (no pickle, no reference code): the reference's results on the public
+    cases, and the known mistakes the public checks name under neutral labels (m0, m1, ...) with their
+    messages and results, so the self-check explains mistakes without shipping the variants' names.
+    Results of probes in the module's ``PUBLIC_EXPECTED_WITHHELD`` are not shipped (no check reads them)."""
+    withheld = set(getattr(exercise.module, "PUBLIC_EXPECTED_WITHHELD", ()))
+    probes = {case.id: case.probe for case in cases}
+    named = sorted({v for check in exercise.checks if check.public for v in check.variants})
+    labels = {variant_id: f"m{index}" for index, variant_id in enumerate(named)}
     packed = {"meta|seed": np.array(seed)}
     for case_id, result in expected.items():
+        if probes.get(case_id) in withheld:
+            continue
         for key, value in result.items():
             packed[f"expected|{case_id}|{key}"] = value
-    for variant_id, per_case in variants.items():
-        for case_id, result in per_case.items():
+    for check in exercise.checks:
+        if check.public and check.variants:
+            packed[f"diagnosis|{check.id}"] = np.array([labels[v] for v in check.variants])
+    for variant_id, label in labels.items():
+        for language in ("de", "en"):
+            packed[f"message|{label}|{language}"] = np.array(exercise.messages[variant_id][language])
+        for case_id, result in variants.get(variant_id, {}).items():
             if isinstance(result, dict):
                 for key, value in result.items():
-                    packed[f"variant|{variant_id}|{case_id}|{key}"] = value
+                    packed[f"variant|{label}|{case_id}|{key}"] = value
     return packed
 
 
 def unpack_public(path: Path) -> tuple[int, dict, dict]:
-    expected: dict = {}
-    variants: dict = {}
-    with np.load(path, allow_pickle=False) as data:
-        seed = int(data["meta|seed"])
-        for name in data.files:
-            parts = name.split("|")
-            if parts[0] == "expected":
-                expected.setdefault(parts[1], {})[parts[2]] = data[name]
-            elif parts[0] == "variant":
-                variants.setdefault(parts[1], {}).setdefault(parts[2], {})[parts[3]] = data[name]
-    return seed, expected, variants
+    """(seed, expected, variants by neutral label); ``load_public`` also gives diagnoses and messages."""
+    data = load_public(path)
+    return data.seed, data.expected, data.variants
 
 
 # --- preparing and running one submission ---------------------------------------------------
@@ -414,11 +464,3 @@ def annotate(nb, exercise: Exercise, verdicts: list[Verdict], language: str):
         cell.metadata.pop("xaigrade_skip", None)
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n")] if lines else []
     return nb
-
-
-def format_line(verdict: Verdict, title: str) -> str:
-    mark = "✔" if verdict.passed else "✘"
-    line = f"{mark} {verdict.score:g}/{verdict.max_score:g}  {verdict.check_id}: {title}"
-    if not verdict.passed:
-        line += f"\n      → {verdict.message}"
-    return line

@@ -6,50 +6,10 @@ Text is formatted with ``str.format(**params)``.
 
 from __future__ import annotations
 
-LANGUAGES = ("de", "en")
+from xaikit.selfcheck.messages import GENERIC, LANGUAGES, render  # noqa: F401  (one catalogue:
+# the checks' generic messages live on the student side, for the public self-check; the grader adds its own)
 
-GENERIC = {
-    "passed": {"de": "Bestanden.", "en": "Passed."},
-    "missing_function": {
-        "de": "Die Funktion `{name}` ist nicht definiert (oder ihre Zelle ist mit einem Fehler abgebrochen).",
-        "en": "The function `{name}` is not defined (or its cell stopped with an error).",
-    },
-    "not_implemented": {
-        "de": "`{name}` ist noch nicht implementiert (NotImplementedError).",
-        "en": "`{name}` is not implemented yet (NotImplementedError).",
-    },
-    "exception": {
-        "de": "Beim Aufruf auf einer verborgenen Eingabe ({case}) trat ein Fehler auf: {error}",
-        "en": "Calling it on a hidden input ({case}) raised an error: {error}",
-    },
-    "timeout": {
-        "de": "Der Aufruf auf einer verborgenen Eingabe ({case}) hat das Zeitlimit von {seconds:.0f} s überschritten.",
-        "en": "The call on a hidden input ({case}) exceeded the time limit of {seconds:.0f} s.",
-    },
-    "not_run": {
-        "de": "Nicht geprüft: das Notebook wurde vorher abgebrochen ({reason}).",
-        "en": "Not checked: the notebook was stopped before ({reason}).",
-    },
-    "invalid_result": {
-        "de": "Das Ergebnis ist kein gültiger Wert: {reason}",
-        "en": "The result is not a valid value: {reason}",
-    },
-    "shape": {
-        "de": "Falsche Form des Ergebnisses `{key}`: erwartet {expected}, erhalten {got}.",
-        "en": "Wrong shape of result `{key}`: expected {expected}, got {got}.",
-    },
-    "not_finite": {
-        "de": "Das Ergebnis `{key}` enthält NaN oder unendliche Werte.",
-        "en": "The result `{key}` contains NaN or infinite values.",
-    },
-    "not_numeric": {
-        "de": "Das Ergebnis `{key}` ist nicht numerisch (Typ {got}).",
-        "en": "The result `{key}` is not numeric (type {got}).",
-    },
-    "values": {
-        "de": "Die Werte von `{key}` weichen von der Referenz ab (größte Abweichung {max_error:.3g}, erlaubt: rtol={rtol:g}, atol={atol:g}).",
-        "en": "The values of `{key}` differ from the reference (largest deviation {max_error:.3g}, allowed: rtol={rtol:g}, atol={atol:g}).",
-    },
+GENERIC.update({
     "notebook_unreadable": {
         "de": "Das Notebook kann nicht gelesen werden ({reason}). Bitte eine gültige .ipynb-Datei abgeben.",
         "en": "The notebook cannot be read ({reason}). Please hand in a valid .ipynb file.",
@@ -90,29 +50,17 @@ GENERIC = {
         "de": "Die Abgabe wurde abgebrochen: {reason}. Punkte gibt es für die bis dahin abgeschlossenen Prüfungen.",
         "en": "The submission was stopped: {reason}. Points are given for the checks completed until then.",
     },
+    "sandbox_files_invalid": {
+        "de": "Einige Dateien, die die Ausführung hinterlassen hat, waren ungültig und wurden nicht verwendet ({detail}).",
+        "en": "Some files left by the run were invalid and were not used ({detail}).",
+    },
+    "hidden_set": {
+        "de": "Geprüft auf den verborgenen Eingaben von Satz {name} (jede Person erhält einen der Sätze; "
+              "eine erneute Bewertung verwendet denselben).",
+        "en": "Checked on the hidden inputs of set {name} (everyone gets one of the sets; regrading uses the same one).",
+    },
     "manual": {
         "de": "Wird von Hand bewertet.",
         "en": "Graded by hand.",
     },
-}
-
-
-def render(key: str, params: dict | None = None, language: str = "de", catalog: dict | None = None) -> str:
-    """The message ``key`` in ``language``, looked up in ``catalog`` first, then in the generic ones."""
-    entry = (catalog or {}).get(key) or GENERIC.get(key)
-    if entry is None:
-        raise KeyError(f"no message {key!r}")
-    text = entry.get(language) or entry["de"]
-    try:
-        return text.format(**(params or {}))
-    except (KeyError, ValueError, IndexError):
-        return text
-
-GENERIC["sequence"] = {
-    "de": "Die Reihenfolge von `{key}` stimmt nicht: erwartet {expected}, erhalten {got}.",
-    "en": "The order of `{key}` is wrong: expected {expected}, got {got}.",
-}
-GENERIC["range"] = {
-    "de": "Die Werte von `{key}` liegen außerhalb von [{low}, {high}] (min {min:.3g}, max {max:.3g}).",
-    "en": "The values of `{key}` lie outside [{low}, {high}] (min {min:.3g}, max {max:.3g}).",
-}
+})

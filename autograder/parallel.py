@@ -31,6 +31,7 @@ from .feedback import Pictures, collect_pictures
 from .grading import SubmissionResult, grade_notebook
 from .messages import render
 from .runner.sandbox import stop_running_jobs
+from .secret import set_name
 
 # Messages of this module (progress bar, infrastructure failures), in both languages.
 TEXT = {
@@ -60,6 +61,7 @@ class Task:
     path: str | None = None
     data: bytes | None = None
     filename: str = "submission.ipynb"
+    hidden_set: int = 0  # which of the assignment's hidden case sets this student gets (autograder/secret.py)
 
     def shipped(self, max_bytes: int | None = None) -> "Task":
         """The same task carrying the notebook's bytes instead of a path; a file that is no regular
@@ -68,14 +70,15 @@ class Task:
         from .safe_outputs import RefusedFile, read_student_file
 
         if not self.path:
-            return Task(self.assignment, self.student, self.fingerprint, None, None, self.filename)
+            return Task(self.assignment, self.student, self.fingerprint, None, None, self.filename, self.hidden_set)
         if max_bytes is None:
             max_bytes = XaiGrade.class_traits()["max_notebook_mb"].default_value * 2**20
         try:
             data = read_student_file(self.path, max_bytes)
         except (RefusedFile, OSError):
-            return Task(self.assignment, self.student, self.fingerprint, self.path, None, Path(self.path).name)
-        return Task(self.assignment, self.student, self.fingerprint, None, data, Path(self.path).name)
+            return Task(self.assignment, self.student, self.fingerprint, self.path, None, Path(self.path).name,
+                        self.hidden_set)
+        return Task(self.assignment, self.student, self.fingerprint, None, data, Path(self.path).name, self.hidden_set)
 
 
 @dataclass
@@ -103,14 +106,25 @@ class Context:
     """What every submission of one assignment is graded against (built once, in the main process)."""
 
     assignment: str
+    sets: dict  # hidden case set index -> HiddenSet (only the sets some student of this batch needs)
+    release: Path | ReleaseFiles
+    set_count: int = 1  # K, for naming a set ("3/8")
+
+    def hidden(self, index: int) -> "HiddenSet":
+        return self.sets[index]
+
+    def blob(self) -> "ContextBlob":
+        payload = pickle.dumps((self.sets, self.release, self.set_count), protocol=5)
+        return ContextBlob(f"{self.assignment}-{hashlib.sha256(payload).hexdigest()[:16]}", self.assignment, payload)
+
+
+@dataclass
+class HiddenSet:
+    """One hidden case set: its cases with the reference's and every variant's results."""
+
     cases: list
     expected: dict
     variants: dict
-    release: Path | ReleaseFiles
-
-    def blob(self) -> "ContextBlob":
-        payload = pickle.dumps((self.cases, self.expected, self.variants, self.release), protocol=5)
-        return ContextBlob(f"{self.assignment}-{hashlib.sha256(payload).hexdigest()[:16]}", self.assignment, payload)
 
 
 @dataclass
@@ -155,9 +169,9 @@ def _context(item: Context | ContextBlob) -> Context:
         return item
     with _lock:
         if item.key not in _contexts:
-            cases, expected, variants, release = pickle.loads(item.payload)
+            sets, release, set_count = pickle.loads(item.payload)
             _contexts.clear()  # one assignment at a time is enough; keeps worker memory flat
-            _contexts[item.key] = Context(item.assignment, cases, expected, variants, release)
+            _contexts[item.key] = Context(item.assignment, sets, release, set_count)
         return _contexts[item.key]
 
 
@@ -215,9 +229,13 @@ def grade_task(task: Task, context: Context | ContextBlob, settings: dict | XaiG
         if task.data is not None:
             path = Path(scratch) / Path(task.filename).name
             path.write_bytes(task.data)
-        result = grade_safely(exercise, task.student, path, release_dir, context.cases, context.expected,
-                              context.variants, settings, private_paths)
-    graded = Graded(Task(task.assignment, task.student, task.fingerprint, task.path, None, task.filename), result)
+        hidden = context.hidden(task.hidden_set)
+        result = grade_safely(exercise, task.student, path, release_dir, hidden.cases, hidden.expected,
+                              hidden.variants, settings, private_paths)
+    result.hidden_set = set_name(task.hidden_set, context.set_count)
+    result.notes.append(render("hidden_set", {"name": result.hidden_set}, settings.language))
+    graded = Graded(Task(task.assignment, task.student, task.fingerprint, task.path, None, task.filename,
+                         task.hidden_set), result)
     if draw_now:
         draw_pictures(graded, context, settings.language, pictures)
     return graded
@@ -225,8 +243,9 @@ def grade_task(task: Task, context: Context | ContextBlob, settings: dict | XaiG
 
 def draw_pictures(graded: Graded, context: Context, language: str, pictures: bool = True) -> Graded:
     if pictures:
-        graded.pictures = collect_pictures(Exercise(graded.task.assignment), context.cases, graded.result,
-                                           context.expected, language)
+        hidden = context.hidden(graded.task.hidden_set)
+        graded.pictures = collect_pictures(Exercise(graded.task.assignment), hidden.cases, graded.result,
+                                           hidden.expected, language)
     graded.result.case_results = {}  # the pictures hold what the page needs; keep the return small
     return graded
 
@@ -234,8 +253,9 @@ def draw_pictures(graded: Graded, context: Context, language: str, pictures: boo
 def lost_result(task: Task, context: Context, error: BaseException, language: str) -> Graded:
     exercise = Exercise(task.assignment)
     note = text("worker_lost", language, error=f"{type(error).__name__}: {error}"[:200])
-    failed_cases = {c.id: ProbeError("not_run", {"reason": note}) for c in context.cases}
-    verdicts = evaluate(exercise, context.cases, failed_cases, context.expected, context.variants, language)
+    hidden = context.hidden(task.hidden_set)
+    failed_cases = {c.id: ProbeError("not_run", {"reason": note}) for c in hidden.cases}
+    verdicts = evaluate(exercise, hidden.cases, failed_cases, hidden.expected, hidden.variants, language)
     return Graded(task, SubmissionResult(task.student, task.assignment, verdicts, [note]), lost=True)
 
 
@@ -315,9 +335,10 @@ def run_dask(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done, ad
     with Client(address, set_as_default=False) as client:
         pending = {}
         for context, tasks in jobs:
-            shipped = Context(context.assignment, context.cases, context.expected, context.variants,
+            shipped = Context(context.assignment, context.sets,
                               ReleaseFiles.read(Path(context.release), context.assignment)
-                              if not isinstance(context.release, ReleaseFiles) else context.release)
+                              if not isinstance(context.release, ReleaseFiles) else context.release,
+                              context.set_count)
             blob = client.scatter(shipped.blob(), broadcast=True, hash=False)
             for task in tasks:
                 future = client.submit(grade_task, task.shipped(), blob, values, private_paths, pictures,

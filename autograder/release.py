@@ -31,7 +31,7 @@ def release_assignment(name: str, course_root: Path, release_root: Path, setting
     exercise = Exercise(name)
     cases = exercise.build_cases(settings.public_seed, public=True)
     expected, variants = compute_reference(exercise, cases)
-    np.savez_compressed(target / PUBLIC_DATA, **pack_public(settings.public_seed, expected, variants))
+    np.savez_compressed(target / PUBLIC_DATA, **pack_public(exercise, settings.public_seed, cases, expected, variants))
     _normalise_zip_timestamps(target / PUBLIC_DATA)
     return target
 

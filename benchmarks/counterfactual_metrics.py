@@ -35,7 +35,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=50000)
     args = parser.parse_args(argv)
 
-    from autograder.checks.counterfactual import load_model
+    from xaikit.keras_models import load_model
     from reference_solutions.counterfactual import generate_counterfactual
     from xaikit.scenes import make_scene
 

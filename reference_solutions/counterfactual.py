@@ -114,7 +114,7 @@ NOTEBOOK_SETTINGS = {"steps": 40, "lr": 0.1, "distance_weight": 0.05}
 
 @functools.lru_cache(maxsize=1)
 def _notebook_run():
-    from autograder.checks.counterfactual import load_model
+    from xaikit.keras_models import load_model
     from xaikit.scenes import SHAPE_CLASSES, make_scene
 
     model, class_names = load_model("embedded")
@@ -193,7 +193,7 @@ def _answers_not_flipped():
 
 
 def _answers_original_class():
-    from autograder.checks.counterfactual import load_model
+    from xaikit.keras_models import load_model
 
     state = _xaigrade_notebook_state()
     model, class_names = load_model("embedded")

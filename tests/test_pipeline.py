@@ -66,10 +66,15 @@ def test_release_holds_no_solution_code_and_no_hidden_data(assignment):
     assert checked > 0
     with np.load(PROJECT_ROOT / "release" / assignment / PUBLIC_DATA, allow_pickle=False) as data:
         kinds = {name.split("|")[0] for name in data.files}
-        public_cases = {c.id for c in Exercise(assignment).build_cases(int(data["meta|seed"]), public=True)}
+        exercise = Exercise(assignment)
+        withheld = set(getattr(exercise.module, "PUBLIC_EXPECTED_WITHHELD", ()))
+        public_cases = {c.id for c in exercise.build_cases(int(data["meta|seed"]), public=True)
+                        if c.probe not in withheld}
         cases_in_data = {name.split("|")[1] for name in data.files if name.startswith("expected|")}
-    assert kinds <= {"meta", "expected", "variant"}
+        labels = {name.split("|")[1] for name in data.files if name.startswith(("variant|", "message|"))}
+    assert kinds <= {"meta", "expected", "variant", "diagnosis", "message"}
     assert cases_in_data == public_cases
+    assert labels and all(label.startswith("m") and label[1:].isdigit() for label in labels)  # no variant's name
     assert not list((PROJECT_ROOT / "release").rglob("reference_solutions*"))
 
 

@@ -1,166 +1,30 @@
-"""Checks of the partial-dependence exercise (scikit-learn, Boston housing).
-
-Hidden inputs: models the notebook never trains (linear regression, whose partial dependence
-is known exactly; random forest; gradient boosting; a hand-made model with an interaction),
-fitted on other features and rows, non-uniform grids of other lengths, and a non-Boston
-data set with other column names. Tolerance: rtol=1e-6, atol=1e-8 — partial dependence is
-deterministic, so only floating-point summation order may differ.
-"""
+"""The grader's view of the partial-dependence exercise: the student side's probes, public cases, criteria
+and messages (``xaikit/selfcheck/exercises/pdp.py``), plus which known mistakes each check names
+(their messages) and the hidden cases (``reference_solutions/hidden/pdp.py``)."""
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
 
-from ..compare import Tolerance, array_close, first_failure, flag_true
-from ..runner.probe import require
-from . import Case, Check
+from xaikit.selfcheck.exercises import pdp as _public
+from xaikit.selfcheck.exercises.pdp import *  # noqa: F401,F403  (probes, constants, public cases)
 
-NOTEBOOK = "pdp"
-TOLERANCE = Tolerance(rtol=1e-6, atol=1e-8)
-PROBE_FUNCTIONS = {"probe_pd_1d": "partial_dependence_1d", "probe_pd_2d": "partial_dependence_2d"}
-PUBLIC_FEATURES = ("RM", "LSTAT")
-HIDDEN_FEATURES = ("DIS", "NOX", "CRIM", "AGE", "PTRATIO", "TAX", "INDUS")
+from . import hidden_builders, with_diagnoses
 
+# check id -> the known-wrong variants (reference_solutions/pdp.py) it names, in the order tried
+DIAGNOSES = {
+    "pdp_1d.linear_exact": ("grid_ignored", "ice_instead_of_mean", "mean_over_wrong_axis"),
+    "pdp_1d.values": ("ice_instead_of_mean", "mean_over_wrong_axis", "grid_ignored"),
+    "pdp_1d.input_unchanged": ("mutates_input_1d",),
+    "pdp_2d.shape": ("transposed_2d",),
+    "pdp_2d.values": ("transposed_2d", "swapped_features_2d"),
+    "pdp_2d.input_unchanged": ("mutates_input_2d",),
+}
 
-class InteractionModel(RegressorMixin, BaseEstimator):
-    """f(x) = a*b + c**2 on columns a, b, c: ICE curves differ from their mean, so averaging
-    over the wrong axis or returning ICE curves cannot pass by accident."""
+CHECKS = with_diagnoses(_public.CHECKS, DIAGNOSES)
 
-    def fit(self, X, y=None):
-        self.feature_names_in_ = np.array(list(X.columns))
-        self.n_features_in_ = X.shape[1]
-        return self
-
-    def predict(self, X):
-        values = np.asarray(X, dtype=np.float64)
-        return values[:, 0] * values[:, 1] + values[:, 2] ** 2
-
-
-# --- probes: run in the student's kernel (and in the grader on the reference) ---------------
-
-def probe_pd_1d(namespace, inputs):
-    function = require(namespace, "partial_dependence_1d")
-    X = inputs["X"]
-    before = X.copy(deep=True)
-    result = function(inputs["model"], X, inputs["feature"], np.array(inputs["grid"]))
-    return {"pd": result, "x_unchanged": bool(X.equals(before))}  # converted (or marked invalid) by the probe runner
-
-
-def probe_pd_2d(namespace, inputs):
-    function = require(namespace, "partial_dependence_2d")
-    X = inputs["X"]
-    before = X.copy(deep=True)
-    result = function(inputs["model"], X, tuple(inputs["features"]),
-                      np.array(inputs["grid_a"]), np.array(inputs["grid_b"]))
-    return {"pd": result, "x_unchanged": bool(X.equals(before))}  # converted (or marked invalid) by the probe runner
-
-
-# --- hidden and public inputs -----------------------------------------------------------------
-
-def _boston_rows(rng, n_rows):
-    from xaikit.boston import load_boston
-
-    X, y = load_boston()
-    rows = rng.choice(len(X), size=n_rows, replace=False)
-    return X, y, X.iloc[np.sort(rows)].reset_index(drop=True)
-
-
-def _grid(rng, column, n_points):
-    """Sorted, non-uniform grid inside the column's range (never the default percentiles)."""
-    low, high = np.quantile(column, [0.02, 0.98])
-    return np.sort(rng.uniform(low, high, size=n_points)).round(4)
-
-
-def build_cases(seed: int, public: bool) -> list[Case]:
-    from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
-    from sklearn.linear_model import LinearRegression
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    features = PUBLIC_FEATURES if public else tuple(str(f) for f in rng.choice(HIDDEN_FEATURES, size=3, replace=False))
-    X_full, y, X_eval = _boston_rows(rng, 40 if public else 60)
-    cases = []
-
-    linear = LinearRegression().fit(X_full, y)
-    cases.append(Case("linear_1d", "probe_pd_1d",
-                      {"model": linear, "X": X_eval, "feature": features[0],
-                       "grid": _grid(rng, X_full[features[0]], 5)},
-                      f"lineares Modell, Merkmal {features[0]}", frozenset({"linear"})))
-
-    forest = RandomForestRegressor(n_estimators=12, max_depth=6, random_state=seed % 1000).fit(X_full, y)
-    boosting = GradientBoostingRegressor(n_estimators=40, max_depth=3, random_state=seed % 1000).fit(X_full, y)
-    cases.append(Case("forest_1d", "probe_pd_1d",
-                      {"model": forest, "X": X_eval, "feature": features[1],
-                       "grid": _grid(rng, X_full[features[1]], 7)},
-                      f"Random Forest, Merkmal {features[1]}", frozenset({"nonlinear"})))
-
-    interaction_X = pd.DataFrame(rng.normal(size=(30, 3)) + [1.0, 2.0, 0.0], columns=["a", "b", "c"])
-    cases.append(Case("interaction_1d", "probe_pd_1d",
-                      {"model": InteractionModel().fit(interaction_X), "X": interaction_X, "feature": "a",
-                       "grid": np.array([-1.5, -0.25, 0.5, 2.0])},
-                      "Modell a·b + c², Merkmal a", frozenset({"nonlinear"})))
-
-    if not public:
-        cases.append(Case("boosting_1d", "probe_pd_1d",
-                          {"model": boosting, "X": X_eval, "feature": features[2],
-                           "grid": _grid(rng, X_full[features[2]], 6)},
-                          f"Gradient Boosting, Merkmal {features[2]}", frozenset({"nonlinear"})))
-
-    pair = ("RM", "LSTAT") if public else (features[1], features[2])
-    cases.append(Case("boosting_2d", "probe_pd_2d",
-                      {"model": boosting, "X": X_eval, "features": pair,
-                       "grid_a": _grid(rng, X_full[pair[0]], 4), "grid_b": _grid(rng, X_full[pair[1]], 6)},
-                      f"Gradient Boosting, Merkmale {pair[0]} × {pair[1]}"))
-    cases.append(Case("interaction_2d", "probe_pd_2d",
-                      {"model": InteractionModel().fit(interaction_X), "X": interaction_X, "features": ("a", "c"),
-                       "grid_a": np.array([-1.0, 0.0, 1.5]), "grid_b": np.array([-2.0, -0.5, 0.5, 1.0, 2.5])},
-                      "Modell a·b + c², Merkmale a × c"))
-    return cases
-
-
-# --- checks ----------------------------------------------------------------------------------
-
-def _values(student, expected, case):
-    return array_close(student, expected, "pd", TOLERANCE)
-
-
-def _shape(student, expected, case):
-    got, want = np.shape(student.get("pd")), np.shape(expected["pd"])
-    if got != want:
-        return array_close(student, expected, "pd", TOLERANCE)  # the shape message
-    return None
-
-
-def _unchanged(student, expected, case):
-    return flag_true(student, "x_unchanged", "input_mutated")
-
-
-CHECKS = [
-    Check("pdp_1d.linear_exact", "test_pdp_1d", 1,
-          {"de": "1-D-PDP eines linearen Modells (exakt bekannt)", "en": "1-D PDP of a linear model (known exactly)"},
-          "probe_pd_1d", _values, ("grid_ignored", "ice_instead_of_mean", "mean_over_wrong_axis"),
-          tags=frozenset({"linear"})),
-    Check("pdp_1d.values", "test_pdp_1d", 2,
-          {"de": "1-D-PDP von Random Forest, Gradient Boosting und einem Modell mit Interaktion",
-           "en": "1-D PDP of random forest, gradient boosting and a model with an interaction"},
-          "probe_pd_1d", _values, ("ice_instead_of_mean", "mean_over_wrong_axis", "grid_ignored"),
-          tags=frozenset({"nonlinear"})),
-    Check("pdp_1d.input_unchanged", "test_pdp_1d", 1,
-          {"de": "1-D-PDP verändert X des Aufrufers nicht", "en": "1-D PDP leaves the caller's X unchanged"},
-          "probe_pd_1d", _unchanged, ("mutates_input_1d",)),
-    Check("pdp_2d.shape", "test_pdp_2d", 1,
-          {"de": "2-D-PDP hat die Form (len(grid_a), len(grid_b))", "en": "2-D PDP has shape (len(grid_a), len(grid_b))"},
-          "probe_pd_2d", _shape, ("transposed_2d",)),
-    Check("pdp_2d.values", "test_pdp_2d", 2,
-          {"de": "2-D-PDP-Werte", "en": "2-D PDP values"},
-          "probe_pd_2d", _values, ("transposed_2d", "swapped_features_2d")),
-    Check("pdp_2d.input_unchanged", "test_pdp_2d", 1,
-          {"de": "2-D-PDP verändert X des Aufrufers nicht", "en": "2-D PDP leaves the caller's X unchanged"},
-          "probe_pd_2d", _unchanged, ("mutates_input_2d",)),
-]
-
-MESSAGES = {
+# the checks' own messages and those of the known mistakes
+MESSAGES = {**_public.MESSAGES,
     "ice_instead_of_mean": {
         "de": "Du gibst die ICE-Kurven (eine Kurve pro Zeile von X) zurück statt ihres Mittelwerts ({case}). "
               "Die partielle Abhängigkeit ist der Durchschnitt über alle Zeilen: eine Zahl pro Gitterpunkt.",
@@ -178,12 +42,6 @@ MESSAGES = {
               "Setze die Spalte genau auf die Werte aus `grid`.",
         "en": "You do not use the given `grid` ({case}) but values of your own (e.g. quantiles). "
               "Set the column to exactly the values in `grid`.",
-    },
-    "input_mutated": {
-        "de": "Deine Funktion verändert das übergebene `X` ({case}). Arbeite auf einer Kopie (`X.copy()`), "
-              "sonst sind nach dem Aufruf die Daten des Aufrufers überschrieben.",
-        "en": "Your function modifies the `X` passed in ({case}). Work on a copy (`X.copy()`), "
-              "otherwise the caller's data are overwritten after the call.",
     },
     "mutates_input_1d": {
         "de": "Deine Funktion überschreibt die Spalte im übergebenen `X` ({case}). Arbeite auf einer Kopie (`X.copy()`).",
@@ -204,6 +62,11 @@ MESSAGES = {
         "en": "The grids are assigned to the wrong features ({case}): grid_a belongs to features[0], grid_b to features[1].",
     },
 }
+
+
+def build_cases(seed: int, public: bool) -> list:
+    """The public cases (student side), or those of the hidden case set with this seed (grader side)."""
+    return _public.build_public_cases(seed) if public else hidden_builders("pdp").build_hidden_cases(seed)
 
 
 # --- pictures for the feedback page (optional hook, see autograder/feedback.py) -------------

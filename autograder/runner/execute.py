@@ -24,8 +24,10 @@ from .jail import ended_children
 from .warm import PreforkedKernel, prefork_kernel, use_warm_provisioner
 
 PROBE_SOURCE = (
-    "import autograder.runner.probe as _xaigrade_probe\n"
-    "_xaigrade_probe.run({cases!r}, {out!r}, globals(), timeout={timeout!r})"
+    PROBE_PREFIX
+    + "    import xaikit.selfcheck.probe as _xaigrade_probe\n"
+    "    _xaigrade_probe.run({cases!r}, {out!r}, globals(), timeout={timeout!r})\n"
+    + PROBE_SUFFIX
 )
 MAX_RESTARTS = 3
 KEPT_NOTE = ("[xaigrade: Demonstrationszelle, bei der Bewertung nicht erneut ausgeführt – Ausgabe wie abgegeben / "

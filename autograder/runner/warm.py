@@ -25,7 +25,7 @@ from .scan import parse_cell
 
 # What every warm process needs, whatever the notebook imports (the executor and an ipykernel).
 BASE_MODULES = ("nbformat", "nbclient", "jupyter_client.manager", "ipykernel.kernelapp", "ipykernel.ipkernel",
-                "IPython.core.interactiveshell", "autograder.runner.probe")
+                "IPython.core.interactiveshell", "xaikit.selfcheck.probe")
 
 
 def notebook_imports(nb) -> list[tuple[str, tuple[str, ...]]]:

@@ -1,0 +1,62 @@
+"""The public self-check (student side): what the notebooks' test cells run, inside the student's kernel.
+
+It uses only the public cases and the released ``public_checks.npz`` beside the notebook (the
+reference's results on those cases; no reference code, no hidden input), and prints one line per
+check. Grading never relies on it: the grader skips these cells and runs its hidden checks outside
+the student's process, on inputs the student has not seen.
+
+``python -m xaikit.selfcheck NOTEBOOK`` runs a whole notebook and prints the same lines.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+LANGUAGE_VARIABLE = "XAI_COURSE_LANGUAGE"  # "en" for English messages
+
+
+def public_data(assignment: str, folder: Path | None = None) -> Path:
+    """``public_checks.npz`` beside the notebook (the working directory), else the kit's own copy."""
+    from .core import PUBLIC_DATA
+
+    candidates = [Path(folder or Path.cwd()) / PUBLIC_DATA, Path(__file__).resolve().parent.parent / "course" /
+                  assignment / PUBLIC_DATA]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"{PUBLIC_DATA} fehlt neben dem Notebook / missing beside the notebook")
+
+
+def run_public_checks(assignment: str, task: str, namespace: dict, language: str | None = None) -> None:
+    """Run the public checks of one test cell (``task``) on the functions in ``namespace``."""
+    from .core import ProbeError, call_probe, evaluate, format_line, load_public
+    from .probe import MissingFunction
+
+    language = language or os.environ.get(LANGUAGE_VARIABLE, "de")
+    data = load_public(public_data(assignment))
+    exercise = data.exercise(assignment)
+    cases = exercise.build_cases(data.seed)
+    wanted = {c.probe for c in exercise.checks if c.task == task and c.public}
+    names = getattr(exercise.module, "PROBE_FUNCTIONS", {})
+    results = {}
+    for case in cases:
+        if case.probe not in wanted:
+            continue
+        try:
+            results[case.id] = call_probe(exercise, case, namespace)
+        except NotImplementedError:
+            results[case.id] = ProbeError("not_implemented", {"name": names.get(case.probe, "?")})
+        except MissingFunction as error:
+            results[case.id] = ProbeError("missing_function", {"name": error.name})
+        except Exception as error:  # show the student's error as feedback, not as a traceback
+            results[case.id] = ProbeError("exception", {"error": f"{type(error).__name__}: {error}"[:400]})
+    verdicts = [v for v in evaluate(exercise, cases, results, data.expected, data.variants, language,
+                                    public_only=True) if v.task == task]
+    titles = {c.id: c.title.get(language, c.title["de"]) for c in exercise.checks}
+    for verdict in verdicts:
+        print(format_line(verdict, titles[verdict.check_id]))
+    failed = [v.check_id for v in verdicts if not v.passed]
+    if failed:
+        raise AssertionError(("Öffentliche Prüfungen nicht bestanden: " if language == "de" else
+                              "Public checks failed: ") + ", ".join(failed))

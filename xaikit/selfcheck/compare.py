@@ -1,0 +1,92 @@
+"""Shared comparison helpers: validation first (type, shape, finiteness), then closeness.
+
+Each helper returns ``None`` when the student's result is acceptable, or a ``Failure``
+naming a message key and its parameters. The checks of all exercises build on these,
+so tolerances and their messages are stated once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Failure:
+    key: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """``|student - reference| <= atol + rtol * |reference|`` elementwise (numpy.allclose)."""
+
+    rtol: float
+    atol: float
+
+    def __str__(self):
+        return f"rtol={self.rtol:g}, atol={self.atol:g}"
+
+
+def numeric_array(result: dict, key: str) -> tuple[np.ndarray | None, Failure | None]:
+    """The result ``key`` as a float array, or the failure that prevents it."""
+    if key not in result:
+        return None, Failure("invalid_result", {"reason": f"`{key}` fehlt / missing"})
+    value = np.asarray(result[key])
+    if value.dtype.kind == "U" and value.size == 1 and str(value.ravel()[0]).startswith("__invalid__"):
+        return None, Failure("invalid_result", {"reason": f"`{key}`: {str(value.ravel()[0])[12:]}"})
+    if value.dtype.kind not in "biuf":
+        return None, Failure("not_numeric", {"key": key, "got": str(value.dtype)})
+    return value.astype(np.float64), None
+
+
+def array_close(student: dict, expected: dict, key: str, tol: Tolerance) -> Failure | None:
+    """Shape, finiteness and values of ``student[key]`` against ``expected[key]``."""
+    got, failure = numeric_array(student, key)
+    if failure:
+        return failure
+    want = np.asarray(expected[key], dtype=np.float64)
+    if got.shape != want.shape:
+        return Failure("shape", {"key": key, "expected": tuple(want.shape), "got": tuple(got.shape)})
+    if not np.all(np.isfinite(got)) and np.all(np.isfinite(want)):
+        return Failure("not_finite", {"key": key})
+    if np.allclose(got, want, rtol=tol.rtol, atol=tol.atol, equal_nan=True):
+        return None
+    error = float(np.nanmax(np.abs(got - want))) if got.size else 0.0
+    return Failure("values", {"key": key, "max_error": error, "rtol": tol.rtol, "atol": tol.atol})
+
+
+def flag_true(student: dict, key: str, message: str) -> Failure | None:
+    """A boolean flag the probe recorded (e.g. 'input unchanged') must be true."""
+    if key not in student:
+        return Failure("invalid_result", {"reason": f"`{key}` fehlt / missing"})
+    return None if bool(np.asarray(student[key]).all()) else Failure(message)
+
+
+def same_sequence(student: dict, expected: dict, key: str) -> Failure | None:
+    """Equal sequences (rankings, token lists); compared as strings, order matters."""
+    if key not in student:
+        return Failure("invalid_result", {"reason": f"`{key}` fehlt / missing"})
+    got = [str(x) for x in np.asarray(student[key]).ravel()]
+    want = [str(x) for x in np.asarray(expected[key]).ravel()]
+    if got == want:
+        return None
+    return Failure("sequence", {"key": key, "expected": want, "got": got})
+
+
+def in_range(student: dict, key: str, low: float, high: float, message: str = "range") -> Failure | None:
+    got, failure = numeric_array(student, key)
+    if failure:
+        return failure
+    if got.size and (np.nanmin(got) < low or np.nanmax(got) > high):
+        return Failure(message, {"key": key, "low": low, "high": high,
+                                 "min": float(np.nanmin(got)), "max": float(np.nanmax(got))})
+    return None
+
+
+def first_failure(*failures: Failure | None) -> Failure | None:
+    for failure in failures:
+        if failure is not None:
+            return failure
+    return None

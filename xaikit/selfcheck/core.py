@@ -1,0 +1,239 @@
+"""Checks declared as data and the evaluation that turns probe results into verdicts (student side).
+
+An exercise's student module ``xaikit/selfcheck/exercises/<exercise>.py`` provides
+- probe functions ``probe_*(namespace, inputs) -> dict`` that call the student's functions
+  (they run inside the student's kernel, and in the grader on the reference and its variants),
+- ``build_public_cases(seed) -> list[Case]``: the public inputs of the self-check,
+- ``CHECKS``: a list of ``Check`` (criteria, points, titles); ``MESSAGES``: the checks' own messages.
+Nothing here builds a hidden input, and no check names a known mistake: which mistakes a check
+diagnoses, and their messages, come with the released data of the public case
+(``public_checks.npz``) for the self-check, and from the grader's side when grading.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .compare import Failure
+from .messages import render
+
+PUBLIC_DATA = "public_checks.npz"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    probe: str  # name of a probe function in the exercise module
+    inputs: dict
+    label: str  # what the student may be told about the input, e.g. "Random Forest, Merkmal DIS"
+    tags: frozenset = frozenset()
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    task: str  # grade_id of the notebook test cell whose points this check carries
+    points: float
+    title: dict  # {"de": ..., "en": ...}
+    probe: str  # the cases this check looks at are those of this probe ...
+    criterion: Callable[[dict, dict, Case], Failure | None]
+    variants: tuple = ()  # known-wrong variants to name when the result misses the reference (set by the grader)
+    tags: frozenset = frozenset()  # ... having all these tags
+    public: bool = True  # also run by the self-check on the public cases
+    # Does the student's result show the mistake of a variant? Default: it passes the criterion with
+    # the variant's result as the expected one. Bound-type checks ("at most 1.5x the reference's
+    # distance") need their own test of sameness, e.g. closeness of the images.
+    matches: Callable[[dict, dict, Case], bool] | None = None
+
+    def shows_variant(self, student: dict, variant_result: dict, case: Case) -> bool:
+        if self.matches is not None:
+            return bool(self.matches(student, variant_result, case))
+        return self.criterion(student, variant_result, case) is None
+
+    def selects(self, case: Case) -> bool:
+        return case.probe == self.probe and self.tags <= case.tags
+
+
+@dataclass(frozen=True)
+class ProbeError:
+    """A probe call that produced no usable data."""
+
+    kind: str  # missing_function | not_implemented | exception | timeout | invalid_result | not_run
+    params: dict = field(default_factory=dict)
+
+
+@dataclass
+class Verdict:
+    check_id: str
+    task: str
+    score: float
+    max_score: float
+    message_key: str
+    message: str
+    case_id: str | None = None
+    params: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.score >= self.max_score
+
+    def as_dict(self) -> dict:
+        return {"score": self.score, "max_score": self.max_score, "message": self.message,
+                "message_key": self.message_key, "task": self.task, "case": self.case_id}
+
+
+def with_diagnoses(checks, diagnoses: dict) -> list[Check]:
+    """The checks with the known mistakes each one names (check id -> variant ids)."""
+    return [dataclasses.replace(check, variants=tuple(diagnoses.get(check.id, ()))) for check in checks]
+
+
+class Exercise:
+    """One exercise as the self-check sees it: the student module's checks, public cases and messages.
+
+    ``diagnoses`` and ``messages`` (from ``public_checks.npz``) add the known mistakes the public
+    checks can name. The grader's ``autograder.checks.Exercise`` builds on this class."""
+
+    MODULE = "xaikit.selfcheck.exercises.{name}"
+
+    def __init__(self, name: str, diagnoses: dict | None = None, messages: dict | None = None):
+        self.name = name
+        self.module = importlib.import_module(self.MODULE.format(name=name))
+        self.checks: list[Check] = list(self.module.CHECKS)
+        if diagnoses is not None:
+            self.checks = with_diagnoses(self.checks, diagnoses)
+        self.messages: dict = {**self.module.MESSAGES, **(messages or {})}
+        self.notebook: str = getattr(self.module, "NOTEBOOK", name)
+        ids = [c.id for c in self.checks]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"duplicate check ids in {name}")
+
+    @property
+    def tasks(self) -> dict[str, float]:
+        """Points per test cell (grade_id), summed over its checks."""
+        points: dict[str, float] = {}
+        for check in self.checks:
+            points[check.task] = points.get(check.task, 0.0) + check.points
+        return points
+
+    def build_cases(self, seed: int, public: bool = True) -> list[Case]:
+        if not public:
+            raise ValueError("the student side builds public cases only")
+        return list(self.module.build_public_cases(seed))
+
+    def probe_function(self, case: Case):
+        return getattr(self.module, case.probe)
+
+    def probe_path(self, case: Case) -> str:
+        """module:function of the probe, importable in the student's kernel (always the student module)."""
+        function = self.probe_function(case)
+        return f"{function.__module__}:{function.__name__}"
+
+    def variant_ids(self) -> list[str]:
+        return sorted({v for check in self.checks for v in check.variants})
+
+    def message(self, key: str, params: dict | None, language: str) -> str:
+        return render(key, params, language, self.messages)
+
+
+def call_probe(exercise: Exercise, case: Case, namespace: dict) -> dict:
+    """Run a probe in this process and return plain arrays (as the probe runner writes them)."""
+    from .probe import plain_result
+
+    result = exercise.probe_function(case)(namespace, copy.deepcopy(case.inputs))
+    return {key: plain_result(value) for key, value in result.items()}
+
+
+def evaluate(exercise: Exercise, cases: list[Case], student: dict, expected: dict,
+             variants: dict, language: str = "de", public_only: bool = False) -> list[Verdict]:
+    """Verdicts for every check of ``exercise``.
+
+    ``student`` and ``expected`` map case ids to result dicts (or ``ProbeError``);
+    ``variants`` maps variant id -> case id -> result dict. A check passes when every one
+    of its cases is within tolerance; otherwise the first failing case decides the message:
+    the known-wrong variant the student's result matches, or the comparison's own message.
+    """
+    verdicts = []
+    for check in exercise.checks:
+        if public_only and not check.public:
+            continue
+        selected = [case for case in cases if check.selects(case)]
+        verdicts.append(_evaluate_check(exercise, check, selected, student, expected, variants, language))
+    return verdicts
+
+
+def _evaluate_check(exercise, check, cases, student, expected, variants, language) -> Verdict:
+    if not cases:
+        raise ValueError(f"check {check.id} selects no case")
+    for case in cases:
+        result = student.get(case.id, ProbeError("not_run", {"reason": "no result"}))
+        if isinstance(result, ProbeError):
+            params = {"case": case.label, **result.params}
+            return Verdict(check.id, check.task, 0.0, check.points, result.kind,
+                           exercise.message(result.kind, params, language), case.id, params)
+        failure = check.criterion(result, expected.get(case.id, {}), case)
+        if failure is None:
+            continue
+        for variant_id in check.variants:
+            variant_result = variants.get(variant_id, {}).get(case.id)
+            if isinstance(variant_result, dict) and check.shows_variant(result, variant_result, case):
+                params = {"case": case.label}
+                return Verdict(check.id, check.task, 0.0, check.points, variant_id,
+                               exercise.message(variant_id, params, language), case.id, params)
+        params = {"case": case.label, **failure.params}
+        return Verdict(check.id, check.task, 0.0, check.points, failure.key,
+                       exercise.message(failure.key, params, language), case.id, params)
+    return Verdict(check.id, check.task, check.points, check.points, "passed",
+                   exercise.message("passed", {}, language))
+
+
+def format_line(verdict: Verdict, title: str) -> str:
+    mark = "✔" if verdict.passed else "✘"
+    line = f"{mark} {verdict.score:g}/{verdict.max_score:g}  {verdict.check_id}: {title}"
+    if not verdict.passed:
+        line += f"\n      → {verdict.message}"
+    return line
+
+
+# --- the released data of the public case ----------------------------------------------------------
+
+@dataclass
+class PublicData:
+    """``public_checks.npz``: the reference's results on the public cases, and for the public checks the
+    known mistakes they can name — under neutral labels (``m0``, ``m1``, ...) with their messages and
+    their results on the public cases. No reference code, no hidden input, no variant's name."""
+
+    seed: int
+    expected: dict
+    variants: dict  # label -> case id -> result
+    diagnoses: dict  # check id -> labels
+    messages: dict  # label -> {"de": ..., "en": ...}
+
+    def exercise(self, name: str) -> Exercise:
+        return Exercise(name, self.diagnoses, self.messages)
+
+
+def load_public(path: Path) -> PublicData:
+    expected: dict = {}
+    variants: dict = {}
+    diagnoses: dict = {}
+    messages: dict = {}
+    with np.load(path, allow_pickle=False) as data:
+        seed = int(data["meta|seed"])
+        for name in data.files:
+            parts = name.split("|")
+            if parts[0] == "expected":
+                expected.setdefault(parts[1], {})[parts[2]] = data[name]
+            elif parts[0] == "variant":
+                variants.setdefault(parts[1], {}).setdefault(parts[2], {})[parts[3]] = data[name]
+            elif parts[0] == "diagnosis":
+                diagnoses[parts[1]] = tuple(str(label) for label in data[name])
+            elif parts[0] == "message":
+                messages.setdefault(parts[1], {})[parts[2]] = str(data[name])
+    return PublicData(seed, expected, variants, diagnoses, messages)

@@ -1,0 +1,379 @@
+"""Self-check of the CLIP exercise (Hugging Face transformers 5.x, embedded tiny CLIP): probes,
+public cases and checks.
+
+Models travel into the kernel as small specs, not pickles: ``"embedded"`` (the tiny CLIP,
+``xaikit.load_clip``) or ``{"config": {...}, "seed": n}`` — a randomly initialised
+``CLIPModel`` of another configuration with the tiny tokenizer and an image processor of matching
+size, built deterministically (``torch.manual_seed``) inside the probe and cached per process.
+Before every call the model's original weights are restored, so a student's function cannot
+change the next case's model. Tolerance: atol 1e-4 (float32 CLIP, different but equivalent computations).
+"""
+
+from __future__ import annotations
+
+import xaikit  # noqa: F401  (torch + triton before anything that could import TensorFlow)
+
+import copy
+import json
+
+import numpy as np
+
+from ..compare import Failure, Tolerance, array_close, first_failure, numeric_array
+from ..probe import as_numpy, require
+from ..core import Case, Check
+
+NOTEBOOK = "clip"
+
+# Imported by the zygote before forking submissions (autograder/runner/zygote.py): what the
+# notebook's helpers import lazily (xaikit.load_clip), besides the notebook's own imports.
+WARM_IMPORTS = [("transformers", ("CLIPModel", "CLIPProcessor")), ("transformers.utils.logging", ())]
+TOLERANCE = Tolerance(rtol=1e-4, atol=1e-4)
+PROBE_FUNCTIONS = {"probe_similarity": "clip_similarity", "probe_ranking": "rank_descriptions",
+                   "probe_tokens": "token_importance", "probe_general": "clip_similarity"}
+
+# A random configuration for the interface check (the grader's hidden cases use others); >= 3 layers.
+PUBLIC_CONFIG = {"text": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 3, "num_attention_heads": 2},
+                 "vision": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 3,
+                            "num_attention_heads": 2, "image_size": 32, "patch_size": 8},
+                 "projection_dim": 24}
+
+# --- models: built from a spec inside whichever process runs the probe ----------------------
+
+_MODELS: dict = {}
+
+
+def _build(spec):
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+
+    from xaikit.models import load_clip
+
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar on stderr in the self-test's output
+    try:
+        tiny_model, tiny_processor = load_clip("embedded", attn_implementation="eager")
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
+    if spec == "embedded":
+        return tiny_model.eval(), tiny_processor
+    tokenizer = tiny_processor.tokenizer
+    text = dict(spec["config"]["text"], vocab_size=len(tokenizer), max_position_embeddings=tokenizer.model_max_length,
+                bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                pad_token_id=tokenizer.pad_token_id)
+    vision = dict(spec["config"]["vision"], num_channels=3)
+    config = CLIPConfig(text_config=text, vision_config=vision, projection_dim=spec["config"]["projection_dim"])
+    with torch.random.fork_rng():  # deterministic weights, the caller's random state untouched
+        torch.manual_seed(spec["seed"])
+        model = CLIPModel(config)
+    model.set_attn_implementation("eager")
+    size = vision["image_size"]
+    old = tiny_processor.image_processor
+    image_processor = CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size},
+                                         do_resize=True, do_center_crop=True,
+                                         image_mean=list(old.image_mean), image_std=list(old.image_std))
+    return model.eval(), CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer)
+
+
+def load_model(spec):
+    """(model, processor) for a spec, with its original weights restored before every call
+    (cheaper than a deep copy), so one call cannot change the model of the next."""
+    key = json.dumps(spec, sort_keys=True)
+    if key not in _MODELS:
+        model, processor = _build(spec)
+        _MODELS[key] = (model, processor, copy.deepcopy(model.state_dict()))
+    model, processor, weights = _MODELS[key]
+    model.load_state_dict(weights)
+    model.set_attn_implementation("eager")
+    return model.eval(), processor
+
+
+# --- probes: run in the student's kernel (and in the grader on the reference) ---------------
+
+def _vector(value, n):
+    array = as_numpy(value, np.float64)
+    if array.size == n and array.ndim > 1:  # (1, n) from logits_per_image or (n, 1) is still one value per text
+        array = array.reshape(n)
+    return array
+
+
+def _similarity(namespace, model, processor, image, texts):
+    result = require(namespace, "clip_similarity")(model, processor, image, list(texts))
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise TypeError("clip_similarity muss ein Paar (Kosinus-Ähnlichkeiten, Softmax) zurückgeben / "
+                        "must return a pair (cosine similarities, softmax)")
+    return {"cosine": _vector(result[0], len(texts)), "probs": _vector(result[1], len(texts))}
+
+
+def _ranking(namespace, model, processor, image, texts):
+    ranked = require(namespace, "rank_descriptions")(model, processor, image, list(texts))
+    return {"ranking": np.array([str(t) for t in ranked], dtype=str)}
+
+
+def _tokens(namespace, model, processor, text):
+    result = require(namespace, "token_importance")(model, processor, text)
+    if isinstance(result, dict):
+        result = list(result.items())
+    tokens, scores = [], []
+    for pair in result:
+        token, score = pair
+        tokens.append(str(token))
+        scores.append(float(as_numpy(score, np.float64).reshape(-1)[0]))
+    return {"tokens": np.array(tokens, dtype=str), "scores": np.array(scores, dtype=np.float64)}
+
+
+def probe_similarity(namespace, inputs):
+    model, processor = load_model(inputs["model"])
+    return _similarity(namespace, model, processor, inputs["image"], inputs["texts"])
+
+
+def probe_ranking(namespace, inputs):
+    model, processor = load_model(inputs["model"])
+    return _ranking(namespace, model, processor, inputs["image"], inputs["texts"])
+
+
+def probe_tokens(namespace, inputs):
+    model, processor = load_model(inputs["model"])
+    return _tokens(namespace, model, processor, inputs["text"])
+
+
+def probe_general(namespace, inputs):
+    """All three functions, unchanged, on a model of another configuration."""
+    model, processor = load_model(inputs["model"])
+    result = _similarity(namespace, model, processor, inputs["image"], inputs["texts"])
+    model, processor = load_model(inputs["model"])
+    result.update(_ranking(namespace, model, processor, inputs["image"], inputs["texts"]))
+    model, processor = load_model(inputs["model"])
+    result.update(_tokens(namespace, model, processor, inputs["text"]))
+    return result
+
+
+# --- public inputs (the grader's hidden ones are built on its side) -----------------------------------------------------------------
+
+def swap(scene, attribute, rng):
+    from xaikit.scenes import COLOURS, POSITION_WORDS, SHAPE_CLASSES, SIZE_WORDS, make_caption
+
+    values = {"class_name": SHAPE_CLASSES, "colour": COLOURS, "size_word": SIZE_WORDS,
+              "position_word": POSITION_WORDS}[attribute]
+    words = {k: getattr(scene, k) for k in ("class_name", "colour", "size_word", "position_word")}
+    others = [v for v in values if v != words[attribute]]
+    words[attribute] = others[int(rng.integers(len(others)))]
+    return make_caption(words["class_name"], words["colour"], words["size_word"], words["position_word"])
+
+
+def scene_label(scene, n_texts):
+    return f"Szene „{scene.caption}“, {n_texts} Beschreibungen"
+
+
+def build_public_cases(seed: int) -> list[Case]:
+    """One generator for all probes, drawn from in a fixed order (the order fixes the cases)."""
+    from xaikit.photos import load_photo
+
+    rng = np.random.default_rng(seed)
+    scenes = make_scenes(rng)
+    cases = [similarity_scene_case(rng, scenes[0], [])]
+    cases.append(Case("sim_photo", "probe_similarity",
+                      {"model": "embedded", "image": np.ascontiguousarray(load_photo("chelsea")[::6, ::6]),
+                       "texts": ["a photo of a cat", "a photo of a dog"]},
+                      "Foto Katze (verkleinert), 2 Beschreibungen", frozenset({"embedded"})))
+    cases.append(ranking_scene_case(rng, scenes[1], "rank_scene", "a photo of a bird"))
+    cases.append(tie_case(rng, scenes[3], scenes[3].caption.upper()))
+    cases += token_cases([scenes[4].caption, "a photo of a small dog"])
+    cases.append(other_config_case(rng, scenes[2], PUBLIC_CONFIG, "a photo of a cat", "a small blue star on the right"))
+    return cases
+
+
+# Case builders the grader's hidden cases share (seeded by the generator they are given)
+
+def make_scenes(rng):
+    from xaikit.scenes import make_scene
+
+    return [make_scene(int(rng.integers(10**6)), size=64) for _ in range(5)]
+
+
+def similarity_scene_case(rng, a, extra_texts) -> Case:
+    """clip_similarity: the true caption among captions with one attribute changed (and ``extra_texts``)."""
+    texts = [a.caption, swap(a, "colour", rng), swap(a, "class_name", rng), swap(a, "position_word", rng),
+             *extra_texts]
+    return Case("sim_scene", "probe_similarity", {"model": "embedded", "image": a.image, "texts": texts},
+                scene_label(a, len(texts)), frozenset({"embedded"}))
+
+
+def ranking_scene_case(rng, b, case_id, other_text) -> Case:
+    """rank_descriptions: distinct texts."""
+    texts = [swap(b, "colour", rng), b.caption, swap(b, "size_word", rng), swap(b, "class_name", rng), other_text]
+    return Case(case_id, "probe_ranking", {"model": "embedded", "image": b.image, "texts": texts},
+                scene_label(b, len(texts)), frozenset({"embedded", "distinct"}))
+
+
+def tie_case(rng, d, tie) -> Case:
+    """rank_descriptions with a tie (same tokens: the tokenizer lower-cases)."""
+    texts = [swap(d, "class_name", rng), d.caption, swap(d, "colour", rng), tie]
+    return Case("rank_tie", "probe_ranking", {"model": "embedded", "image": d.image, "texts": texts},
+                f"Szene „{d.caption}“, Beschreibungen mit Gleichstand („{d.caption}“ und „{tie}“)",
+                frozenset({"embedded", "ties"}))
+
+
+def token_cases(texts) -> list[Case]:
+    return [Case(f"tokens_{i}", "probe_tokens", {"model": "embedded", "text": text}, f"Text „{text}“",
+                 frozenset({"embedded"})) for i, text in enumerate(texts)]
+
+
+def other_config_case(rng, e, config, generic_text, token_text) -> Case:
+    """The same functions on a randomly initialised CLIPModel of another configuration."""
+    general_texts = [e.caption, swap(e, "colour", rng), generic_text]
+    t, v = config["text"], config["vision"]
+    return Case("other_config", "probe_general",
+                {"model": {"config": config, "seed": int(rng.integers(10**6))}, "image": e.image,
+                 "texts": general_texts, "text": token_text},
+                f"zufällig initialisiertes CLIPModel (Text: {t['num_hidden_layers']} Schichten, "
+                f"{t['num_attention_heads']} Köpfe, Breite {t['hidden_size']}; Bild: {v['image_size']} px, "
+                f"Patch {v['patch_size']})", frozenset({"other_config"}))
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+def _strip(token: str) -> str:
+    return token[:-4] if token.endswith("</w>") else token
+
+
+def _same_tokens(student, expected):
+    if "tokens" not in student:
+        return Failure("invalid_result", {"reason": "`tokens` fehlt / missing"})
+    got = [_strip(str(t)) for t in np.asarray(student["tokens"]).ravel()]
+    want = [_strip(str(t)) for t in np.asarray(expected["tokens"]).ravel()]
+    if got != want:
+        return Failure("tokens", {"expected": want, "got": got})
+    return None
+
+
+def _same_ranking(student, expected):
+    if "ranking" not in student:
+        return Failure("invalid_result", {"reason": "`ranking` fehlt / missing"})
+    got = [str(t) for t in np.asarray(student["ranking"]).ravel()]
+    want = [str(t) for t in np.asarray(expected["ranking"]).ravel()]
+    if got == want:
+        return None
+    if [t.lower() for t in got] == [t.lower() for t in want]:
+        return Failure("ranking_ties", {"expected": want, "got": got})
+    return Failure("ranking", {"expected": want, "got": got})
+
+
+def _cosine(student, expected, case):
+    return array_close(student, expected, "cosine", TOLERANCE)
+
+
+def _probs(student, expected, case):
+    return array_close(student, expected, "probs", TOLERANCE)
+
+
+def _probs_sum(student, expected, case):
+    got, failure = numeric_array(student, "probs")
+    if failure:
+        return failure
+    want = np.asarray(expected["probs"], dtype=np.float64)
+    if got.shape != want.shape:
+        return Failure("shape", {"key": "probs", "expected": tuple(want.shape), "got": tuple(got.shape)})
+    total = float(np.sum(got))
+    if abs(total - float(np.sum(want))) <= TOLERANCE.atol:  # the reference's sum is 1
+        return None
+    return Failure("probs_sum", {"sum": total})
+
+
+def _ranking_criterion(student, expected, case):
+    return _same_ranking(student, expected)
+
+
+def _tokens_criterion(student, expected, case):
+    return _same_tokens(student, expected)
+
+
+def _scores(student, expected, case):
+    return first_failure(_same_tokens(student, expected), array_close(student, expected, "scores", TOLERANCE))
+
+
+def _general(student, expected, case):
+    failure = first_failure(_cosine(student, expected, case), _probs(student, expected, case),
+                            _same_ranking(student, expected), _scores(student, expected, case))
+    if failure is None:
+        return None
+    part = {"cosine": "clip_similarity (Kosinus)", "probs": "clip_similarity (Softmax)"}.get(
+        failure.params.get("key"), {"ranking": "rank_descriptions", "ranking_ties": "rank_descriptions",
+                                    "tokens": "token_importance"}.get(failure.key, "token_importance"))
+    return Failure("other_config", {"part": part})
+
+
+SIMILARITY_TASK, RANKING_TASK, TOKENS_TASK, GENERAL_TASK = (
+    "test_clip_similarity", "test_rank_descriptions", "test_token_importance", "test_clip_general")
+
+CHECKS = [
+    Check("similarity.cosine", SIMILARITY_TASK, 2,
+          {"de": "Kosinus-Ähnlichkeit von Bild und Texten", "en": "cosine similarity of image and texts"},
+          "probe_similarity", _cosine, tags=frozenset({"embedded"})),
+    Check("similarity.softmax", SIMILARITY_TASK, 1,
+          {"de": "Softmax von logits_per_image über die Texte", "en": "softmax of logits_per_image over the texts"},
+          "probe_similarity", _probs, tags=frozenset({"embedded"})),
+    Check("similarity.softmax_sums_to_one", SIMILARITY_TASK, 1,
+          {"de": "Die Softmax summiert sich über die Texte zu 1", "en": "the softmax sums to 1 over the texts"},
+          "probe_similarity", _probs_sum, tags=frozenset({"embedded"})),
+    Check("ranking.order", RANKING_TASK, 2,
+          {"de": "Rangfolge der Beschreibungen (absteigend nach Ähnlichkeit)",
+           "en": "ranking of the descriptions (descending by similarity)"},
+          "probe_ranking", _ranking_criterion,
+          tags=frozenset({"embedded", "distinct"})),
+    Check("ranking.ties", RANKING_TASK, 1,
+          {"de": "Gleichstand: ursprüngliche Reihenfolge bleibt erhalten", "en": "ties keep the input order"},
+          "probe_ranking", _ranking_criterion,
+          tags=frozenset({"embedded", "ties"})),
+    Check("tokens.tokens", TOKENS_TASK, 1,
+          {"de": "Token-Wichtigkeit: dieselben Token in derselben Reihenfolge (ohne Sondertoken)",
+           "en": "token importance: same tokens in the same order (no special tokens)"},
+          "probe_tokens", _tokens_criterion,
+          tags=frozenset({"embedded"})),
+    Check("tokens.scores", TOKENS_TASK, 3,
+          {"de": "Token-Wichtigkeit: Attention des EOS-Tokens, letzte Schicht, Mittel über Köpfe, Summe 1",
+           "en": "token importance: EOS token's attention, last layer, mean over heads, sum 1"},
+          "probe_tokens", _scores, tags=frozenset({"embedded"})),
+    Check("general.other_config", GENERAL_TASK, 2,
+          {"de": "Alle drei Funktionen unverändert auf einem CLIPModel anderer Konfiguration",
+           "en": "all three functions unchanged on a CLIPModel of another configuration"},
+          "probe_general", _general, tags=frozenset({"other_config"})),
+]
+
+MESSAGES = {
+    "probs_sum": {
+        "de": "Deine Softmax-Werte summieren sich über die Texte zu {sum:.4g} statt zu 1 ({case}). Die Softmax "
+              "muss über die Texte gebildet werden (eine Wahrscheinlichkeitsverteilung je Bild).",
+        "en": "Your softmax values sum to {sum:.4g} over the texts instead of 1 ({case}). The softmax must be "
+              "taken over the texts (one probability distribution per image).",
+    },
+    "ranking": {
+        "de": "Die Rangfolge stimmt nicht ({case}): erwartet {expected}, erhalten {got}.",
+        "en": "The ranking is wrong ({case}): expected {expected}, got {got}.",
+    },
+    "ranking_ties": {
+        "de": "Bei Gleichstand ist die Reihenfolge falsch ({case}): Texte mit gleicher Ähnlichkeit müssen in "
+              "ihrer ursprünglichen Reihenfolge bleiben (stabil sortieren; `np.argsort(sim)[::-1]` kehrt sie "
+              "um). Erwartet {expected}, erhalten {got}.",
+        "en": "Ties are in the wrong order ({case}): texts with equal similarity must keep their input order "
+              "(sort stably; `np.argsort(sim)[::-1]` reverses them). Expected {expected}, got {got}.",
+    },
+    "tokens": {
+        "de": "Die Token stimmen nicht ({case}): erwartet {expected}, erhalten {got}. Verwende "
+              "`processor.tokenizer.convert_ids_to_tokens` und lass Sondertoken (Start, Ende, Padding) weg.",
+        "en": "The tokens are wrong ({case}): expected {expected}, got {got}. Use "
+              "`processor.tokenizer.convert_ids_to_tokens` and leave out special tokens (start, end, padding).",
+    },
+    "other_config": {
+        "de": "Auf einem CLIPModel anderer Konfiguration ({case}) weicht {part} von der Referenz ab. Beachte "
+              "die Meldungen der anderen Prüfungen dieser Funktion; bestehen diese, sind meist Größen fest "
+              "einprogrammiert (Schicht- oder Kopfanzahl, Bildgröße, Position des EOS-Tokens): lies sie aus dem "
+              "Modell, dem Prozessor und den Token-IDs.",
+        "en": "On a CLIPModel of another configuration ({case}) {part} differs from the reference. See the "
+              "messages of this function's other checks; if those pass, sizes are usually hard-coded (number of "
+              "layers or heads, image size, position of the EOS token): read them from the model, the processor "
+              "and the token ids.",
+    },
+}
