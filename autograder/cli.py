@@ -215,7 +215,8 @@ def cmd_collect(args) -> int:
     layout.output.mkdir(parents=True, exist_ok=True)
     register_assignment(args.assignment, layout.course_root / "source", layout.db_url)
     report = collect(args.assignment, Path(args.archive), layout.submissions, release_nb, layout.db_url,
-                     read_mapping(Path(args.mapping)) if args.mapping else None, args.ids)
+                     read_mapping(Path(args.mapping)) if args.mapping else None, args.ids,
+                     max_notebook_mb=load_settings(args.course_dir).max_notebook_mb)
     for line in report.lines(args.language):
         print(line)
     return 0 if not report.problems else 2

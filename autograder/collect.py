@@ -246,20 +246,24 @@ def _belongs(path: Path, release_cells: set) -> bool | None:
 
 
 def collect(assignment: str, archive_path: Path, submissions: Path, release_notebook: Path, db_url: str | None = None,
-            mapping: dict | None = None, ids: str = "participant") -> CollectReport:
+            mapping: dict | None = None, ids: str = "participant", max_notebook_mb: int | None = None) -> CollectReport:
     """Place every student's notebook. Student ids: from ``mapping`` (participant id or full name) when
-    given, else ``ids``: 'participant' -> p<id>, 'name' -> slug of the full name."""
+    given, else ``ids``: 'participant' -> p<id>, 'name' -> slug of the full name. Notebooks over
+    ``max_notebook_mb`` (default: the setting's default) are not placed (and reported)."""
     with tempfile.TemporaryDirectory(prefix="xaigrade-collect-") as spool:
-        return _collect(assignment, archive_path, submissions, release_notebook, db_url, mapping, ids, Path(spool))
+        return _collect(assignment, archive_path, submissions, release_notebook, db_url, mapping, ids, Path(spool),
+                        max_notebook_mb)
 
 
-def _collect(assignment, archive_path, submissions, release_notebook, db_url, mapping, ids, spool: Path) -> CollectReport:
+def _collect(assignment, archive_path, submissions, release_notebook, db_url, mapping, ids, spool: Path,
+             max_notebook_mb: int | None = None) -> CollectReport:
     from .config import XaiGrade
 
     report = CollectReport()
     release_cells = set(grade_cells(nbformat.read(str(release_notebook), as_version=4)))
     per_student: dict = {}  # (pid, name) -> [(source, own name, unpacked notebook or None)]
-    budget = _Budget(notebook_bytes=XaiGrade.class_traits()["max_notebook_mb"].default_value * 2**20)
+    limit_mb = max_notebook_mb or XaiGrade.class_traits()["max_notebook_mb"].default_value
+    budget = _Budget(notebook_bytes=limit_mb * 2**20)
     with open(archive_path, "rb") as handle:
         announced = _entry_count(handle)
     if announced is not None and announced > MAX_MEMBERS:  # (zipfile would build an object per entry)

@@ -40,6 +40,9 @@ class XaiGrade(Configurable):
     memory_mb = Int(6144, help="Memory limit of the submission's processes in MiB.").tag(config=True)
     max_processes = Int(512, help="Cap on processes and threads of the submission (pids cgroup and RLIMIT_NPROC of its uid).").tag(config=True)
     max_file_mb = Int(256, help="Largest file the submission may write, MiB (RLIMIT_FSIZE).").tag(config=True)
+    job_disk_mb = Int(768, help="Total size of everything one submission may write (its job folder is a tmpfs of "
+                      "this size when grading as root; 0: no total limit, only max_file_mb per file).").tag(config=True)
+    job_max_files = Int(20_000, help="Files and folders one submission may create (inodes of its job folder).").tag(config=True)
     max_output_chars = Int(200_000, help="Notebook output kept per cell; the rest is cut.").tag(config=True)
     max_result_mb = Int(64, help="Largest result file accepted from the sandbox, MiB.").tag(config=True)
     max_notebook_mb = Int(20, help="Largest submitted notebook the grader reads, MiB (checked before parsing; a larger "

@@ -26,7 +26,8 @@ from .config import PROJECT_ROOT, XaiGrade, cache_dir
 from .messages import render
 from .nbgrader_bridge import grade_cells, is_test_cell
 from .runner import sandbox
-from .runner.results import load_results
+from .runner.results import MAX_JOB_STATUS_BYTES, load_results
+from .runner.runtime import RUNTIME_FILE, flags_from_runtime, read_runtime
 from .runner.scan import describe as describe_flag
 from .runner.scan import scan_notebook
 
@@ -51,8 +52,8 @@ class SubmissionResult:
     executed: object = None  # the executed notebook (nbformat), if it ran
     case_results: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)  # seconds: kernel_start, student_cells, probe, checks  # probe data per case id (for the feedback pictures)
-
     hidden_set: str | None = None  # which hidden case set it was graded on, e.g. "3/8" (autograder/secret.py)
+
     @property
     def score(self) -> float:
         return sum(v.score for v in self.verdicts)
@@ -75,9 +76,9 @@ class SubmissionResult:
             report["_flags"] = list(self.flags)
         if self.timings:
             report["_timings"] = {k: round(v, 3) for k, v in self.timings.items()}
-        return report
         if self.hidden_set:
             report["_hidden_set"] = self.hidden_set
+        return report
 
 
 # --- reference results (computed once per assignment and seed, reused for every student) ----
@@ -346,55 +347,114 @@ def _special_entries(folder: str, names: list[str]) -> set[str]:
     return {name for name in names if _special(Path(folder) / name)}
 
 
+@dataclass
+class SandboxRun:
+    """What one submission's run left, read and validated by the grader."""
+
+    results: dict  # case id -> arrays or ProbeError
+    executed: object  # the executed notebook, or None
+    status: dict  # the executor's status, validated (``results.validate_status``)
+    outcome: sandbox.JobOutcome
+    problems: list = field(default_factory=list)  # what was wrong with the files the sandbox left
+    runtime: dict = field(default_factory=dict)  # what the submission's process did (``runtime.json``)
+
+
+MAX_EXECUTED_BYTES = 32 * 2**20
+
+
+def _fill_work(work: Path, exercise: Exercise, nb, cases: list[Case], release_dir: Path, settings: XaiGrade,
+               demo_sources: frozenset) -> None:
+    """Put what the job needs into its (fresh, empty) work folder."""
+    for item in release_dir.iterdir():  # data files the notebook reads, not the notebook itself
+        if item.suffix == ".ipynb" or item.name == PUBLIC_DATA or _special(item):
+            continue
+        if item.is_dir():
+            shutil.copytree(item, work / item.name, ignore=_special_entries)
+        else:
+            shutil.copy2(item, work / item.name)
+    runnable = copy.deepcopy(nb)
+    for cell in runnable.cells:
+        if is_test_cell(cell):
+            cell.metadata["xaigrade_skip"] = True  # hidden checks replace the public self-tests
+        elif cell.cell_type == "code" and cell.source.strip() in demo_sources:
+            cell.metadata["xaigrade_keep"] = True
+    nbformat.write(runnable, str(work / "notebook.ipynb"))
+    probe_functions = getattr(exercise.module, "PROBE_FUNCTIONS", {})
+    with open(work / "cases.pkl", "wb") as handle:
+        pickle.dump([{"id": c.id, "probe": exercise.probe_path(c), "inputs": c.inputs,
+                      "function": probe_functions.get(c.probe, c.probe),
+                      "max_bytes": settings.max_result_mb * 2**20 // 2} for c in cases], handle)
+    sandbox.write_job(work, settings)
+
+
+def _read_run(job: sandbox.JobFolder, cases: list[Case], settings: XaiGrade, outcome) -> SandboxRun:
+    """Everything the grader takes from the work folder, through ``JobFiles`` only."""
+    from .runner.results import JobFiles, UnsafeFile, validate_status
+
+    problems: list[str] = []
+    status, executed, runtime = {}, None, {}
+    with JobFiles.open(job.work) as work:
+        if work.exists("status.json"):
+            try:
+                status, wrong = validate_status(work.read("status.json", MAX_JOB_STATUS_BYTES))
+                problems += wrong
+            except UnsafeFile as error:
+                problems.append(str(error))
+        if work.exists("executed.ipynb"):
+            try:
+                executed = nbformat.reads(work.read("executed.ipynb", MAX_EXECUTED_BYTES).decode("utf-8"),
+                                          as_version=4)
+            except (UnsafeFile, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as error:
+                problems.append(f"executed.ipynb: {str(error)[:120]}")
+        results_dir = work.folder("results")
+        try:
+            results = load_results(results_dir, [c.id for c in cases], settings.max_result_mb * 2**20,
+                                   outcome.killed_reason)
+            if results_dir is not None and results_dir.exists(RUNTIME_FILE):
+                runtime = read_runtime(results_dir)
+        finally:
+            if results_dir is not None:
+                results_dir.close()
+    return SandboxRun(results, executed, status, outcome, problems, runtime)
+
+
+def _ran_anything(job: sandbox.JobFolder) -> bool:
+    from .runner.results import JobFiles
+
+    with JobFiles.open(job.work) as work:
+        if work.exists("status.json"):
+            return True
+        results = work.folder("results")
+        if results is None:
+            return False
+        try:
+            return bool(results.names(limit=1))
+        finally:
+            results.close()
+
+
 def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
                    settings: XaiGrade, private_paths: list[str] | None = None,
-                   student_check: bool = False, demo_sources: frozenset = frozenset()) -> tuple[dict, object, dict, str | None]:
-    """Execute the notebook and probe in a fresh job dir; return (results, executed nb, status, kill reason).
+                   student_check: bool = False, demo_sources: frozenset = frozenset()) -> SandboxRun:
+    """Execute the notebook and probe in a fresh job folder and read back what it left.
 
     Cells whose source is one of ``demo_sources`` (unchanged instructor demo cells) are not run;
     they keep the outputs the student submitted, marked as such, for whoever grades by hand."""
     warm = warm_process(exercise, release_dir, settings, student_check)
-    job_dir = Path(tempfile.mkdtemp(prefix="xaigrade-job-"))
-    try:
-        for item in release_dir.iterdir():  # data files the notebook reads, not the notebook itself
-            if item.suffix == ".ipynb" or item.name == PUBLIC_DATA or _special(item):
+    for attempt in range(2):
+        job = sandbox.new_job_folder(settings)
+        try:
+            _fill_work(job.work, exercise, nb, cases, release_dir, settings, demo_sources)
+            outcome = sandbox.run_job(job, settings, private_paths, warm=warm)
+            if attempt == 0 and outcome.kind not in (None, "timeout") and not _ran_anything(job):
+                # The executor died before running anything of the submission (e.g. the kernel did not
+                # start in time on a loaded machine): that is ours, not the student's; once more, in a
+                # fresh folder (nothing the first attempt left is reused).
                 continue
-            if item.is_dir():
-                shutil.copytree(item, job_dir / item.name, ignore=_special_entries)
-            else:
-                shutil.copy2(item, job_dir / item.name)
-        runnable = copy.deepcopy(nb)
-        for cell in runnable.cells:
-            if is_test_cell(cell):
-                cell.metadata["xaigrade_skip"] = True  # hidden checks replace the public self-tests
-            elif cell.cell_type == "code" and cell.source.strip() in demo_sources:
-                cell.metadata["xaigrade_keep"] = True
-        nbformat.write(runnable, str(job_dir / "notebook.ipynb"))
-        probe_functions = getattr(exercise.module, "PROBE_FUNCTIONS", {})
-        with open(job_dir / "cases.pkl", "wb") as handle:
-            pickle.dump([{"id": c.id, "probe": exercise.probe_path(c), "inputs": c.inputs,
-                          "function": probe_functions.get(c.probe, c.probe),
-                          "max_bytes": settings.max_result_mb * 2**20 // 2} for c in cases], handle)
-        sandbox.write_job(job_dir, settings)
-        for attempt in range(2):
-            outcome = sandbox.run_job(job_dir, settings, private_paths, warm=warm)
-            started_any = (job_dir / "results").exists() and any((job_dir / "results").iterdir())
-            if outcome.returncode in (0, None) or outcome.killed_reason.startswith("Zeitlimit") \
-                    or (job_dir / "status.json").exists() or started_any:
-                break
-            # The executor died before running anything of the submission (e.g. the kernel did not
-            # start in time on a loaded machine): that is ours, not the student's; try once more.
-        status = {}
-        if (job_dir / "status.json").exists():
-            status = json.loads((job_dir / "status.json").read_text())
-        executed = None
-        if (job_dir / "executed.ipynb").exists():
-            executed = nbformat.read(str(job_dir / "executed.ipynb"), as_version=4)
-        results = load_results(job_dir / "results", [c.id for c in cases],
-                               settings.max_result_mb * 2**20, outcome.killed_reason)
-        return results, executed, status, outcome.killed_reason
-    finally:
-        shutil.rmtree(job_dir, ignore_errors=True)
+            return _read_run(job, cases, settings, outcome)
+        finally:
+            job.remove()
+    raise AssertionError("not reached")
 
 
 def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Path, cases: list[Case],
@@ -410,7 +470,7 @@ def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Pa
     release_notebook = release_notebook or release_dir / f"{exercise.notebook}.ipynb"
     try:
         release_nb = nbformat.read(str(release_notebook), as_version=4)
-        nb, restored = prepare_notebook(exercise, path, release_nb)
+        nb, restored = prepare_notebook(exercise, path, release_nb, max_mb=settings.max_notebook_mb)
     except NotebookProblem as problem:
         note = render(problem.key, problem.params, language)
         failed = {c.id: ProbeError("not_run", {"reason": note}) for c in cases}
@@ -422,16 +482,22 @@ def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Pa
         frozenset(cell.source.strip() for cell in release_nb.cells if is_demo_cell(cell))
     flags = scan_notebook(nb, lambda cell: is_test_cell(cell) or cell.source.strip() in given)
     notes += [describe_flag(flag, language) for flag in flags]
-    results, executed, status, killed = run_in_sandbox(exercise, nb, cases, release_dir, settings, private_paths,
-                                                       student_check=public_only, demo_sources=demo_sources)
+    run = run_in_sandbox(exercise, nb, cases, release_dir, settings, private_paths,
+                         student_check=public_only, demo_sources=demo_sources)
+    results, executed, status, killed = run.results, run.executed, run.status, run.outcome.killed_reason
     if killed:
         notes.append(render("sandbox_killed", {"reason": killed}, language))
+    if run.problems:
+        notes.append(render("sandbox_files_invalid", {"detail": "; ".join(run.problems)[:300]}, language))
+    runtime_flags = flags_from_runtime(run.runtime)
+    flags += [flag for flag in runtime_flags if flag not in flags]
+    notes += [describe_flag(flag, language) for flag in runtime_flags]
     for death in status.get("kernel_deaths", []):
         notes.append(render("kernel_died", {"index": death["index"], "reason": death["reason"][:120]}, language))
     for timeout in status.get("cell_timeouts", [])[:5]:
-        notes.append(render("cell_timeout", timeout, language))
+        notes.append(render("cell_timeout", {"index": timeout["index"], "seconds": timeout["seconds"]}, language))
     for error in status.get("cell_errors", [])[:5]:
-        notes.append(render("cell_error", error, language))
+        notes.append(render("cell_error", {"index": error["index"], "error": error["error"]}, language))
     checks_started = time.monotonic()
     verdicts = evaluate(exercise, cases, results, expected, variants, language, public_only)
     timings = dict(status.get("timings", {}))

@@ -341,7 +341,7 @@ def run_dask(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done, ad
                               context.set_count)
             blob = client.scatter(shipped.blob(), broadcast=True, hash=False)
             for task in tasks:
-                future = client.submit(grade_task, task.shipped(), blob, values, private_paths, pictures,
+                future = client.submit(grade_task, task.shipped(settings.max_notebook_mb * 2**20), blob, values, private_paths, pictures,
                                        key=f"xaigrade-{task.assignment}-{task.student}-{uuid.uuid4().hex[:8]}",
                                        pure=False)
                 pending[future] = (task, context)

@@ -21,6 +21,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from .jail import ended_children
+from .runtime import PROBE_PREFIX, PROBE_SUFFIX, startup_source
 from .warm import PreforkedKernel, prefork_kernel, use_warm_provisioner
 
 PROBE_SOURCE = (
@@ -189,6 +190,7 @@ def main(job_dir: str, warm: bool = False) -> int:
     startup = job_dir / ".ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True, exist_ok=True)
     (startup / "00-xaigrade-output-cap.py").write_text(OUTPUT_CAP_SOURCE.replace("{limit}", str(job["max_output_chars"])))
+    (startup / "01-xaigrade-runtime.py").write_text(startup_source())
     os.environ["IPYTHONDIR"] = str(job_dir / ".ipython")  # the kernel inherits it
     if warm:
         prefork_kernel()

@@ -74,6 +74,8 @@ def build_jail(job_dir: str, hide: list[str], expose: list[str], outer_uid: int 
     for point, options in list(_mount_points()):
         if point in writable or point.startswith("/proc/") or point.startswith("/sys"):
             continue
+        if _inside(point, hide) and not _inside(point, expose + [job_dir]):
+            continue  # lies under a cover (e.g. the job folder's own tmpfs below /tmp): unreachable
         flags = MS_REMOUNT | MS_BIND | MS_RDONLY
         flags |= MS_NOSUID if "nosuid" in options else 0
         flags |= MS_NODEV if "nodev" in options else 0

@@ -8,8 +8,14 @@ Layers, each used where the system allows it (``describe_isolation`` says which 
 - cgroups when running as root (pids.max against fork bombs, memory limit for the whole tree);
   otherwise RLIMIT_NPROC;
 - resource limits per process: CPU seconds, data segment (memory), file size, open files, no core dumps;
-- a scrubbed environment and a fresh working directory;
+- a scrubbed environment and, for every attempt, a fresh job folder (``JobFolder``): a root-owned
+  folder (a size-limited tmpfs when root) holding the log, which the sandbox writes through a
+  descriptor it is handed, and ``work/``, the only place the submission can write;
+- a uid of its own per job (when root), so concurrent jobs share no process limit and no files;
 - a wall-clock limit enforced here by killing the process group (and the cgroup's processes).
+
+The grader never follows a path the submission can write: what it reads from ``work/`` goes through
+``results.JobFiles`` (no links, regular files only, sizes capped).
 """
 
 from __future__ import annotations
@@ -18,29 +24,148 @@ import atexit
 import json
 import os
 import resource
+import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from ..config import PROJECT_ROOT, XaiGrade, cache_dir
+from . import jail
 from .jail import PR_SET_PDEATHSIG, libc
 
 JAIL_FAILED = 97
-SANDBOX_UID = 65534  # "nobody": what a submission runs as when the grader is root
+# When the grader is root, every job runs as a uid of its own from this range (no passwd entry is
+# needed): RLIMIT_NPROC counts per uid, so with one shared uid ("nobody") a fork bomb in one job
+# starved the kernel start of the job running beside it (the warm start then fell back to cold).
+SANDBOX_UID_BASE = 1_900_000_000
+SANDBOX_UID_SPAN = 100_000_000
+LOG_TAIL_BYTES = 2000
 
 
 @dataclass
 class JobOutcome:
     returncode: int | None
-    killed_reason: str | None
+    killed_reason: str | None  # German text for the notes (see ``kind``/``params`` for logic)
     seconds: float
     log_tail: str
+    kind: str | None = None  # None (ran to its end) | timeout | memory | cpu | signal | exit | jail
+    params: dict = field(default_factory=dict)
+
+
+# --- job folders ---------------------------------------------------------------------------------
+
+@dataclass
+class JobFolder:
+    """One attempt's folders. ``root`` is the grader's (root-owned, mode 0711; a tmpfs of
+    ``settings.job_disk_mb`` when root) and holds ``sandbox.log``; ``work`` is the submission's.
+    A retry gets a new JobFolder: nothing the submission left (links, FIFOs) is ever reused."""
+
+    root: Path
+    mounted: bool = False
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "sandbox.log"
+
+    def remove(self) -> None:
+        if self.mounted:
+            _unmount(self.root)
+            self.mounted = False
+        shutil.rmtree(self.root, ignore_errors=True)  # (rmtree never follows links)
+
+
+def _unmount(path: Path) -> None:
+    libc.umount2(str(path).encode(), 2)  # MNT_DETACH: gone now, freed when no namespace holds it
+
+
+def _job_prefix() -> str:
+    return f"xaigrade-job-{_pid_namespace()}-{os.getpid()}-"
+
+
+def new_job_folder(settings: XaiGrade) -> JobFolder:
+    """A fresh, empty job folder; the work folder is not yet handed to the job's uid."""
+    _remove_stale_job_folders()
+    root = Path(tempfile.mkdtemp(prefix=_job_prefix()))
+    folder = JobFolder(root)
+    if os.geteuid() == 0 and settings.job_disk_mb > 0:
+        try:  # a total limit for everything the job writes (and it is memory, charged to the job's cgroup)
+            jail.mount("tmpfs", str(root), "tmpfs", jail.MS_NOSUID | jail.MS_NODEV,
+                       f"size={settings.job_disk_mb}m,nr_inodes={settings.job_max_files},mode=0711")
+            folder.mounted = True
+        except jail.JailError as error:
+            print(f"xaigrade: no size-limited job folder ({error})", file=sys.stderr)
+    os.chmod(root, 0o711)
+    folder.work.mkdir(mode=0o700)
+    return folder
+
+
+@lru_cache(maxsize=None)
+def _remove_stale_job_folders() -> None:
+    """Job folders (and their tmpfs mounts) of graders of this pid namespace that were killed."""
+    namespace = str(_pid_namespace())
+    for path in Path(tempfile.gettempdir()).glob("xaigrade-job-*"):
+        parts = path.name.split("-")
+        try:
+            if len(parts) == 5 and parts[2] == namespace and int(parts[3]) != os.getpid() and not _alive(int(parts[3])):
+                if os.path.ismount(path):
+                    _unmount(path)
+                shutil.rmtree(path, ignore_errors=True)
+        except (OSError, ValueError):
+            pass
+
+
+_uids_in_use: set[int] = set()
+_uids_lock = threading.Lock()
+
+
+def _take_uid() -> int:
+    with _uids_lock:
+        while True:
+            uid = SANDBOX_UID_BASE + secrets.randbelow(SANDBOX_UID_SPAN)
+            if uid not in _uids_in_use:
+                _uids_in_use.add(uid)
+                return uid
+
+
+def _release_uid(uid: int | None) -> None:
+    with _uids_lock:
+        _uids_in_use.discard(uid)
+
+
+def hand_over(folder: Path, uid: int) -> None:
+    """Give the job's uid the work folder the grader filled (never following a link)."""
+    for parent, dirs, files in os.walk(folder):
+        os.chown(parent, uid, uid, follow_symlinks=False)
+        for name in dirs + files:
+            os.chown(os.path.join(parent, name), uid, uid, follow_symlinks=False)
+
+
+def read_log_tail(folder: JobFolder, size: int = LOG_TAIL_BYTES) -> str:
+    """The end of the job's log (a file of the grader's; still opened without following links)."""
+    try:
+        fd = os.open(folder.log, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return ""
+        return os.pread(fd, size, max(0, info.st_size - size)).decode("utf-8", "replace")
+    finally:
+        os.close(fd)
 
 
 @lru_cache(maxsize=None)
@@ -67,7 +192,7 @@ def exposed_paths() -> list[str]:
 def hidden_paths(extra: list[str]) -> list[str]:
     """What the jail covers; the grader's cache holds the hidden cases' reference results."""
     home = os.path.expanduser("~")
-    return [str(PROJECT_ROOT), home, "/tmp", "/var/tmp", str(cache_dir()), *extra]
+    return [str(PROJECT_ROOT), home, "/tmp", "/var/tmp", tempfile.gettempdir(), str(cache_dir()), *extra]
 
 
 @lru_cache(maxsize=None)
@@ -75,25 +200,24 @@ def jail_works() -> bool:
     prefix = namespace_command()
     if not prefix:
         return False
-    probe_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"xaigrade-jailcheck-{uuid.uuid4().hex}"
-    probe_dir.mkdir()
+    probe_dir = Path(tempfile.mkdtemp(prefix="xaigrade-jailcheck-"))
+    uid = _take_uid() if os.geteuid() == 0 else None
     try:
+        if uid is not None:
+            hand_over(probe_dir, uid)
         command = [*prefix, sys.executable, "-m", "autograder.runner.jail", str(probe_dir), "--check",
-                   *_jail_args([]), *_identity_args(probe_dir, 64)]
+                   *_jail_args([]), *_identity_args(uid, 64)]
         return subprocess.run(command, capture_output=True, cwd=probe_dir).returncode == 0
     finally:
+        _release_uid(uid)
         shutil.rmtree(probe_dir, ignore_errors=True)
 
 
-def _identity_args(job_dir: Path, max_processes: int) -> list[str]:
-    """Run as an unprivileged uid when we are root (the job dir is handed over to it)."""
-    if os.geteuid() != 0:
+def _identity_args(uid: int | None, max_processes: int) -> list[str]:
+    """Run as the job's own unprivileged uid when we are root."""
+    if uid is None:
         return []
-    for folder, dirs, files in os.walk(job_dir):
-        os.chown(folder, SANDBOX_UID, SANDBOX_UID)
-        for name in files:
-            os.chown(os.path.join(folder, name), SANDBOX_UID, SANDBOX_UID)
-    return ["--uid", str(SANDBOX_UID), "--nproc", str(max_processes)]
+    return ["--uid", str(uid), "--nproc", str(max_processes)]
 
 
 def _jail_args(extra_hidden: list[str]) -> list[str]:
@@ -135,7 +259,9 @@ def describe_isolation(settings: XaiGrade) -> dict:
         "file_jail": bool(settings.isolate_files and jail_works()),
         "cgroups": sorted(cgroup_roots()),
         "rlimits": ["CPU", "DATA", "FSIZE", "NOFILE", "CORE", "NPROC"],
-        "runs_as": f"uid {SANDBOX_UID} (nobody)" if os.geteuid() == 0 else f"uid {os.geteuid()}",
+        "runs_as": "a uid of its own per job" if os.geteuid() == 0 else f"uid {os.geteuid()}",
+        "job_folder": f"tmpfs, {settings.job_disk_mb} MiB" if os.geteuid() == 0 and settings.job_disk_mb > 0
+        else "plain folder (per-file limit only)",
     }
 
 
@@ -147,6 +273,8 @@ def scrubbed_environment(job_dir: Path) -> dict:
         "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(job_dir),
         "LANG": "C.UTF-8",
+        "USER": "sandbox",  # (the job's uid has no passwd entry; getpass and friends read these first)
+        "LOGNAME": "sandbox",
         "PYTHONHASHSEED": "0",
         "MPLCONFIGDIR": str(job_dir / ".matplotlib"),
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
@@ -313,73 +441,94 @@ def apply_limits(values: dict) -> None:
         resource.setrlimit(resource.RLIMIT_NPROC, (values["nproc"], values["nproc"]))
 
 
-def run_job(job_dir: Path, settings: XaiGrade, extra_hidden: list[str] | None = None,
+def run_job(job: JobFolder, settings: XaiGrade, extra_hidden: list[str] | None = None,
             warm=None) -> JobOutcome:
-    """Run ``execute.py`` on ``job_dir`` under the limits; never raises for the submission's sake.
+    """Run ``execute.py`` on ``job.work`` under the limits; never raises for the submission's sake.
 
     ``warm``: a ``zygote.Zygote`` to fork the job from (same sandbox, libraries already imported);
-    without one, or if it fails, the job starts cold through ``unshare`` and ``jail.py``."""
-    job_dir = Path(job_dir)
+    without one, or if it fails, the job starts cold through ``unshare`` and ``jail.py``. The job's
+    stdout/stderr go to ``job.log`` through a descriptor opened here: the path is not the job's."""
     prefix = namespace_command() if settings.isolate_network else ()
     jailed = bool(prefix and settings.isolate_files and jail_works())
     started = time.monotonic()
-    killed = None
+    kind, params = None, {}
     job_key = object()
     cgroups = _Cgroups(settings)
     returncode = None
+    uid = _take_uid() if jailed and os.geteuid() == 0 else None
+    hidden = [*(extra_hidden or []), str(job.root)]
+    log_fd = os.open(job.log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_APPEND | os.O_CLOEXEC,
+                     0o600)
     try:
-        env = scrubbed_environment(job_dir)
-        identity = _identity_args(job_dir, settings.max_processes) if jailed else []
+        env = scrubbed_environment(job.work)
+        if uid is not None:
+            hand_over(job.work, uid)
         ran_warm = False
         if warm is not None:
             from .zygote import ZygoteUnavailable
 
-            spec = {"job_dir": str(job_dir), "env": env, "cgroups": [str(p) for p in cgroups.paths],
+            spec = {"job_dir": str(job.work), "env": env, "cgroups": [str(p) for p in cgroups.paths],
                     "namespaces": ("user" if "--user" in prefix else "root") if prefix else None,
-                    "jail": {"hide": hidden_paths(list(extra_hidden or [])), "expose": exposed_paths(),
-                             "uid": int(identity[1]) if identity else None,
-                             "nproc": int(identity[3]) if identity else None} if jailed else None,
+                    "jail": {"hide": hidden_paths(hidden), "expose": exposed_paths(),
+                             "uid": uid, "nproc": settings.max_processes if uid is not None else None}
+                    if jailed else None,
                     "limits": limits(settings, cgroups)}
             try:
-                returncode, timed_out = warm.run(spec, settings.total_timeout,
+                returncode, timed_out = warm.run(spec, log_fd, settings.total_timeout,
                                                  started=lambda pid: _running.__setitem__(job_key, pid))
                 ran_warm = True
                 if timed_out:
-                    killed = f"Zeitlimit von {settings.total_timeout:.0f} s überschritten"
+                    kind, params = "timeout", {"seconds": settings.total_timeout}
             except ZygoteUnavailable as error:
-                with open(job_dir / "sandbox.log", "ab") as log:
-                    log.write(f"xaigrade: warm start failed ({error}); starting cold\n".encode())
+                os.write(log_fd, f"xaigrade: warm start failed ({error}); starting cold\n".encode())
         if not ran_warm:
-            command = [sys.executable, "-m", "autograder.runner.execute", str(job_dir)]
+            command = [sys.executable, "-m", "autograder.runner.execute", str(job.work)]
             if jailed:
-                command = [*prefix, sys.executable, "-m", "autograder.runner.jail", str(job_dir),
-                           *_jail_args(list(extra_hidden or [])), *identity]
+                command = [*prefix, sys.executable, "-m", "autograder.runner.jail", str(job.work),
+                           *_jail_args(hidden), *_identity_args(uid, settings.max_processes)]
             elif prefix:
                 command = [*prefix, *command]
-            with open(job_dir / "sandbox.log", "ab") as log:
-                process = subprocess.Popen(command, cwd=job_dir, env=env,
-                                           stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                           preexec_fn=_preexec(settings, cgroups))
-                _running[job_key] = process.pid
-                try:
-                    process.wait(timeout=settings.total_timeout)
-                except subprocess.TimeoutExpired:
-                    killed = f"Zeitlimit von {settings.total_timeout:.0f} s überschritten"
-                finally:
-                    _kill_group(process)
+            process = subprocess.Popen(command, cwd=job.work, env=env,
+                                       stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd,
+                                       preexec_fn=_preexec(settings, cgroups))
+            _running[job_key] = process.pid
+            try:
+                process.wait(timeout=settings.total_timeout)
+            except subprocess.TimeoutExpired:
+                kind, params = "timeout", {"seconds": settings.total_timeout}
+            finally:
+                _kill_group(process)
             returncode = process.returncode
-        if killed is None and cgroups.oom_killed() and returncode != 0:
-            killed = f"Speicherlimit von {settings.memory_mb} MiB überschritten"
+        if kind is None and cgroups.oom_killed() and returncode != 0:
+            kind, params = "memory", {"mb": settings.memory_mb}
     finally:
+        os.close(log_fd)
         _running.pop(job_key, None)
         cgroups.destroy()
-    tail = (job_dir / "sandbox.log").read_bytes()[-2000:].decode("utf-8", "replace")
-    if killed is None and returncode == JAIL_FAILED:
-        killed = "Sandbox konnte nicht eingerichtet werden: " + tail.strip().splitlines()[-1][:200]
-    elif killed is None and returncode not in (0, None):
+        _release_uid(uid)
+    tail = read_log_tail(job)
+    if kind is None and returncode == JAIL_FAILED:
+        kind, params = "jail", {"detail": (tail.strip().splitlines() or [""])[-1][:200]}
+    elif kind is None and returncode not in (0, None):
         last = [line for line in tail.strip().splitlines() if line.strip()][-1:] or [""]
-        killed = _describe_exit(returncode) + (f" ({last[0][:160]})" if last[0] else "")
-    return JobOutcome(returncode, killed, time.monotonic() - started, tail)
+        kind, params = _exit_kind(returncode)
+        params["detail"] = last[0][:160]
+    return JobOutcome(returncode, describe_outcome(kind, params), time.monotonic() - started, tail, kind, params)
+
+
+def describe_outcome(kind: str | None, params: dict) -> str | None:
+    """The German text of a job's end for the notes (the message catalogue renders ``kind``)."""
+    if kind is None:
+        return None
+    detail = f" ({params['detail']})" if params.get("detail") else ""
+    return {
+        "timeout": lambda: f"Zeitlimit von {params['seconds']:.0f} s überschritten",
+        "memory": lambda: f"Speicherlimit von {params['mb']} MiB überschritten",
+        "cpu": lambda: "CPU-Zeitlimit überschritten" + detail,
+        "signal": lambda: f"Prozess durch {params['signal']} beendet" + detail,
+        "exit": lambda: f"Ausführung mit Code {params['code']} beendet" + detail,
+        "jail": lambda: "Sandbox konnte nicht eingerichtet werden: " + params["detail"],
+    }[kind]()
 
 
 _running: dict = {}  # job -> the pid of its process group (both paths start one session per job)
@@ -393,7 +542,10 @@ def stop_running_jobs() -> None:
 
 
 def kill_group(pid: int) -> None:
-    """SIGKILL the process group (job session) led by ``pid``; nothing if it is gone already."""
+    """SIGKILL the process group (job session) led by ``pid``; nothing if it is gone already.
+    Never 0, 1 or this process's own group, whatever a caller was told."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1 or pid in (os.getpid(), os.getpgid(0)):
+        return
     try:
         os.killpg(pid, signal.SIGKILL)
     except OSError:
@@ -405,13 +557,11 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def _describe_exit(returncode: int) -> str:
+def _exit_kind(returncode: int) -> tuple[str, dict]:
     if returncode < 0:
         name = signal.Signals(-returncode).name
-        if name == "SIGXCPU":
-            return "CPU-Zeitlimit überschritten"
-        return f"Prozess durch {name} beendet"
-    return f"Ausführung mit Code {returncode} beendet"
+        return ("cpu", {}) if name == "SIGXCPU" else ("signal", {"signal": name})
+    return "exit", {"code": returncode}
 
 
 def write_job(job_dir: Path, settings: XaiGrade) -> None:

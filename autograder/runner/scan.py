@@ -28,6 +28,18 @@ RULES = {
     "exit": {"de": "beendet den Prozess ({detail})", "en": "exits the process ({detail})"},
     "processes": {"de": "startet Prozesse oder Signale ({detail})", "en": "starts processes or signals ({detail})"},
     "network": {"de": "öffnet Netzwerkverbindungen ({detail})", "en": "opens network connections ({detail})"},
+    # seen while the submission ran (``runtime.py``), not in its source text
+    "library_method": {"de": "ruft eine Bibliotheksimplementierung des bewerteten Verfahrens auf ({detail})",
+                       "en": "calls a library implementation of the graded method ({detail})"},
+    "ran_processes": {"de": "startete Prozesse oder sendete Signale ({detail})",
+                      "en": "started processes or sent signals ({detail})"},
+    "ran_network": {"de": "benutzte Netzwerk-Sockets ({detail})", "en": "used network sockets ({detail})"},
+    "ran_native": {"de": "rief nativen Code über ctypes auf ({detail})", "en": "called native code through ctypes ({detail})"},
+    "ran_files": {"de": "öffnete Dateien außerhalb des Notebook-Ordners ({detail})",
+                  "en": "opened files outside the notebook folder ({detail})"},
+    "ran_imports": {"de": "importierte {detail}", "en": "imported {detail}"},
+    "hidden_code": {"de": "führte zur Laufzeit erzeugten Code aus (exec/eval/compile), darin: {detail}",
+                    "en": "ran code built at run time (exec/eval/compile), containing: {detail}"},
 }
 BUILTIN_NAMES = {"AssertionError", "Exception", "BaseException", "print", "isinstance", "len", "abs", "float",
                  "int", "__import__", "open", "__builtins__", "globals", "getattr", "setattr"}
@@ -115,6 +127,10 @@ def scan_notebook(nb, is_ours) -> list[dict]:
 
 def describe(flag: dict, language: str) -> str:
     text = RULES[flag["rule"]][language].format(detail=flag["detail"])
+    if flag.get("cell") is None:
+        prefix = {"de": "Beim Ausführen beobachtet: {text} – ohne Einfluss auf die Bewertung, zur Prüfung markiert.",
+                  "en": "Observed while running: {text} – no effect on the grade, flagged for review."}[language]
+        return prefix.format(text=text)
     prefix = {"de": "Verdächtiger Code in Zelle {cell}: {text} – ohne Einfluss auf die Bewertung, zur Prüfung markiert.",
               "en": "Suspicious code in cell {cell}: {text} – no effect on the grade, flagged for review."}[language]
     return prefix.format(cell=flag["cell"], text=text)

@@ -160,6 +160,11 @@ def _become_kernel(start_pipe: int) -> None:
         if not chunks:  # the executor never needed us
             os._exit(0)
         request = json.loads(b"".join(chunks))
+        # The grader's runner modules are in this process's memory (it was forked from the zygote and
+        # the executor); a cold kernel has none of them: forget them, so an import in a cell behaves
+        # the same on both paths (the code of this function stays alive while it runs).
+        for name in [m for m in sys.modules if m == "autograder" or m.startswith("autograder.")]:
+            del sys.modules[name]
         if request["env"] is not None:
             os.environ.clear()
             os.environ.update(request["env"])

@@ -11,18 +11,27 @@ sandbox of ``sandbox.run_job``'s cold path, in-process instead of via ``unshare`
         private mounts, fresh /proc, the file jail, the unprivileged uid, then the executor,
         whose kernel is forked from this warm process too (``warm.prefork_kernel``).
 
-Protocol (one Unix-socket connection per job, JSON lines): the client sends the job spec, the
-zygote answers ``{"pid": N}`` and, when the job has ended, ``{"returncode": R}`` (Popen's
-convention: negative = killed by that signal). A client that disconnects early has its job killed.
-The zygote exits when its owner process is gone or, as a daemon, after an idle period.
+Protocol (one Unix-socket connection per request, JSON lines): every message carries an HMAC under
+a key the zygote's starter gave it on stdin (``key`` file beside a daemon's socket), so only the
+grader can ask for a job. A job request carries the job spec, a fresh nonce and, as ancillary data
+(SCM_RIGHTS), the descriptor of the job's log; the zygote answers ``{"pid": N}`` and, when the job
+has ended, ``{"returncode": R}`` (Popen's convention: negative = killed by that signal), each bound to
+the nonce by its own HMAC. A client that disconnects early has its job killed. The zygote exits when
+its owner process is gone or, as a daemon, after an idle period.
+
+What a job inherits of the zygote: its memory (the key is wiped in the child at once) and nothing
+else — the child closes every descriptor but the log before anything of the submission runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import selectors
 import signal
 import socket
@@ -34,6 +43,33 @@ import traceback
 from . import jail, sandbox
 
 JOB_NAME = b"xaigrade-job"  # process name of forked jobs (their command line is the zygote's)
+MAX_REQUEST_BYTES = 1 << 20  # a job spec is a few KiB
+REQUEST_SECONDS = 30.0  # a connection must have sent its whole request by then
+CONNECT_SECONDS = 10.0
+_KEY = bytearray()  # the zygote's request key; wiped in every forked job
+
+
+def sign(key: bytes | bytearray, text: str) -> str:
+    return hmac.new(bytes(key), text.encode(), hashlib.sha256).hexdigest()
+
+
+def envelope(key: bytes | bytearray, message: dict) -> bytes:
+    """A message as one signed JSON line."""
+    body = json.dumps(message)
+    return json.dumps({"body": body, "mac": sign(key, body)}).encode() + b"\n"
+
+
+def open_envelope(key: bytes | bytearray, line: bytes) -> dict | None:
+    """The message of a signed line; None when it is malformed or not signed with ``key``."""
+    try:
+        outer = json.loads(line)
+        body, mac = outer["body"], outer["mac"]
+        if not (isinstance(body, str) and isinstance(mac, str)) or not hmac.compare_digest(sign(key, body), mac):
+            return None
+        message = json.loads(body)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return message if isinstance(message, dict) else None
 
 
 # --- the job child -------------------------------------------------------------------------------
@@ -66,16 +102,26 @@ def _first_in_namespace(spec: dict) -> int:
     return execute.main(spec["job_dir"], warm=True)
 
 
+def close_inherited_descriptors() -> None:
+    """Close everything but stdin/stdout/stderr: the zygote's listener and its epoll instance, the
+    connections of jobs running beside this one, its log. (Python objects that still name these
+    numbers belong to frames of the zygote that this process never returns to.)"""
+    os.closerange(3, max(3, os.sysconf("SC_OPEN_MAX")))
+
+
 def _run_job(spec: dict, log_fd: int) -> None:
     """Body of the forked job process; never returns."""
     code = 1
     try:
+        _KEY[:] = bytes(len(_KEY))  # nothing of the zygote's key reaches the submission
         os.setsid()
         jail.libc.prctl(jail.PR_SET_PDEATHSIG, signal.SIGKILL)  # the zygote gone (grader gone) = the job gone
         jail.libc.prctl(jail.PR_SET_NAME, JOB_NAME)
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
-        os.close(log_fd)
+        stdin = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(stdin, 0)
+        close_inherited_descriptors()
         for path in spec.get("cgroups", []):
             with open(os.path.join(path, "cgroup.procs"), "w") as handle:
                 handle.write(str(os.getpid()))
@@ -124,55 +170,82 @@ def _run_job(spec: dict, log_fd: int) -> None:
 
 def _send(conn: socket.socket, message: dict) -> None:
     try:
-        conn.sendall(json.dumps(message).encode() + b"\n")
+        conn.sendall(envelope(_KEY, message))
     except OSError:
         pass
+
+
+class _Connection:
+    """What the server knows of one client connection."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.buffer = b""
+        self.fds: list[int] = []
+        self.opened = time.monotonic()
+        self.nonce: str | None = None  # of its job, once it asked for one
+
+    def drop_fds(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
 
 
 def serve(listener: socket.socket, owner: int | None, idle_seconds: float | None) -> None:
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
-    buffers: dict[socket.socket, bytes] = {}
-    jobs: dict[int, socket.socket] = {}  # pid -> connection waiting for its end
+    clients: dict[socket.socket, _Connection] = {}
+    jobs: dict[int, _Connection] = {}  # pid (forked here) -> connection waiting for its end
     last_active = time.monotonic()
+
+    def close(client: _Connection) -> None:
+        for pid, waiting in list(jobs.items()):
+            if waiting is client:  # client gone: its job goes too
+                sandbox.kill_group(pid)
+        selector.unregister(client.sock)
+        clients.pop(client.sock, None)
+        client.drop_fds()
+        client.sock.close()
+
     try:
         while True:
             for key, _ in selector.select(timeout=0.05):
                 if key.fileobj is listener:
-                    conn, _ = listener.accept()
-                    buffers[conn] = b""
-                    selector.register(conn, selectors.EVENT_READ)
-                    continue
-                conn = key.fileobj
-                try:
-                    data = conn.recv(1 << 20)
-                except OSError:
-                    data = b""
-                if not data:  # client gone: its job goes too
-                    for pid, owner_conn in list(jobs.items()):
-                        if owner_conn is conn:
-                            sandbox.kill_group(pid)
-                    selector.unregister(conn)
-                    buffers.pop(conn, None)
-                    conn.close()
-                    continue
-                buffers[conn] += data
-                while b"\n" in buffers[conn]:
-                    line, buffers[conn] = buffers[conn].split(b"\n", 1)
-                    request = json.loads(line)
-                    if request.get("ping"):
-                        _send(conn, {"pong": os.getpid()})
+                    try:
+                        sock, _ = listener.accept()
+                    except OSError:
                         continue
-                    if request.get("stop"):
-                        _send(conn, {"stopping": os.getpid()})
-                        return
-                    pid = _fork_job(request)
-                    jobs[pid] = conn
-                    _send(conn, {"pid": pid})
+                    sock.setblocking(False)
+                    clients[sock] = _Connection(sock)
+                    selector.register(sock, selectors.EVENT_READ)
+                    continue
+                client = clients[key.fileobj]
+                try:
+                    data, fds, _, _ = socket.recv_fds(client.sock, 1 << 16, 4)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data, fds = b"", []
+                client.fds += fds
+                if not data or len(client.buffer) + len(data) > MAX_REQUEST_BYTES or len(client.fds) > 1:
+                    close(client)
+                    continue
+                client.buffer += data
+                if b"\n" not in client.buffer:
+                    continue
+                line, client.buffer = client.buffer.split(b"\n", 1)
+                if _answer(client, open_envelope(_KEY, line), jobs) == "stop":
+                    return
+                if client.nonce is None:
+                    close(client)  # one request per connection; a job's stays open until it ends
+            now = time.monotonic()
+            for client in [c for c in clients.values() if c.nonce is None and now - c.opened > REQUEST_SECONDS]:
+                close(client)  # (a connection that never finishes its request)
             for pid, status in jail.ended_children() if jobs else ():  # reap ended jobs
-                conn = jobs.pop(pid, None)
-                if conn is not None:
-                    _send(conn, {"returncode": os.waitstatus_to_exitcode(status)})
+                client = jobs.pop(pid, None)
+                if client is not None:
+                    code = os.waitstatus_to_exitcode(status)
+                    _send(client.sock, {"returncode": code, "nonce": client.nonce})
             if jobs:
                 last_active = time.monotonic()
             if owner is not None and os.getppid() != owner:
@@ -184,14 +257,33 @@ def serve(listener: socket.socket, owner: int | None, idle_seconds: float | None
             sandbox.kill_group(pid)
 
 
-def _fork_job(spec: dict) -> int:
-    log_fd = os.open(os.path.join(spec["job_dir"], "sandbox.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+def _answer(client: _Connection, request: dict | None, jobs: dict) -> str | None:
+    """Act on one verified request; an unsigned or malformed one gets no answer."""
+    if request is None:
+        return None
+    if request.get("ping"):
+        _send(client.sock, {"pong": os.getpid()})
+    elif request.get("stop"):
+        _send(client.sock, {"stopping": os.getpid()})
+        return "stop"
+    elif isinstance(request.get("job"), dict) and isinstance(request.get("nonce"), str) and len(client.fds) == 1:
+        log_fd = client.fds.pop()
+        try:
+            pid = _fork_job(request["job"], log_fd)
+        finally:
+            os.close(log_fd)
+        client.nonce = request["nonce"]
+        jobs[pid] = client
+        _send(client.sock, {"pid": pid, "zygote": os.getpid(), "nonce": client.nonce})
+    return None
+
+
+def _fork_job(spec: dict, log_fd: int) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
         _run_job(spec, log_fd)  # never returns
-    os.close(log_fd)
     return pid
 
 
@@ -208,6 +300,11 @@ def main() -> int:
 
     warm.preload([(module, tuple(names)) for module, names in json.loads(args.modules)])
     from . import execute  # noqa: F401  (imported once here, used by every job)
+
+    _KEY[:] = bytes.fromhex(sys.stdin.readline().strip())  # the starter's key (never in argv or env)
+    if len(_KEY) < 16:
+        print("xaigrade zygote: no key on stdin", file=sys.stderr)
+        return 2
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.exists(args.socket_path):
@@ -226,10 +323,11 @@ def main() -> int:
         serve(listener, args.owner, args.idle)
     finally:
         listener.close()
-        try:
-            os.unlink(args.socket_path)
-        except OSError:
-            pass
+        for path in (args.socket_path, _key_file(args.socket_path)):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
         if args.idle and os.path.basename(os.getcwd()).startswith("xaigrade-zygote-"):
             import shutil
 
@@ -247,16 +345,36 @@ class ZygoteUnavailable(RuntimeError):
     """The warm process could not be started or died; the caller falls back to a cold start."""
 
 
+def _key_file(socket_path: str) -> str:
+    return socket_path + ".key"
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return int(handle.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class Zygote:
     """A running zygote for one set of preloaded modules, owned by this process or shared as a daemon."""
 
-    def __init__(self, socket_path: str, process=None, starting=None, workdir: str | None = None):
+    def __init__(self, socket_path: str, process=None, starting=None, workdir: str | None = None,
+                 key: bytes | None = None):
         self.socket_path = socket_path
         self.process = process  # owned: ended by close()
         self._starting = starting  # still importing: its stdout says "ready" when it listens
         self.workdir = workdir
         self.failed = False
         self._ready_lock = threading.Lock()
+        if key is None:  # a daemon's: its key lies beside its socket, readable by this user only
+            try:
+                with open(_key_file(socket_path), "rb") as handle:
+                    key = bytes.fromhex(handle.read(200).decode().strip())
+            except (OSError, ValueError):
+                key = b""
+        self.key = key
 
     @classmethod
     def start(cls, modules: list, env: dict, workdir: str, *, daemon_idle: float | None = None,
@@ -266,15 +384,26 @@ class Zygote:
         import subprocess
 
         socket_path = socket_path or os.path.join(workdir, "zygote.sock")
+        key = secrets.token_bytes(32)
+        if daemon_idle:
+            fd = os.open(_key_file(socket_path) + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(key.hex())
+            os.replace(_key_file(socket_path) + ".tmp", _key_file(socket_path))
         command = [sys.executable, "-m", "autograder.runner.zygote", socket_path, "--modules", json.dumps(modules)]
         command += ["--idle", str(daemon_idle)] if daemon_idle else ["--owner", str(os.getpid())]
         log = open(os.path.join(workdir, "zygote.log"), "ab")
         try:
-            process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                        stderr=log, start_new_session=True)
         finally:
             log.close()
-        zygote = cls(socket_path, None if daemon_idle else process, process, workdir)
+        try:
+            process.stdin.write(key.hex().encode() + b"\n")
+            process.stdin.close()
+        except OSError:
+            pass
+        zygote = cls(socket_path, None if daemon_idle else process, process, workdir, key)
         if wait:
             zygote.wait_ready()
         return zygote
@@ -300,14 +429,22 @@ class Zygote:
             starting.wait()
             raise ZygoteUnavailable(f"warm process did not start (see {self.workdir}/zygote.log)")
 
-    def _ask(self, message: dict) -> dict | None:
-        """One request on a connection of its own; None when nobody answers."""
+    def _connect(self) -> socket.socket:
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.settimeout(CONNECT_SECONDS)
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-                conn.settimeout(5)
-                conn.connect(self.socket_path)
-                conn.sendall(json.dumps(message).encode() + b"\n")
-                return json.loads(conn.makefile("rb").readline())
+            conn.connect(self.socket_path)
+        except OSError:
+            conn.close()
+            raise
+        return conn
+
+    def _ask(self, message: dict) -> dict | None:
+        """One request on a connection of its own; None when nobody answers (or not the zygote)."""
+        try:
+            with self._connect() as conn:
+                conn.sendall(envelope(self.key, message))
+                return open_envelope(self.key, conn.makefile("rb").readline(MAX_REQUEST_BYTES))
         except (OSError, ValueError):
             return None
 
@@ -321,31 +458,38 @@ class Zygote:
         self._ask({"stop": 1})
         self.close()
 
-    def run(self, spec: dict, timeout: float, started=None) -> tuple[int | None, bool]:
-        """Run one job; returns (returncode, timed_out). Kills the job at ``timeout`` seconds.
-        ``started(pid)`` is told the job's pid (its process group) once it runs."""
+    def run(self, spec: dict, log_fd: int, timeout: float, started=None) -> tuple[int | None, bool]:
+        """Run one job writing to ``log_fd``; returns (returncode, timed_out). Kills the job at
+        ``timeout`` seconds. ``started(pid)`` is told the job's pid (its process group) once it runs:
+        only a pid the zygote answered for this request (nonce, key) and that is its child."""
         self.wait_ready()
         deadline = time.monotonic() + timeout
+        nonce = secrets.token_hex(16)
         try:
-            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            conn.connect(self.socket_path)
+            conn = self._connect()
         except OSError as error:
             raise ZygoteUnavailable(str(error)) from None
         with conn:
-            conn.sendall(json.dumps(spec).encode() + b"\n")
-            reader = conn.makefile("rb")
             conn.settimeout(30)
+            reader = conn.makefile("rb")
             try:
-                pid = json.loads(reader.readline())["pid"]
-            except (OSError, ValueError, KeyError) as error:
+                request = envelope(self.key, {"job": spec, "nonce": nonce})
+                sent = socket.send_fds(conn, [request], [log_fd])
+                conn.sendall(request[sent:])
+                answer = open_envelope(self.key, reader.readline(MAX_REQUEST_BYTES)) or {}
+            except OSError as error:
                 raise ZygoteUnavailable(f"no job started: {error}") from None
+            pid = answer.get("pid")
+            if answer.get("nonce") != nonce or not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1 \
+                    or _parent_of(pid) != answer.get("zygote"):
+                raise ZygoteUnavailable(f"no job started: unexpected answer {str(answer)[:100]}")
             if started is not None:
                 started(pid)
             timed_out = False
             while True:
                 conn.settimeout(max(0.01, deadline - time.monotonic()) if not timed_out else 30)
                 try:
-                    line = reader.readline()
+                    line = reader.readline(MAX_REQUEST_BYTES)
                 except TimeoutError:
                     if timed_out:
                         return None, True
@@ -355,7 +499,12 @@ class Zygote:
                 if not line:  # the zygote died; the job died with it (parent-death signal)
                     sandbox.kill_group(pid)
                     raise ZygoteUnavailable("warm process ended during a job")
-                return json.loads(line)["returncode"], timed_out
+                message = open_envelope(self.key, line) or {}
+                code = message.get("returncode")
+                if message.get("nonce") != nonce or not isinstance(code, int) or isinstance(code, bool):
+                    sandbox.kill_group(pid)
+                    raise ZygoteUnavailable(f"unexpected answer {line[:100]!r}")
+                return code, timed_out
 
     def close(self) -> None:
         if self._starting is not None and self.process is None:  # a daemon still starting: leave it
