@@ -53,6 +53,7 @@ class SubmissionResult:
     case_results: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)  # seconds: kernel_start, student_cells, probe, checks  # probe data per case id (for the feedback pictures)
     hidden_set: str | None = None  # which hidden case set it was graded on, e.g. "3/8" (autograder/secret.py)
+    warm_fallback: list = field(default_factory=list)  # why it started cold although a warm start was asked for
 
     @property
     def score(self) -> float:
@@ -78,6 +79,8 @@ class SubmissionResult:
             report["_timings"] = {k: round(v, 3) for k, v in self.timings.items()}
         if self.hidden_set:
             report["_hidden_set"] = self.hidden_set
+        if self.warm_fallback:
+            report["_warm_fallback"] = list(self.warm_fallback)
         return report
 
 
@@ -503,9 +506,11 @@ def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Pa
     timings = dict(status.get("timings", {}))
     timings["checks"] = time.monotonic() - checks_started
     timings["warm_start"] = float(bool(status.get("warm_kernel")))
+    fallback = [f"zygote: {run.outcome.warm_fallback}"] if run.outcome.warm_fallback else []
+    fallback += [f"kernel start: {reason}" for reason in status.get("kernel_start_failures", [])]
     autograded = annotate(executed if executed is not None else nb, exercise, verdicts, language)
     return SubmissionResult(student, exercise.name, verdicts, notes, flags, time.monotonic() - started, autograded,
-                            results, timings)
+                            results, timings, warm_fallback=fallback)
 
 
 def annotate(nb, exercise: Exercise, verdicts: list[Verdict], language: str):

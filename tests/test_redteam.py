@@ -282,6 +282,8 @@ def redteam(request, tmp_path_factory):
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     cases = _cases(listener.getsockname()[1], submissions, output, bait)
+    if request.param == "cold":
+        cases = {name: case for name, case in cases.items() if name in COLD_CASES}
     for name, (content, _, _) in cases.items():
         target = submissions / name / "pdp" / "pdp.ipynb"
         target.parent.mkdir(parents=True)
@@ -341,10 +343,21 @@ def _job_cgroups(grader_pid: int) -> set:
 
 CASE_NAMES = sorted(_cases(0, Path("/x"), Path("/y")))
 STATUS_FORGED = {"forged_status", "retry_with_links"}  # no status of the executor's to say which path ran
+# The cold path (a fresh process tree per job, ~3x slower) runs the attacks on the sandbox itself;
+# what only concerns the notebook or the checks runs on the warm path alone.
+COLD_CASES = {"inherited_descriptors", "kill_everything_it_can", "executed_notebook_is_a_link",
+              "result_swapped_for_a_link", "result_swapped_for_a_fifo", "retry_with_links", "forged_status",
+              "fill_the_disk", "exec_hidden_patch", "hidden_subprocess", "hidden_socket", "hidden_ctypes",
+              "library_partial_dependence", "fork_bomb", "background_process", "os_exit_in_cell", "endless_loop",
+              "allocate_50_gb", "network_socket", "read_reference_by_path", "read_other_submission",
+              "write_gradebook", "fake_results_and_disable_probe", "print_1_gb", "returns_nan",
+              "patch_numpy_allclose"}
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_attack_earns_only_honest_points_and_is_reported(redteam, name):
+    if name not in redteam["cases"]:
+        pytest.skip("warm path only (not an attack on the sandbox itself)")
     entry = redteam["report"][name]["pdp"]
     _, expected_score, expected_text = redteam["cases"][name]
     score = entry_score(entry)
@@ -362,9 +375,12 @@ def test_attacks_ran_in_kernels_forked_from_the_warm_zygote(redteam):
     starve its kernel start, which made the warm path fall back under load.)"""
     ran = {name: entry["pdp"]["_timings"] for name, entry in redteam["report"].items()
            if "kernel_start" in entry["pdp"].get("_timings", {}) and name not in STATUS_FORGED}
-    assert len(ran) >= len(CASE_NAMES) - 3 - len(STATUS_FORGED)  # all but the unreadable notebooks ran
+    unreadable = {"not_json", "empty_file", "other_assignment"} & set(redteam["cases"])
+    assert len(ran) == len(redteam["cases"]) - len(unreadable) - len(STATUS_FORGED)  # all other notebooks ran
     expected = 1.0 if redteam["path"] == "warm" else 0.0
-    assert {name for name, timings in ran.items() if timings.get("warm_start") != expected} == set()
+    fell_back = {name: redteam["report"][name]["pdp"].get("_warm_fallback") for name, timings in ran.items()
+                 if timings.get("warm_start") != expected}
+    assert fell_back == {}  # (each with the reason it gave)
 
 
 def _printed(redteam, name: str, word: str) -> str:
@@ -674,3 +690,27 @@ def test_a_neighbours_fork_bomb_does_not_push_a_job_to_a_cold_kernel(tmp_path):
     entry = report["c_beside_the_hog"]["pdp"]
     assert entry_score(entry) == 8, entry
     assert entry["_timings"]["warm_start"] == 1.0, entry["_timings"]
+
+
+def test_a_zygote_request_that_failed_is_asked_again_before_starting_cold(tmp_path, monkeypatch):
+    """One refused request (e.g. a connection that timed out on a loaded machine) costs a second
+    request, not the warm start; and when a job does start cold, the report says why."""
+    from autograder.runner import zygote
+
+    real_run, calls = zygote.Zygote.run, []
+
+    def flaky(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise zygote.ZygoteUnavailable("refused once for the test")
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(zygote.Zygote, "run", flaky)
+    submissions = tmp_path / "submitted" / "student" / "pdp"
+    submissions.mkdir(parents=True)
+    shutil.copy(FULL, submissions / "pdp.ipynb")
+    settings = load_settings(PROJECT_ROOT, **REDTEAM_SETTINGS)
+    entry = grade_batch(["pdp"], Layout(PROJECT_ROOT, tmp_path / "submitted", tmp_path / "out"), settings)["student"]["pdp"]
+    assert entry_score(entry) == 8
+    assert entry["_timings"]["warm_start"] == 1.0 and len(calls) == 2
+    assert "_warm_fallback" not in entry

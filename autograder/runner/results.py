@@ -182,6 +182,10 @@ def _entries(raw, fields: dict, limit: int = 50) -> list[dict]:
     return found
 
 
+def _strings(value, count: int, length: int) -> list[str]:
+    return [item[:length] for item in value[:count] if isinstance(item, str)] if isinstance(value, list) else []
+
+
 def _text(limit: int):
     return lambda value: value[:limit] if isinstance(value, str) else None
 
@@ -221,6 +225,7 @@ def validate_status(data: bytes) -> tuple[dict, list[str]]:
             problems.append(f"status.json: timings.{key}")
         status["timings"][key] = value or 0.0
     status["warm_kernel"] = raw.get("warm_kernel") is True
+    status["kernel_start_failures"] = _strings(raw.get("kernel_start_failures"), 5, 200)
     status["skipped_cells"] = [i for i in (raw.get("skipped_cells") or [])[:1000] if _index(i) is not None] \
         if isinstance(raw.get("skipped_cells"), list) else []
     return status, problems

@@ -59,6 +59,7 @@ class JobOutcome:
     log_tail: str
     kind: str | None = None  # None (ran to its end) | timeout | memory | cpu | signal | exit | jail
     params: dict = field(default_factory=dict)
+    warm_fallback: str | None = None  # why a job meant to start warm started cold (for the report)
 
 
 # --- job folders ---------------------------------------------------------------------------------
@@ -452,6 +453,7 @@ def run_job(job: JobFolder, settings: XaiGrade, extra_hidden: list[str] | None =
     jailed = bool(prefix and settings.isolate_files and jail_works())
     started = time.monotonic()
     kind, params = None, {}
+    fallback = None  # why a warm start became a cold one
     job_key = object()
     cgroups = _Cgroups(settings)
     returncode = None
@@ -473,14 +475,20 @@ def run_job(job: JobFolder, settings: XaiGrade, extra_hidden: list[str] | None =
                              "uid": uid, "nproc": settings.max_processes if uid is not None else None}
                     if jailed else None,
                     "limits": limits(settings, cgroups)}
-            try:
-                returncode, timed_out = warm.run(spec, log_fd, settings.total_timeout,
-                                                 started=lambda pid: _running.__setitem__(job_key, pid))
-                ran_warm = True
-                if timed_out:
-                    kind, params = "timeout", {"seconds": settings.total_timeout}
-            except ZygoteUnavailable as error:
-                os.write(log_fd, f"xaigrade: warm start failed ({error}); starting cold\n".encode())
+            for attempt in range(2):  # a request that failed before any job started is asked once more
+                try:
+                    returncode, timed_out = warm.run(spec, log_fd, settings.total_timeout,
+                                                     started=lambda pid: _running.__setitem__(job_key, pid))
+                    ran_warm = True
+                    if timed_out:
+                        kind, params = "timeout", {"seconds": settings.total_timeout}
+                    break
+                except ZygoteUnavailable as error:
+                    fallback = str(error)[:200]
+                    os.write(log_fd, f"xaigrade: warm start failed ({error})\n".encode())
+                    if job_key in _running or attempt == 1:  # a job ran (and died with the zygote): no retry
+                        os.write(log_fd, b"xaigrade: starting cold\n")
+                        break
         if not ran_warm:
             command = [sys.executable, "-m", "autograder.runner.execute", str(job.work)]
             if jailed:
@@ -513,7 +521,8 @@ def run_job(job: JobFolder, settings: XaiGrade, extra_hidden: list[str] | None =
         last = [line for line in tail.strip().splitlines() if line.strip()][-1:] or [""]
         kind, params = _exit_kind(returncode)
         params["detail"] = last[0][:160]
-    return JobOutcome(returncode, describe_outcome(kind, params), time.monotonic() - started, tail, kind, params)
+    return JobOutcome(returncode, describe_outcome(kind, params), time.monotonic() - started, tail, kind, params,
+                      fallback if warm is not None and not ran_warm else None)
 
 
 def describe_outcome(kind: str | None, params: dict) -> str | None:
