@@ -79,7 +79,11 @@ def cmd_check(args) -> int:
     titles = {c.id: c.title.get(settings.language, c.title["de"]) for c in exercise.checks}
     for note in result.notes:
         print(f"! {note}")
+    task = None
     for verdict in result.verdicts:
+        if verdict.task != task:  # the task's title from the notebook's heading, not the test cell's id
+            task = verdict.task
+            print(exercise.task_title(task, settings.language))
         print(format_line(verdict, titles[verdict.check_id]))
     passed = all(v.passed for v in result.verdicts)
     print(f"{'✔' if passed else '✘'} {result.score:g}/{result.max_score:g} Punkte in den öffentlichen Prüfungen")

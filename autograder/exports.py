@@ -19,7 +19,7 @@ TEXT = {
     "moodle_summary": {"de": "{assignment}: {score} von {max_score} Punkten (davon automatisch {auto} von {auto_max}).",
                        "en": "{assignment}: {score} of {max_score} points (autograded: {auto} of {auto_max})."},
     "moodle_all_passed": {"de": "Alle automatischen Prüfungen bestanden.", "en": "All automatic checks passed."},
-    "moodle_page": {"de": "Die ausführliche Rückmeldung mit Bildern steht auf deiner Rückmeldungsseite.",
+    "moodle_page": {"de": "Die ausführliche Rückmeldung mit Bildern steht auf Ihrer Rückmeldungsseite.",
                     "en": "The detailed feedback with pictures is on your feedback page."},
     "no_participant": {"de": "{student}: keine Moodle-Teilnehmer-ID im Gradebook (nicht mit `xaigrade collect` "
                              "eingelesen) – nicht im Moodle-Export",

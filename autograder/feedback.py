@@ -51,7 +51,7 @@ TEXT = {
     "fig_reference": {"de": "Referenz", "en": "reference"},
     "fig_difference": {"de": "Differenz (Ihre − Referenz)", "en": "difference (yours − reference)"},
     "fig_original": {"de": "Original", "en": "original"},
-    "fig_counterfactual": {"de": "Kontrafaktisches Bild", "en": "counterfactual"},
+    "fig_counterfactual": {"de": "Counterfactual", "en": "counterfactual"},
     "fig_ice": {"de": "Ihre Kurven (eine pro Zeile)", "en": "your curves (one per row)"},
     "fig_pd": {"de": "partielle Abhängigkeit", "en": "partial dependence"},
     "fig_own_x": {"de": "Ihre {n} Werte (erwartet: {m}, einer je Gitterpunkt), gleichmäßig aufgetragen",
@@ -301,6 +301,12 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
+def _task_title(exercise, task: str, language: str) -> str:
+    """The task's title from the notebook's heading ("Aufgabe 2: Die Heatmap"), not the test cell's grade_id."""
+    title = getattr(exercise, "task_title", None)
+    return title(task, language) if title else text("task", language, task=list(exercise.tasks).index(task) + 1)
+
+
 def render_page(result, exercise, language: str = "de", pictures: Pictures | None = None,
                 nbgrader_page: str | None = None) -> str:
     pictures = pictures or Pictures()
@@ -311,7 +317,7 @@ def render_page(result, exercise, language: str = "de", pictures: Pictures | Non
     for verdict in result.verdicts:
         if verdict.task != current_task:
             current_task = verdict.task
-            parts.append(f"<h2>{esc(text('task', language, task=verdict.task))}</h2>")
+            parts.append(f"<h2 class='task'>{esc(_task_title(exercise, verdict.task, language))}</h2>")
         state = "pass" if verdict.passed else "fail"
         mark = "✔" if verdict.passed else "✘"
         status = text("passed" if verdict.passed else "failed", language)

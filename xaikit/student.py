@@ -53,11 +53,17 @@ def check(notebook: Path, timeout: float = 600.0) -> int:
     client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL_NAME, allow_errors=True,
                             resources={"metadata": {"path": str(notebook.parent)}})
     client.execute()
+    from .selfcheck.core import task_titles
+
+    titles = task_titles(nb)  # the tasks as the notebook's headings name them, not the test cells' ids
     passed = failed = 0
     for cell in nb.cells:
         grade = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type != "code" or not grade.get("grade") or grade.get("solution"):
             continue
+        title = titles.get(grade.get("grade_id"), "")
+        if title:
+            print(title)
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
                 for line in output.get("text", "").splitlines():
@@ -66,7 +72,7 @@ def check(notebook: Path, timeout: float = 600.0) -> int:
                         passed += line.startswith("✔")
                         failed += line.startswith("✘")
             elif output.get("output_type") == "error" and output.get("ename") != "AssertionError":
-                print(f"✘ {grade.get('grade_id')}: {output.get('ename')}: {output.get('evalue')}")
+                print(f"✘ {title or grade.get('grade_id')}: {output.get('ename')}: {output.get('evalue')}")
                 failed += 1
     print(f"{'✔' if not failed and passed else '✘'} {passed} bestanden / passed, {failed} nicht / failed")
     return 0 if passed and not failed else 1

@@ -33,22 +33,22 @@ CHECKS = with_diagnoses(_public.CHECKS, DIAGNOSES)
 # the checks' own messages and those of the known mistakes
 MESSAGES = {**_public.MESSAGES,
     "dot_without_normalisation": {
-        "de": "Du berechnest das Skalarprodukt der Merkmalsvektoren ohne sie auf Länge 1 zu normieren ({case}). "
-              "Die Kosinus-Ähnlichkeit ist ⟨a, b⟩ / (‖a‖·‖b‖): teile beide Vektoren erst durch ihre Norm "
-              "(oder verwende `image_embeds`/`text_embeds` der Modellausgabe, die schon normiert sind).",
+        "de": "Sie berechnen das Skalarprodukt der Embeddings, ohne sie auf Länge 1 zu normieren ({case}). "
+              "Die Kosinus-Ähnlichkeit ist ⟨a, b⟩ / (‖a‖·‖b‖): Teilen Sie beide Vektoren erst durch ihre Norm "
+              "(oder verwenden Sie `image_embeds`/`text_embeds` der Modellausgabe, die schon normiert sind).",
         "en": "You take the dot product of the feature vectors without normalising them to length 1 ({case}). "
               "Cosine similarity is ⟨a, b⟩ / (‖a‖·‖b‖): divide both vectors by their norm first "
               "(or use the model output's `image_embeds`/`text_embeds`, which are normalised already).",
     },
     "softmax_wrong_axis": {
-        "de": "Du bildest die Softmax über die falsche Achse ({case}): `logits_per_image` hat die Form "
+        "de": "Sie bilden die Softmax über die falsche Achse ({case}): `logits_per_image` hat die Form "
               "(Bilder, Texte); mit einem Bild ergibt die Softmax über die Bilder lauter Einsen. "
-              "Nimm `softmax(dim=-1)` bzw. `dim=1` (über die Texte).",
+              "Nehmen Sie `softmax(dim=-1)` bzw. `dim=1` (über die Texte).",
         "en": "You take the softmax over the wrong axis ({case}): `logits_per_image` has shape (images, texts); "
               "with one image the softmax over images is all ones. Use `softmax(dim=-1)` or `dim=1` (over the texts).",
     },
     "softmax_of_cosine": {
-        "de": "Du bildest die Softmax über die Kosinus-Ähnlichkeiten statt über `logits_per_image` ({case}). "
+        "de": "Sie bilden die Softmax über die Kosinus-Ähnlichkeiten statt über `logits_per_image` ({case}). "
               "CLIP skaliert die Kosinus-Werte mit `exp(logit_scale)` (≈ 100 beim echten CLIP); ohne diesen "
               "Faktor ist die Verteilung viel zu flach.",
         "en": "You take the softmax of the cosine similarities instead of `logits_per_image` ({case}). "
@@ -56,13 +56,13 @@ MESSAGES = {**_public.MESSAGES,
               "distribution is far too flat.",
     },
     "ascending_ranking": {
-        "de": "Deine Rangfolge ist aufsteigend sortiert ({case}): die ähnlichste Beschreibung muss zuerst "
+        "de": "Ihre Rangfolge ist aufsteigend sortiert ({case}): die ähnlichste Beschreibung muss zuerst "
               "kommen (absteigend, z. B. `np.argsort(-sim, kind=\"stable\")`).",
         "en": "Your ranking is sorted in ascending order ({case}): the most similar description must come "
               "first (descending, e.g. `np.argsort(-sim, kind=\"stable\")`).",
     },
     "start_token_row": {
-        "de": "Du nimmst die Attention-Zeile des Start-Tokens (Position 0) statt der des End-of-Text-Tokens ({case}). "
+        "de": "Sie nehmen die Attention-Zeile des Start-Tokens (Position 0) statt der des End-of-Text-Tokens ({case}). "
               "Wegen der kausalen Maske sieht das Start-Token nur sich selbst; die Textrepräsentation von CLIP "
               "ist das EOS-Token, also dessen Zeile.",
         "en": "You take the attention row of the start token (position 0) instead of the end-of-text token's ({case}). "
@@ -70,39 +70,39 @@ MESSAGES = {**_public.MESSAGES,
               "EOS token, so use its row.",
     },
     "includes_special_tokens": {
-        "de": "Deine Liste enthält Sondertoken (<|startoftext|>, <|endoftext|>) ({case}). Lass sie weg und "
-              "normiere die übrigen Werte auf Summe 1.",
+        "de": "Ihre Liste enthält Sondertoken (<|startoftext|>, <|endoftext|>) ({case}). Lassen Sie sie weg und "
+              "normieren Sie die übrigen Werte auf Summe 1.",
         "en": "Your list contains special tokens (<|startoftext|>, <|endoftext|>) ({case}). Leave them out and "
               "normalise the remaining scores to sum 1.",
     },
     "first_layer": {
-        "de": "Du verwendest die Attention der ersten Schicht (`attentions[0]`) statt der letzten "
+        "de": "Sie verwenden die Attention der ersten Schicht (`attentions[0]`) statt der letzten "
               "(`attentions[-1]`) ({case}).",
         "en": "You use the first layer's attention (`attentions[0]`) instead of the last one's "
               "(`attentions[-1]`) ({case}).",
     },
     "hardcoded_layer_index": {
-        "de": "Du verwendest eine feste Schichtnummer (`attentions[1]`) ({case}): beim kleinen CLIP ist das die "
-              "letzte Schicht, bei einem Modell mit mehr Schichten nicht. Nimm `attentions[-1]`.",
+        "de": "Sie verwenden eine feste Schichtnummer (`attentions[1]`) ({case}): beim kleinen CLIP ist das die "
+              "letzte Schicht, bei einem Modell mit mehr Schichten nicht. Nehmen Sie `attentions[-1]`.",
         "en": "You use a fixed layer index (`attentions[1]`) ({case}): for the tiny CLIP that is the last layer, "
               "for a model with more layers it is not. Use `attentions[-1]`.",
     },
     "max_over_heads": {
-        "de": "Du nimmst das Maximum über die Attention-Köpfe statt des Mittelwerts ({case}). "
+        "de": "Sie nehmen das Maximum über die Attention-Köpfe statt des Mittelwerts ({case}). "
               "Gefordert ist `.mean(dim=…)` über die Köpfe.",
         "en": "You take the maximum over the attention heads instead of the mean ({case}). "
               "Required is `.mean(dim=…)` over the heads.",
     },
     "eos_by_argmax": {
-        "de": "Du bestimmst die Position des End-of-Text-Tokens mit `argmax` der Token-IDs ({case}). Das stimmt "
+        "de": "Sie bestimmen die Position des End-of-Text-Tokens mit `argmax` der Token-IDs ({case}). Das stimmt "
               "nur, wenn EOS die größte ID hat (wie beim OpenAI-Vokabular); beim kleinen CLIP hat EOS die ID 1. "
-              "Suche die erste Position mit `tokenizer.eos_token_id`.",
+              "Suchen Sie die erste Position mit `tokenizer.eos_token_id`.",
         "en": "You find the end-of-text position with `argmax` of the token ids ({case}). That is right only "
               "when EOS has the largest id (as in OpenAI's vocabulary); in the tiny CLIP EOS has id 1. "
               "Look for the first position holding `tokenizer.eos_token_id`.",
     },
     "not_normalised": {
-        "de": "Deine Wichtigkeiten summieren sich nicht zu 1 ({case}): nach dem Weglassen der Sondertoken "
+        "de": "Ihre Wichtigkeiten summieren sich nicht zu 1 ({case}): nach dem Weglassen der Sondertoken "
               "müssen die Werte durch ihre Summe geteilt werden.",
         "en": "Your importances do not sum to 1 ({case}): after dropping the special tokens divide the "
               "scores by their sum.",
@@ -117,7 +117,7 @@ def build_cases(seed: int, public: bool) -> list:
 
 # --- pictures for the feedback page ---------------------------------------------------------
 
-_CAPTION = {"de": "{case}: deine Token-Wichtigkeit neben der Referenz",
+_CAPTION = {"de": "{case}: Ihre Token-Wichtigkeit neben der Referenz",
             "en": "{case}: your token importance next to the reference"}
 
 

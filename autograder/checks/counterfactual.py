@@ -32,65 +32,65 @@ PUBLIC_EXPECTED_WITHHELD = ("probe_answers",)
 # the checks' own messages and those of the known mistakes
 MESSAGES = {**_public.MESSAGES,
     "wrong_sign": {
-        "de": "Du gehst in Richtung des Gradienten statt entgegen ({case}): `x + lr * gradient` maximiert den "
+        "de": "Sie gehen in Richtung des Gradienten statt ihm entgegen ({case}): `x + lr * gradient` maximiert den "
               "Verlust und entfernt das Bild von der Zielklasse. Richtig: `x - lr * gradient`.",
         "en": "You step along the gradient instead of against it ({case}): `x + lr * gradient` maximises the "
               "loss and moves the image away from the target. Correct: `x - lr * gradient`.",
     },
     "no_distance_term": {
-        "de": "Dein Verlust enthält keinen Abstandsterm ({case}): nur die Kreuzentropie verändert das Bild viel "
-              "stärker als nötig. Addiere `distance_weight * tf.reduce_sum(tf.square(x - original))` "
+        "de": "Ihr Verlust enthält keinen Abstandsterm ({case}): nur die Kreuzentropie verändert das Bild viel "
+              "stärker als nötig. Addieren Sie `distance_weight * tf.reduce_sum(tf.square(x - original))` "
               "(Summe, nicht Mittelwert: `reduce_mean` macht den Term H·W·C-mal schwächer und wirkt wie keiner).",
         "en": "Your loss has no distance term ({case}): the cross-entropy alone changes the image far more than "
               "needed. Add `distance_weight * tf.reduce_sum(tf.square(x - original))` (the sum, not the mean: "
               "`reduce_mean` makes the term H·W·C times weaker, as good as none).",
     },
     "no_clipping": {
-        "de": "Du begrenzt die Pixel nicht auf [0, 1] ({case}). Nach jedem Schritt: "
+        "de": "Sie begrenzen die Pixel nicht auf [0, 1] ({case}). Nach jedem Schritt: "
               "`x.assign(tf.clip_by_value(x - lr * gradient, 0.0, 1.0))`.",
         "en": "You do not keep the pixels in [0, 1] ({case}). After every step: "
               "`x.assign(tf.clip_by_value(x - lr * gradient, 0.0, 1.0))`.",
     },
     "towards_predicted_class": {
-        "de": "Du optimierst in Richtung der vorhergesagten Klasse statt der Zielklasse `target_class` ({case}): "
+        "de": "Sie optimieren in Richtung der vorhergesagten Klasse statt der Zielklasse `target_class` ({case}): "
               "die Kreuzentropie muss zur Zielklasse berechnet werden.",
         "en": "You optimise towards the predicted class instead of the target class `target_class` ({case}): "
               "the cross-entropy must be computed towards the target class.",
     },
     "stops_before_flip": {
-        "de": "Du brichst ab, sobald die ursprüngliche Klasse nicht mehr vorhergesagt wird ({case}) – oft bevor "
+        "de": "Sie brechen ab, sobald die ursprüngliche Klasse nicht mehr vorhergesagt wird ({case}) – oft bevor "
               "die Zielklasse erreicht ist. Vorgegeben: immer alle `steps` Schritte, ohne Abbruch.",
         "en": "You stop as soon as the original class is no longer predicted ({case}) – often before the target "
               "class is reached. Prescribed: always all `steps` steps, without stopping.",
     },
     "modifies_input": {
-        "de": "Deine Funktion schreibt das Ergebnis in das übergebene Bild ({case}). Arbeite auf einer Kopie; "
+        "de": "Ihre Funktion schreibt das Ergebnis in das übergebene Bild ({case}). Arbeiten Sie auf einer Kopie; "
               "das Original wird für den Abstandsterm und zum Vergleich gebraucht.",
         "en": "Your function writes the result into the image passed in ({case}). Work on a copy; the "
               "original is needed for the distance term and for comparison.",
     },
     "random_start": {
-        "de": "Du startest mit zufälligem Rauschen ohne festen Seed ({case}): zwei Aufrufe liefern verschiedene "
-              "Counterfactuals. Starte beim Originalbild.",
+        "de": "Sie starten mit zufälligem Rauschen ohne festen Seed ({case}): zwei Aufrufe liefern verschiedene "
+              "Counterfactuals. Starten Sie beim Originalbild.",
         "en": "You start with random noise without a fixed seed ({case}): two calls give different "
               "counterfactuals. Start at the original image.",
     },
     "signed_difference": {
-        "de": "Deine Differenzkarte verwendet die vorzeichenbehaftete Differenz ({case}): Aufhellen und Abdunkeln "
-              "heben sich auf. Nimm den Betrag: `np.abs(counterfactual - original).mean(axis=-1)`.",
+        "de": "Ihre Differenzkarte verwendet die vorzeichenbehaftete Differenz ({case}): Aufhellen und Abdunkeln "
+              "heben sich auf. Nehmen Sie den Betrag: `np.abs(counterfactual - original).mean(axis=-1)`.",
         "en": "Your difference map uses the signed difference ({case}): brightening and darkening cancel. "
               "Take the absolute value: `np.abs(counterfactual - original).mean(axis=-1)`.",
     },
     "sum_over_channels": {
-        "de": "Du summierst über die Farbkanäle statt zu mitteln ({case}).",
+        "de": "Sie summieren über die Farbkanäle, statt zu mitteln ({case}).",
         "en": "You sum over the colour channels instead of averaging ({case}).",
     },
     "max_over_channels": {
-        "de": "Du nimmst das Maximum über die Farbkanäle statt des Mittelwerts ({case}).",
+        "de": "Sie nehmen das Maximum über die Farbkanäle statt des Mittelwerts ({case}).",
         "en": "You take the maximum over the colour channels instead of the mean ({case}).",
     },
     "keeps_batch_axis": {
-        "de": "Deine Differenzkarte behält die Stapelachse ({case}): für Eingaben (1, H, W, C) muss das Ergebnis "
+        "de": "Ihre Differenzkarte behält die Stapelachse ({case}): für Eingaben (1, H, W, C) muss das Ergebnis "
               "(H, W) sein, nicht (1, H, W).",
         "en": "Your difference map keeps the batch axis ({case}): for inputs (1, H, W, C) the result must be "
               "(H, W), not (1, H, W).",
@@ -105,7 +105,7 @@ def build_cases(seed: int, public: bool) -> list:
 
 # --- pictures for the feedback page ---------------------------------------------------------
 
-_CAPTION = {"de": "{case}: Original, dein Kontrafaktum und die Referenz, darunter die Änderungen",
+_CAPTION = {"de": "{case}: Original, Ihr Counterfactual und die Referenz, darunter die Änderungen",
             "en": "{case}: original, your counterfactual and the reference, below them the changes"}
 
 

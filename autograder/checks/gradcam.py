@@ -37,25 +37,25 @@ CHECKS = with_diagnoses(_public.CHECKS, DIAGNOSES)
 # the checks' own messages and those of the known mistakes
 MESSAGES = {**_public.MESSAGES,
     "activations_averaged": {
-        "de": "Du mittelst die Aktivierungen statt der Gradienten ({case}). α_k ist der Mittelwert von ∂y^c/∂A^k "
+        "de": "Sie mitteln die Aktivierungen statt der Gradienten ({case}). α_k ist der Mittelwert von ∂y^c/∂A^k "
               "über alle Positionen (i, j) – so hängt die Heatmap von der Klasse ab.",
         "en": "You average the activations instead of the gradients ({case}). α_k is the mean of ∂y^c/∂A^k "
               "over all positions (i, j) – that is what makes the heatmap depend on the class.",
     },
     "max_pooled_gradients": {
-        "de": "Du nimmst das Maximum der Gradienten statt ihres Mittelwerts ({case}). Grad-CAM verwendet "
+        "de": "Sie nehmen das Maximum der Gradienten statt ihres Mittelwerts ({case}). Grad-CAM verwendet "
               "Global Average Pooling: α_k = (1/Z) Σ_ij ∂y^c/∂A^k_ij.",
         "en": "You take the maximum of the gradients instead of their mean ({case}). Grad-CAM uses "
               "global average pooling: α_k = (1/Z) Σ_ij ∂y^c/∂A^k_ij.",
     },
     "absolute_gradients": {
-        "de": "Du mittelst die Beträge der Gradienten ({case}). Das Vorzeichen zählt: negative Gradienten "
-              "sprechen gegen die Klasse. Mittle ∂y^c/∂A^k ohne abs().",
+        "de": "Sie mitteln die Beträge der Gradienten ({case}). Das Vorzeichen zählt: negative Gradienten "
+              "sprechen gegen die Klasse. Mitteln Sie ∂y^c/∂A^k ohne abs().",
         "en": "You average the absolute values of the gradients ({case}). The sign matters: negative gradients "
               "speak against the class. Average ∂y^c/∂A^k without abs().",
     },
     "softmax_instead_of_logit": {
-        "de": "Du leitest die Softmax-Wahrscheinlichkeit ab statt des Logits ({case}). y^c ist der Klassenscore "
+        "de": "Sie leiten die Softmax-Wahrscheinlichkeit ab statt des Logits ({case}). y^c ist der Klassenscore "
               "vor der Softmax: `logits[0, class_idx]`.",
         "en": "You differentiate the softmax probability instead of the logit ({case}). y^c is the class score "
               "before the softmax: `logits[0, class_idx]`.",
@@ -73,43 +73,43 @@ MESSAGES = {**_public.MESSAGES,
               "(L − min) / (max − min), zeros when max = min.",
     },
     "nearest_upsampling": {
-        "de": "Du skalierst mit 'nearest' statt bilinear hoch ({case}). Verwende "
+        "de": "Sie skalieren mit 'nearest' statt bilinear hoch ({case}). Verwenden Sie "
               "`F.interpolate(..., mode='bilinear', align_corners=False)`.",
         "en": "You upsample with 'nearest' instead of bilinearly ({case}). Use "
               "`F.interpolate(..., mode='bilinear', align_corners=False)`.",
     },
     "heatmap_transposed": {
         "de": "Die Heatmap ist transponiert ({case}): sie muss die Form (H, W) der Eingabe haben, "
-              "Zeilen = Bildhöhe. Prüfe die Reihenfolge der Größenangabe (cv2.resize erwartet (W, H)!).",
+              "Zeilen = Bildhöhe. Prüfen Sie die Reihenfolge der Größenangabe (cv2.resize erwartet (W, H)!).",
         "en": "The heatmap is transposed ({case}): it must have the input's shape (H, W), rows = image height. "
               "Check the order of the size (cv2.resize expects (W, H)!).",
     },
     "wrong_layer": {
-        "de": "Du verwendest nicht die Schicht `target_layer` ({case}), sondern immer layer4. Suche das Modul "
+        "de": "Sie verwenden nicht die Schicht `target_layer` ({case}), sondern immer layer4. Suchen Sie das Modul "
               "über `dict(model.named_modules())[target_layer]`.",
         "en": "You do not use the layer `target_layer` ({case}) but always layer4. Look the module up with "
               "`dict(model.named_modules())[target_layer]`.",
     },
     "overlay_alpha_swapped": {
-        "de": "alpha gewichtet bei dir das Bild statt der Heatmap ({case}): Ergebnis = (1 − alpha) · Bild + "
+        "de": "Bei Ihnen gewichtet alpha das Bild statt der Heatmap ({case}): Ergebnis = (1 − alpha) · Bild + "
               "alpha · jet(Heatmap).",
         "en": "Your alpha weights the image instead of the heatmap ({case}): result = (1 − alpha) · image + "
               "alpha · jet(heatmap).",
     },
     "overlay_bgr": {
-        "de": "Die Farben der Überlagerung sind in BGR-Reihenfolge ({case}) – so liefert sie cv2. Gib RGB zurück "
+        "de": "Die Farben der Überlagerung sind in BGR-Reihenfolge ({case}) – so liefert sie cv2. Geben Sie RGB zurück "
               "(z. B. matplotlib `colormaps['jet']`, oder `cv2.cvtColor(..., cv2.COLOR_BGR2RGB)`).",
         "en": "The overlay's colours are in BGR order ({case}) – as cv2 returns them. Return RGB "
               "(e.g. matplotlib `colormaps['jet']`, or `cv2.cvtColor(..., cv2.COLOR_BGR2RGB)`).",
     },
     "saliency_no_abs": {
-        "de": "Deine Saliency-Map verwendet die Gradienten mit Vorzeichen ({case}). Definition: "
+        "de": "Ihre Saliency-Map verwendet die Gradienten mit Vorzeichen ({case}). Definition: "
               "max über die Farbkanäle von |∂y^c/∂x|.",
         "en": "Your saliency map uses the signed gradients ({case}). Definition: max over the colour channels "
               "of |∂y^c/∂x|.",
     },
     "saliency_mean_over_channels": {
-        "de": "Du mittelst über die Farbkanäle statt das Maximum zu nehmen ({case}).",
+        "de": "Sie mitteln über die Farbkanäle, statt das Maximum zu nehmen ({case}).",
         "en": "You average over the colour channels instead of taking the maximum ({case}).",
     },
 }
@@ -122,7 +122,7 @@ def build_cases(seed: int, public: bool) -> list:
 
 # --- pictures for the feedback page ---------------------------------------------------------
 
-_CAPTION = {"de": "{case}: deine Heatmap, die Referenz und die Differenz",
+_CAPTION = {"de": "{case}: Ihre Heatmap, die Referenz und die Differenz",
             "en": "{case}: your heatmap, the reference and the difference"}
 
 

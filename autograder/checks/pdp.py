@@ -26,29 +26,29 @@ CHECKS = with_diagnoses(_public.CHECKS, DIAGNOSES)
 # the checks' own messages and those of the known mistakes
 MESSAGES = {**_public.MESSAGES,
     "ice_instead_of_mean": {
-        "de": "Du gibst die ICE-Kurven (eine Kurve pro Zeile von X) zurück statt ihres Mittelwerts ({case}). "
+        "de": "Sie geben die ICE-Kurven (eine Kurve pro Zeile von X) zurück statt ihres Mittelwerts ({case}). "
               "Die partielle Abhängigkeit ist der Durchschnitt über alle Zeilen: eine Zahl pro Gitterpunkt.",
         "en": "You return the ICE curves (one curve per row of X) instead of their mean ({case}). "
               "Partial dependence is the average over all rows: one number per grid point.",
     },
     "mean_over_wrong_axis": {
-        "de": "Du mittelst über die falsche Achse ({case}): über die Gitterpunkte statt über die Zeilen von X. "
+        "de": "Sie mitteln über die falsche Achse ({case}): über die Gitterpunkte statt über die Zeilen von X. "
               "Für jeden Gitterwert: Spalte setzen, vorhersagen, über alle Zeilen mitteln.",
         "en": "You average over the wrong axis ({case}): over the grid points instead of the rows of X. "
               "For each grid value: set the column, predict, average over all rows.",
     },
     "grid_ignored": {
-        "de": "Du verwendest nicht das übergebene Gitter `grid` ({case}), sondern eigene Werte (z. B. Quantile). "
-              "Setze die Spalte genau auf die Werte aus `grid`.",
+        "de": "Sie verwenden nicht das übergebene Gitter `grid` ({case}), sondern eigene Werte (z. B. Quantile). "
+              "Setzen Sie die Spalte genau auf die Werte aus `grid`.",
         "en": "You do not use the given `grid` ({case}) but values of your own (e.g. quantiles). "
               "Set the column to exactly the values in `grid`.",
     },
     "mutates_input_1d": {
-        "de": "Deine Funktion überschreibt die Spalte im übergebenen `X` ({case}). Arbeite auf einer Kopie (`X.copy()`).",
+        "de": "Ihre Funktion überschreibt die Spalte im übergebenen `X` ({case}). Arbeiten Sie auf einer Kopie (`X.copy()`).",
         "en": "Your function overwrites the column in the `X` passed in ({case}). Work on a copy (`X.copy()`).",
     },
     "mutates_input_2d": {
-        "de": "Deine 2-D-Funktion verändert das übergebene `X` ({case}). Arbeite auf einer Kopie (`X.copy()`).",
+        "de": "Ihre 2-D-Funktion verändert das übergebene `X` ({case}). Arbeiten Sie auf einer Kopie (`X.copy()`).",
         "en": "Your 2-D function modifies the `X` passed in ({case}). Work on a copy (`X.copy()`).",
     },
     "transposed_2d": {

@@ -15,6 +15,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import importlib
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -141,6 +143,33 @@ class Exercise:
     def message(self, key: str, params: dict | None, language: str) -> str:
         return render(key, params, language, self.messages)
 
+    notebook_file: Path | None = None  # the notebook whose headings name the tasks (else the release's)
+
+    def notebook_candidates(self) -> list[Path]:
+        """Where the notebook is: the one set, the kit's copy, the project's release, its source."""
+        here = Path(__file__).resolve().parent
+        name = self.notebook
+        return [p for p in (self.notebook_file, here.parent / "course" / name / f"{name}.ipynb",
+                            here.parents[1] / "release" / name / f"{name}.ipynb",
+                            here.parents[1] / "source" / name / f"{name}.ipynb") if p is not None]
+
+    def task_title(self, task: str, language: str = "de") -> str:
+        """What a test cell's task is called, from the notebook's heading ("Aufgabe 2: Die Heatmap"), never
+        its grade_id; without the notebook "Aufgabe N" in the order of the tasks."""
+        if getattr(self, "_task_titles", None) is None:
+            self._task_titles = {}
+            for path in self.notebook_candidates():
+                try:
+                    self._task_titles = task_titles(path)
+                    break
+                except (OSError, ValueError):
+                    continue
+        if task in self._task_titles:
+            return localise_title(self._task_titles[task], language)
+        order = list(self.tasks)
+        number = order.index(task) + 1 if task in order else len(order) + 1
+        return f"{_TASK_WORD.get(language, _TASK_WORD['de'])} {number}"
+
 
 def call_probe(exercise: Exercise, case: Case, namespace: dict) -> dict:
     """Run a probe in this process and return plain arrays (as the probe runner writes them)."""
@@ -199,6 +228,64 @@ def format_line(verdict: Verdict, title: str) -> str:
     if not verdict.passed:
         line += f"\n      → {verdict.message}"
     return line
+
+
+# --- task titles: the notebook's own headings (one source of truth) ---------------------------------
+
+_HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*#*\s*$")
+_GREEK = {r"\alpha": "α", r"\beta": "β", r"\lambda": "λ", r"\sigma": "σ", r"\theta": "θ"}
+_TASK_WORD = {"de": "Aufgabe", "en": "Task"}
+
+
+def _plain_heading(text: str) -> str:
+    """A heading as plain text: no Markdown emphasis or code marks, simple LaTeX ($\\alpha_k$ -> α_k)."""
+    def maths(match):
+        body = match.group(1)
+        for command, letter in _GREEK.items():
+            body = body.replace(command, letter)
+        return body.replace("\\", "").replace("{", "").replace("}", "")
+
+    text = re.sub(r"\$([^$]*)\$", maths, text)
+    return re.sub(r"[*`]", "", text).strip()
+
+
+def task_titles(notebook) -> dict[str, str]:
+    """grade_id of each graded code cell (a test cell) -> the task it belongs to, in the notebook's words:
+    the "## Aufgabe N: ..." heading before it; under another level-2 heading (e.g. "## Aufgaben von den
+    Folien") that heading and the "### ..." heading before the cell. ``notebook``: a path or the parsed JSON."""
+    if not isinstance(notebook, dict):
+        notebook = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    titles: dict[str, str] = {}
+    section, subsection = None, None
+    for cell in notebook.get("cells", []):
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        nbgrader = (cell.get("metadata") or {}).get("nbgrader") or {}
+        if cell.get("cell_type") == "markdown":
+            fenced = False
+            for line in source.splitlines():
+                if line.lstrip().startswith("```"):
+                    fenced = not fenced
+                match = None if fenced else _HEADING.match(line)
+                if not match or match.group(2).strip().upper().startswith(("BEGIN SOLUTION", "END SOLUTION")):
+                    continue
+                if len(match.group(1)) == 2:
+                    section, subsection = _plain_heading(match.group(2)), None
+                else:
+                    subsection = _plain_heading(match.group(2))
+        elif cell.get("cell_type") == "code" and nbgrader.get("grade") and nbgrader.get("grade_id"):
+            if section and (re.match(rf"{_TASK_WORD['de']}\s+\d", section) or not subsection):
+                titles[nbgrader["grade_id"]] = section
+            elif section or subsection:
+                titles[nbgrader["grade_id"]] = " – ".join(t for t in (section, subsection) if t)
+    return titles
+
+
+def localise_title(title: str, language: str) -> str:
+    """The notebook's (German) title in ``language``: "Aufgabe 2: ..." -> "Task 2: ..." in English."""
+    if language == "de":
+        return title
+    return re.sub(rf"^{_TASK_WORD['de']}(?=\s+\d)", _TASK_WORD.get(language, _TASK_WORD["de"]), title)
 
 
 # --- the released data of the public case ----------------------------------------------------------

@@ -344,7 +344,7 @@ CHECKS = [
 
 MESSAGES = {
     "probs_sum": {
-        "de": "Deine Softmax-Werte summieren sich über die Texte zu {sum:.4g} statt zu 1 ({case}). Die Softmax "
+        "de": "Ihre Softmax-Werte summieren sich über die Texte zu {sum:.4g} statt zu 1 ({case}). Die Softmax "
               "muss über die Texte gebildet werden (eine Wahrscheinlichkeitsverteilung je Bild).",
         "en": "Your softmax values sum to {sum:.4g} over the texts instead of 1 ({case}). The softmax must be "
               "taken over the texts (one probability distribution per image).",
@@ -361,15 +361,15 @@ MESSAGES = {
               "(sort stably; `np.argsort(sim)[::-1]` reverses them). Expected {expected}, got {got}.",
     },
     "tokens": {
-        "de": "Die Token stimmen nicht ({case}): erwartet {expected}, erhalten {got}. Verwende "
-              "`processor.tokenizer.convert_ids_to_tokens` und lass Sondertoken (Start, Ende, Padding) weg.",
+        "de": "Die Token stimmen nicht ({case}): erwartet {expected}, erhalten {got}. Verwenden Sie "
+              "`processor.tokenizer.convert_ids_to_tokens` und lassen Sie Sondertoken (Start, Ende, Padding) weg.",
         "en": "The tokens are wrong ({case}): expected {expected}, got {got}. Use "
               "`processor.tokenizer.convert_ids_to_tokens` and leave out special tokens (start, end, padding).",
     },
     "other_config": {
-        "de": "Auf einem CLIPModel anderer Konfiguration ({case}) weicht {part} von der Referenz ab. Beachte "
+        "de": "Auf einem CLIPModel anderer Konfiguration ({case}) weicht {part} von der Referenz ab. Beachten Sie "
               "die Meldungen der anderen Prüfungen dieser Funktion; bestehen diese, sind meist Größen fest "
-              "einprogrammiert (Schicht- oder Kopfanzahl, Bildgröße, Position des EOS-Tokens): lies sie aus dem "
+              "einprogrammiert (Schicht- oder Kopfanzahl, Bildgröße, Position des EOS-Tokens): Lesen Sie sie aus dem "
               "Modell, dem Prozessor und den Token-IDs.",
         "en": "On a CLIPModel of another configuration ({case}) {part} differs from the reference. See the "
               "messages of this function's other checks; if those pass, sizes are usually hard-coded (number of "

@@ -201,7 +201,7 @@ def diffmap_cases(rng, shapes) -> list[Case]:
     return cases
 
 
-ANSWERS_CASE = Case("answers", "probe_answers", {}, "dein eigener Lauf im Notebook")
+ANSWERS_CASE = Case("answers", "probe_answers", {}, "Ihr eigener Lauf im Notebook")
 
 
 def build_public_cases(seed: int) -> list[Case]:
@@ -398,11 +398,11 @@ CHECKS = [
            "en": "Difference map: mean absolute difference over the colour channels"},
           "probe_diffmap", _diffmap_values),
     Check("answers.flipped", "test_answers", 1,
-          {"de": "Antwort `flipped` passt zur Vorhersage auf deinem Counterfactual",
+          {"de": "Antwort `flipped` passt zur Vorhersage auf Ihrem Counterfactual",
            "en": "Answer `flipped` agrees with the prediction on your counterfactual"},
           "probe_answers", _answer_flipped),
     Check("answers.new_class_name", "test_answers", 1,
-          {"de": "Antwort `new_class_name` passt zur Vorhersage auf deinem Counterfactual",
+          {"de": "Antwort `new_class_name` passt zur Vorhersage auf Ihrem Counterfactual",
            "en": "Answer `new_class_name` agrees with the prediction on your counterfactual"},
           "probe_answers", _answer_class),
 ]
@@ -411,24 +411,24 @@ MESSAGES = {
     # --- own messages of the counterfactual checks
     "cf_shape": {
         "de": "Das Counterfactual hat nicht die Form der Eingabe ({case}): erwartet {expected}, erhalten {got} "
-              "(dtype {dtype}). Gib ein float-Array derselben Form wie `image` zurück, z. B. `x.numpy()`.",
+              "(dtype {dtype}). Geben Sie ein float-Array derselben Form wie `image` zurück, z. B. `x.numpy()`.",
         "en": "The counterfactual does not have the input's shape ({case}): expected {expected}, got {got} "
               "(dtype {dtype}). Return a float array of the same shape as `image`, e.g. `x.numpy()`.",
     },
     "cf_dtype": {
         "de": "Das Counterfactual hat den dtype {got}, die Eingabe aber {expected} ({case}). "
-              "Gib das Ergebnis im dtype der Eingabe zurück (`.astype(image.dtype)`).",
+              "Geben Sie das Ergebnis im dtype der Eingabe zurück (`.astype(image.dtype)`).",
         "en": "The counterfactual has dtype {got}, but the input has {expected} ({case}). "
               "Return the result in the input's dtype (`.astype(image.dtype)`).",
     },
     "out_of_range": {
-        "de": "Pixelwerte außerhalb von [0, 1] ({case}: min {min:.3g}, max {max:.3g}). Begrenze das Bild nach "
+        "de": "Pixelwerte außerhalb von [0, 1] ({case}: min {min:.3g}, max {max:.3g}). Begrenzen Sie das Bild nach "
               "jedem Schritt mit `tf.clip_by_value(..., 0.0, 1.0)`.",
         "en": "Pixel values outside [0, 1] ({case}: min {min:.3g}, max {max:.3g}). Clip the image after every "
               "step with `tf.clip_by_value(..., 0.0, 1.0)`.",
     },
     "not_flipped": {
-        "de": "Das Modell sagt für dein Counterfactual Klasse {predicted} vorher, nicht die Zielklasse {target} "
+        "de": "Das Modell sagt für Ihr Counterfactual Klasse {predicted} vorher, nicht die Zielklasse {target} "
               "(Wahrscheinlichkeit der Zielklasse {prob:.3f}; {case}); die Referenz erreicht die Zielklasse mit "
               "demselben Budget.",
         "en": "The model predicts class {predicted} for your counterfactual, not the target class {target} "
@@ -436,29 +436,29 @@ MESSAGES = {
     },
     "too_far": {
         "de": "Das Counterfactual ist zu weit vom Original entfernt ({case}): L2 {l2:.3g} (Referenz {ref_l2:.3g}), "
-              "L1 {l1:.4g} (Referenz {ref_l1:.4g}); erlaubt ist das {factor}-Fache. Prüfe den Abstandsterm "
+              "L1 {l1:.4g} (Referenz {ref_l1:.4g}); erlaubt ist das {factor}-Fache. Prüfen Sie den Abstandsterm "
               "`distance_weight * sum((x - original)**2)`.",
         "en": "The counterfactual is too far from the original ({case}): L2 {l2:.3g} (reference {ref_l2:.3g}), "
               "L1 {l1:.4g} (reference {ref_l1:.4g}); at most {factor}× is allowed. Check the distance term "
               "`distance_weight * sum((x - original)**2)`.",
     },
     "cf_differs": {
-        "de": "Dein Counterfactual weicht von dem des vorgegebenen Verfahrens ab ({case}: mittlere Pixelabweichung "
-              "{mean:.3g}, erlaubt {tol:g}). Prüfe Verlust (Kreuzentropie + distance_weight · Summe der "
-              "quadrierten Differenzen), Schrittregel `x - lr * gradient`, Clipping und Startbild.",
+        "de": "Ihr Counterfactual weicht von dem des vorgegebenen Verfahrens ab ({case}: mittlere Pixelabweichung "
+              "{mean:.3g}, erlaubt {tol:g}). Prüfen Sie den Verlust (Kreuzentropie + distance_weight · Summe der "
+              "quadrierten Differenzen), die Schrittregel `x - lr * gradient`, das Clipping und das Startbild.",
         "en": "Your counterfactual differs from the prescribed procedure's ({case}: mean pixel deviation {mean:.3g}, "
               "allowed {tol:g}). Check the loss (cross-entropy + distance_weight · sum of squared differences), "
               "the update `x - lr * gradient`, clipping and the starting image.",
     },
     "input_modified": {
-        "de": "Deine Funktion verändert das übergebene Bild ({case}). Arbeite auf einer Kopie "
+        "de": "Ihre Funktion verändert das übergebene Bild ({case}). Arbeiten Sie auf einer Kopie "
               "(`tf.Variable(image)` kopiert), nicht mit `image -= ...` oder `out=image`.",
         "en": "Your function modifies the image passed in ({case}). Work on a copy (`tf.Variable(image)` copies), "
               "not with `image -= ...` or `out=image`.",
     },
     "not_reproducible": {
-        "de": "Zwei Aufrufe mit demselben Seed liefern verschiedene Counterfactuals (größte Abweichung "
-              "{difference:.3g}; {case}). Das Verfahren ist deterministisch: starte beim Originalbild, ohne Zufall.",
+        "de": "Zwei Aufrufe mit denselben Argumenten liefern verschiedene Counterfactuals (größte Abweichung "
+              "{difference:.3g}; {case}). Das Verfahren ist deterministisch: Starten Sie beim Originalbild, ohne Zufall.",
         "en": "Two calls with the same seed give different counterfactuals (largest deviation {difference:.3g}; "
               "{case}). The procedure is deterministic: start at the original image, without randomness.",
     },
@@ -476,7 +476,7 @@ MESSAGES = {
     },
     "history_not_improving": {
         "de": "Die Wahrscheinlichkeit der Zielklasse steigt im Verlauf nicht ({case}: Anfang {first:.3g}, "
-              "Ende {last:.3g}). Optimierst du wirklich in Richtung `target_class`, mit `x - lr * gradient`?",
+              "Ende {last:.3g}). Optimieren Sie wirklich in Richtung `target_class`, mit `x - lr * gradient`?",
         "en": "The target probability does not rise over the history ({case}: start {first:.3g}, end {last:.3g}). "
               "Do you really optimise towards `target_class`, with `x - lr * gradient`?",
     },
@@ -487,7 +487,7 @@ MESSAGES = {
               "the images come as a batch (1, H, W, C).",
     },
     "answers_missing": {
-        "de": "Die Antwortvariablen fehlen: {missing}. Führe die Zellen der Aufgabe 3 aus und setze "
+        "de": "Die Antwortvariablen fehlen: {missing}. Führen Sie die Zellen der Aufgabe 3 aus und setzen Sie "
               "`flipped` und `new_class_name`.",
         "en": "The answer variables are missing: {missing}. Run the cells of task 3 and set `flipped` and "
               "`new_class_name`.",
@@ -509,14 +509,14 @@ MESSAGES = {
         "en": "`flipped` must be `True` or `False`.",
     },
     "flipped_wrong": {
-        "de": "`flipped` passt nicht zu deinem eigenen Lauf: das Modell sagt für `x_original` '{before}' und für "
-              "`x_counterfactual` '{after}' vorher. Berechne die Antwort aus den Vorhersagen.",
+        "de": "`flipped` passt nicht zu Ihrem eigenen Lauf: das Modell sagt für `x_original` '{before}' und für "
+              "`x_counterfactual` '{after}' vorher. Berechnen Sie die Antwort aus den Vorhersagen.",
         "en": "`flipped` does not agree with your own run: the model predicts '{before}' for `x_original` and "
               "'{after}' for `x_counterfactual`. Compute the answer from the predictions.",
     },
     "class_name_wrong": {
-        "de": "`new_class_name` ist '{got}', das Modell sagt für dein `x_counterfactual` aber '{after}' vorher. "
-              "Gib den Klassennamen der Vorhersage auf dem Counterfactual an (nicht die Zielklasse ungeprüft).",
+        "de": "`new_class_name` ist '{got}', das Modell sagt für Ihr `x_counterfactual` aber '{after}' vorher. "
+              "Geben Sie den Klassennamen der Vorhersage auf dem Counterfactual an (nicht ungeprüft die Zielklasse).",
         "en": "`new_class_name` is '{got}', but the model predicts '{after}' for your `x_counterfactual`. "
               "Give the class name predicted for the counterfactual (not the target class unchecked).",
     },

@@ -156,7 +156,7 @@ CHECKS = [
 
 MESSAGES = {
     "input_mutated": {
-        "de": "Deine Funktion verändert das übergebene `X` ({case}). Arbeite auf einer Kopie (`X.copy()`), "
+        "de": "Ihre Funktion verändert das übergebene `X` ({case}). Arbeiten Sie auf einer Kopie (`X.copy()`), "
               "sonst sind nach dem Aufruf die Daten des Aufrufers überschrieben.",
         "en": "Your function modifies the `X` passed in ({case}). Work on a copy (`X.copy()`), "
               "otherwise the caller's data are overwritten after the call.",
