@@ -113,7 +113,9 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
                 # earlier assignments' grading go on (a zygote waits for nothing but its imports)
                 warm_process(exercise, layout.release / assignment, settings)
     exercises = {exercise.name: exercise for exercise, _ in plan}
-    private = [str(layout.submissions), str(layout.output), str(secret_path(layout.course_root).parent)]
+    # the whole course too (source/ holds the solutions): it need not be inside the installed project
+    private = [str(layout.submissions), str(layout.output), str(layout.course_root),
+               str(secret_path(layout.course_root).parent)]
     bar = ProgressBar(sum(len(tasks) for _, tasks in plan), settings.language) if progress_bar else None
 
     def jobs():  # lazily: one assignment's reference is computed when its turn comes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -12,8 +13,31 @@ from pathlib import Path
 from .config import ASSIGNMENTS, PROJECT_ROOT, load_settings
 
 
-def _available(names) -> list[str]:
-    present = [a for a in ASSIGNMENTS if (PROJECT_ROOT / "source" / a / f"{a}.ipynb").exists()]
+NO_COURSE = {
+    "de": "xaigrade: {folder} ist kein Kursverzeichnis (dort liegt keine nbgrader_config.py). Starten Sie xaigrade "
+          "im Kursverzeichnis oder geben Sie es mit --course-dir VERZEICHNIS an.",
+    "en": "xaigrade: {folder} is not a course directory (it holds no nbgrader_config.py). Run xaigrade in the course "
+          "directory or give it with --course-dir DIR.",
+}
+
+
+def _course(args, required: bool = True) -> Path | None:
+    """nbgrader's convention: the course is ``--course-dir``, else the current directory, and it holds
+    ``nbgrader_config.py``; never the folder this package is installed in unless that is the one named."""
+    folder = Path(getattr(args, "course_dir", None) or os.getcwd()).resolve()
+    if (folder / "nbgrader_config.py").is_file():
+        return folder
+    if required:
+        message = NO_COURSE.get(getattr(args, "language", None) or "de", NO_COURSE["en"])
+        raise SystemExit(message.format(folder=folder))
+    return None
+
+
+COURSE_DIR_HELP = "the course: the folder with nbgrader_config.py (default: the current directory)"
+
+
+def _available(names, course: Path) -> list[str]:
+    present = [a for a in ASSIGNMENTS if (course / "source" / a / f"{a}.ipynb").exists()]
     if not names:
         return present
     unknown = [n for n in names if n not in present]
@@ -25,10 +49,11 @@ def _available(names) -> list[str]:
 def cmd_release(args) -> int:
     from .release import release_assignment
 
-    settings = load_settings(args.course_dir)
-    _ensure_secret(Path(args.course_dir), settings)
-    for name in _available(args.assignments):
-        target = release_assignment(name, Path(args.course_dir), Path(args.course_dir) / "release", settings)
+    course = _course(args)
+    settings = load_settings(course)
+    _ensure_secret(course, settings)
+    for name in _available(args.assignments, course):
+        target = release_assignment(name, course, course / "release", settings)
         print(f"released {name} -> {target}")
     return 0
 
@@ -61,21 +86,23 @@ def cmd_check(args) -> int:
     name = args.assignment or notebook.stem
     if name not in ASSIGNMENTS:
         raise SystemExit(f"cannot tell the assignment of {notebook.name}; use --assignment ({', '.join(ASSIGNMENTS)})")
+    course = _course(args, required=False)  # (optional: a student's notebook folder is no course)
     data = notebook.parent / PUBLIC_DATA
-    if not data.exists():
-        data = PROJECT_ROOT / "release" / name / PUBLIC_DATA
+    if not data.exists() and course is not None:
+        data = course / "release" / name / PUBLIC_DATA
     if not data.exists():
         raise SystemExit(f"{PUBLIC_DATA} not found beside the notebook: keep the released folder together")
-    settings = load_settings(PROJECT_ROOT, language=args.language)
+    settings = load_settings(course or notebook.parent, language=args.language)
     if args.no_daemon:
         settings.check_daemon_seconds = 0
     public = load_public(data)  # the student's view: the public checks and what the release says about them
     exercise = public.exercise(name)
     seed, expected, variants = public.seed, public.expected, public.variants
     cases = public_cases(exercise, seed)
-    release_nb = PROJECT_ROOT / "release" / name / f"{name}.ipynb"
+    releases = ([course / "release" / name / f"{name}.ipynb"] if course else []) + [data.parent / f"{name}.ipynb"]
+    release_nb = next((r for r in releases if r.exists()), notebook)  # restores deleted test cells
     result = grade_notebook(exercise, notebook, "you", data.parent, cases, expected, variants, settings,
-                            public_only=True, release_notebook=release_nb if release_nb.exists() else notebook)
+                            public_only=True, release_notebook=release_nb)
     titles = {c.id: c.title.get(settings.language, c.title["de"]) for c in exercise.checks}
     for note in result.notes:
         print(f"! {note}")
@@ -90,10 +117,13 @@ def cmd_check(args) -> int:
     return 0 if passed else 1
 
 
-def _layout(args):
+def _layout(args, course_needed: bool = True):
     from .batch import Layout
 
-    course = Path(args.course_dir).resolve()
+    if not course_needed and args.output and getattr(args, "course_dir", None) is None:
+        course = _course(args, required=False) or Path(args.output)  # (only the output is read)
+    else:
+        course = _course(args)
     return Layout(course, Path(getattr(args, "submissions", None) or course / "submitted").resolve(),
                   Path(args.output or course).resolve())
 
@@ -115,10 +145,10 @@ def cmd_grade(args) -> int:
     from .batch import grade_batch
     from .report import print_table
 
-    settings = load_settings(args.course_dir, language=args.language, sandboxes_at_once=args.at_once)
     layout = _layout(args)
+    settings = load_settings(layout.course_root, language=args.language, sandboxes_at_once=args.at_once)
     _ensure_secret(layout.course_root, settings)
-    assignments = _available(args.assignments)
+    assignments = _available(args.assignments, layout.course_root)
     started = time.monotonic()
     report = grade_batch(assignments, layout, settings, force=args.force, workers=args.workers, dask=args.dask,
                          progress_bar=True)
@@ -144,16 +174,22 @@ def cmd_demo(args) -> int:
     from .report import print_table
 
     started = time.monotonic()
-    settings = load_settings(PROJECT_ROOT, language=args.language, sandboxes_at_once=args.at_once)
-    assignments = _available(args.assignments)
-    _ensure_secret(PROJECT_ROOT, settings)  # the demo's own secret, created on first use
+    # the course given or the one in the current directory when it has example submissions, else the
+    # kit's own course (the one bundled with this package); said either way
+    course = _course(args, required=args.course_dir is not None)
+    if course is None or (args.course_dir is None and not (course / "examples" / "submissions").is_dir()):
+        course = PROJECT_ROOT
+    print(f"demo course: {course}")
+    settings = load_settings(course, language=args.language, sandboxes_at_once=args.at_once)
+    assignments = _available(args.assignments, course)
+    _ensure_secret(course, settings)  # the demo's own secret, created on first use
     for name in assignments:
-        release_assignment(name, PROJECT_ROOT, PROJECT_ROOT / "release", settings)
+        release_assignment(name, course, course / "release", settings)
         print(f"released {name}")
-    output = Path(args.output).resolve()
+    output = Path(args.output or course / "demo_output").resolve()
     if output.exists():
         shutil.rmtree(output)
-    layout = Layout(PROJECT_ROOT, PROJECT_ROOT / "examples" / "submissions", output)
+    layout = Layout(course, course / "examples" / "submissions", output)
     graded_at = time.monotonic()
     report = grade_batch(assignments, layout, settings, force=True, workers=args.workers, dask=args.dask,
                          progress_bar=True)
@@ -172,7 +208,7 @@ def cmd_student_kit(args) -> int:
     """The wheel students install: the student side, the release notebooks, a README for students."""
     from .student_kit import build_student_kit
 
-    wheel = build_student_kit(Path(args.folder), Path(args.course_dir) / "release")
+    wheel = build_student_kit(Path(args.folder), _course(args) / "release")
     print(f"student kit: {wheel} ({wheel.stat().st_size / 2**20:.1f} MiB); README for students: {wheel.parent / 'README.md'}")
     return 0
 
@@ -180,7 +216,7 @@ def cmd_student_kit(args) -> int:
 def cmd_export(args) -> int:
     from .exports import load_states, write_checks_csv, write_gradescope, write_grades_csv, write_moodle
 
-    layout = _layout(args)
+    layout = _layout(args, course_needed=False)
     if not (layout.output / "gradebook.db").exists():
         raise SystemExit(f"no gradebook.db in {layout.output}: grade first (or give --output)")
     if not (args.csv or args.gradescope or args.moodle):
@@ -209,7 +245,7 @@ def cmd_collect(args) -> int:
     from .collect import collect, read_mapping
 
     layout = _layout(args)
-    if args.assignment not in _available([args.assignment]):
+    if args.assignment not in _available([args.assignment], layout.course_root):
         raise SystemExit(f"unknown assignment {args.assignment}")
     release_nb = layout.release / args.assignment / f"{args.assignment}.ipynb"
     if not release_nb.exists():
@@ -220,7 +256,7 @@ def cmd_collect(args) -> int:
     register_assignment(args.assignment, layout.course_root / "source", layout.db_url)
     report = collect(args.assignment, Path(args.archive), layout.submissions, release_nb, layout.db_url,
                      read_mapping(Path(args.mapping)) if args.mapping else None, args.ids,
-                     max_notebook_mb=load_settings(args.course_dir).max_notebook_mb)
+                     max_notebook_mb=load_settings(layout.course_root).max_notebook_mb)
     for line in report.lines(args.language):
         print(line)
     return 0 if not report.problems else 2
@@ -229,7 +265,7 @@ def cmd_collect(args) -> int:
 def cmd_overview(args) -> int:
     from .overview import print_overview, write_overview
 
-    layout = _layout(args)
+    layout = _layout(args, course_needed=False)
     print_overview(layout.output, args.language)
     print(f"class overview: {write_overview(layout.output, language=args.language)}")
     return 0
@@ -242,12 +278,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     release = sub.add_parser("release", help="nbgrader generate_assignment into release/ plus public check data")
     release.add_argument("assignments", nargs="*")
-    release.add_argument("--course-dir", default=str(PROJECT_ROOT))
+    release.add_argument("--course-dir", default=None, help=COURSE_DIR_HELP)
     release.set_defaults(func=cmd_release)
 
     check = sub.add_parser("check", help="students: run your notebook against the public checks")
     check.add_argument("notebook", nargs="?")
     check.add_argument("--assignment", default=None)
+    check.add_argument("--course-dir", default=None,
+                       help="a course whose release/ has the public check data when it is not beside the notebook "
+                       "(default: the current directory when it holds nbgrader_config.py)")
     check.add_argument("--no-daemon", action="store_true",
                        help="do not keep a warm process for the next check (it ends after 10 idle minutes)")
     check.add_argument("--stop-daemons", action="store_true", help="stop the warm processes of earlier checks now")
@@ -256,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade = sub.add_parser("grade", help="grade submitted/<student>/<assignment>/ into nbgrader's gradebook")
     grade.add_argument("assignments", nargs="*")
     grade.add_argument("--submissions", default=None, help="folder with <student>/<assignment>/ (default: submitted/)")
-    grade.add_argument("--course-dir", default=str(PROJECT_ROOT))
+    grade.add_argument("--course-dir", default=None, help=COURSE_DIR_HELP)
     grade.add_argument("--output", default=None, help="where gradebook.db, autograded/ and feedback/ go")
     grade.add_argument("--json", default=None, help="write {student: {assignment: {check: ...}}} here")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
@@ -275,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     collect = sub.add_parser("collect", help="import Moodle's 'download all submissions' zip into submitted/")
     collect.add_argument("assignment")
     collect.add_argument("archive")
-    collect.add_argument("--course-dir", default=str(PROJECT_ROOT))
+    collect.add_argument("--course-dir", default=None, help=COURSE_DIR_HELP)
     collect.add_argument("--submissions", default=None, help="target folder (default: submitted/)")
     collect.add_argument("--output", default=None, help="where gradebook.db is (default: the course directory)")
     collect.add_argument("--mapping", default=None,
@@ -286,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="grades CSV, per-mistake CSV, Gradescope results.json, Moodle worksheet")
     export.add_argument("assignments", nargs="*")
-    export.add_argument("--course-dir", default=str(PROJECT_ROOT))
+    export.add_argument("--course-dir", default=None, help=COURSE_DIR_HELP)
     export.add_argument("--output", default=None, help="where gradebook.db and .xaigrade/ are")
     export.add_argument("--csv", default=None, metavar="FILE", help="one row per student (+ FILE_checks.csv)")
     export.add_argument("--gradescope", default=None, metavar="DIR", help="DIR/<assignment>/<student>/results.json")
@@ -294,18 +333,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=cmd_export)
 
     overview = sub.add_parser("overview", help="class overview: score distribution and most frequent mistakes")
-    overview.add_argument("--course-dir", default=str(PROJECT_ROOT))
+    overview.add_argument("--course-dir", default=None, help=COURSE_DIR_HELP)
     overview.add_argument("--output", default=None)
     overview.set_defaults(func=cmd_overview)
 
     kit = sub.add_parser("student-kit", help="build the wheel students install (student side, release notebooks, README)")
     kit.add_argument("folder", nargs="?", default="dist/student-kit", help="where the wheel goes (default: %(default)s)")
-    kit.add_argument("--course-dir", default=str(PROJECT_ROOT))
+    kit.add_argument("--course-dir", default=None, help=COURSE_DIR_HELP)
     kit.set_defaults(func=cmd_student_kit)
 
     demo = sub.add_parser("demo", help="release everything and grade the example submissions")
     demo.add_argument("assignments", nargs="*")
-    demo.add_argument("--output", default=str(PROJECT_ROOT / "demo_output"))
+    demo.add_argument("--course-dir", default=None,
+                      help="default: the current directory when it is a course with examples/submissions/, "
+                      "else the course bundled with xaigrade")
+    demo.add_argument("--output", default=None, help="default: <course>/demo_output")
     demo.add_argument("--workers", type=int, default=1, help="N worker processes (default: grade in this process)")
     demo.add_argument("--at-once", type=int, default=None, metavar="N",
                       help="without --workers: N submissions in their sandboxes at the same time")
@@ -317,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.language is None:
-        args.language = load_settings(PROJECT_ROOT).language
+        args.language = load_settings(_course(args, required=False) or Path(os.getcwd())).language
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -51,6 +51,14 @@ TEXT = {
                      "en": "{source}: not a notebook (.ipynb) – not placed"},
     "two_notebooks": {"de": "{name} (Teilnehmer {pid}): mehrere Notebooks ({files}) – keines übernommen, bitte von Hand wählen",
                       "en": "{name} (participant {pid}): several notebooks ({files}) – none placed, please choose by hand"},
+    "not_chosen": {"de": "{name} (Teilnehmer {pid}): {source} nicht übernommen – übernommen wurde {chosen} (trägt den "
+                         "Namen der Aufgabe); bitte prüfen Sie, ob das die gewollte Abgabe ist",
+                   "en": "{name} (participant {pid}): {source} not placed – {chosen} was placed (it has the "
+                         "assignment's name); please check that it is the intended submission"},
+    "same_student": {"de": "{name} (Teilnehmer {pid}): {source} nicht übernommen – dieselbe Kennung {student} wie "
+                           "{other}; bitte ordnen Sie die Abgabe von Hand zu",
+                     "en": "{name} (participant {pid}): {source} not placed – same student id {student} as {other}; "
+                           "please assign it by hand"},
     "wrong_assignment": {"de": "{source}: gehört nicht zur Aufgabe {assignment} (keine ihrer Zellen gefunden) – nicht übernommen",
                          "en": "{source}: does not belong to assignment {assignment} (none of its cells found) – not placed"},
     "unknown_entry": {"de": "{source}: kein Moodle-Abgabename (<Name>_<ID>_assignsubmission_…) – nicht zuzuordnen",
@@ -72,6 +80,8 @@ TEXT = {
     "summary": {"de": "{placed} Abgaben übernommen, {problems} Dateien/Abgaben nicht zugeordnet",
                 "en": "{placed} submissions placed, {problems} files/submissions not placed"},
     "new_students": {"de": "neu im Gradebook: {students}", "en": "new in the gradebook: {students}"},
+    "ignored": {"de": "{count} Systemdatei(en) übergangen (__MACOSX, .ipynb_checkpoints, .DS_Store, Thumbs.db): {files}",
+                "en": "{count} system file(s) skipped (__MACOSX, .ipynb_checkpoints, .DS_Store, Thumbs.db): {files}"},
 }
 
 
@@ -95,12 +105,16 @@ class CollectReport:
     unchanged: list = field(default_factory=list)
     problems: list = field(default_factory=list)
     new_students: list = field(default_factory=list)
+    ignored: list = field(default_factory=list)  # system files (IGNORED): not placed, one line for all
 
     def lines(self, language: str = "de") -> list[str]:
         lines = [text("placed", language, student=s, name=n, pid=p, source=src, target=t)
                  for s, n, p, src, t in self.placed]
         lines += [text("unchanged", language, student=s, source=src) for s, src in self.unchanged]
         lines += ["✘ " + problem.render(language) for problem in self.problems]
+        if self.ignored:
+            shown = ", ".join(self.ignored[:5]) + (", …" if len(self.ignored) > 5 else "")
+            lines.append(text("ignored", language, count=len(self.ignored), files=shown))
         if self.new_students:
             lines.append(text("new_students", language, students=", ".join(self.new_students)))
         lines.append(text("summary", language, placed=len(self.placed) + len(self.unchanged),
@@ -191,9 +205,12 @@ def _members(archive: zipfile.ZipFile, prefix: str, report: CollectReport, spool
         budget.members += 1
         if budget.members > MAX_MEMBERS:
             raise _Stop("members_stop")
-        if info.is_dir() or any(part in info.filename for part in IGNORED):
+        if info.is_dir():
             continue
         source = _printable(f"{prefix}{info.filename}")
+        if any(part in info.filename for part in IGNORED):
+            report.ignored.append(source)
+            continue
         if _unsafe(info.filename):
             report.problems.append(Problem("unsafe_name", {"source": source}))
             continue
@@ -311,8 +328,16 @@ def _collect(assignment, archive_path, submissions, release_notebook, db_url, ma
                 report.problems.append(Problem("two_notebooks", {"name": name, "pid": pid,
                                                                  "files": ", ".join(o for _, o, _ in notebooks)}))
                 continue
+            for other, _, _ in notebooks:  # not placed: said, never dropped silently
+                if other != exact[0][0]:
+                    report.problems.append(Problem("not_chosen", {"name": name, "pid": pid, "source": other,
+                                                                  "chosen": exact[0][0]}))
             notebooks = exact
         source, _, unpacked = notebooks[0]
+        if student in students:  # two submissions, one student id (mapping, or equal name slugs)
+            report.problems.append(Problem("same_student", {"name": name, "pid": pid, "source": source,
+                                                            "student": student, "other": students[student][0]}))
+            continue
         data = unpacked.read_bytes()  # (at most budget.notebook_bytes)
         target = Path(submissions) / student / assignment / f"{assignment}.ipynb"
         if _same_file(target, data):

@@ -71,13 +71,13 @@ def test_moodle_archive_is_placed_and_problems_are_reported(tmp_path, flat):
     assert target.read_bytes() == (EXAMPLES / "buggy_axis" / "pdp" / "pdp.ipynb").read_bytes()
     assert [p.name for p in target.parent.iterdir()] == ["pdp.ipynb"]
     keys = sorted((p.key, p.params.get("source") or p.params.get("name")) for p in report.problems)
-    assert [k for k, _ in keys] == ["not_notebook", "not_notebook", "two_notebooks", "unknown_entry",
+    assert [k for k, _ in keys] == ["not_chosen", "not_notebook", "not_notebook", "two_notebooks", "unknown_entry",
                                     "wrong_assignment"]
     lines = "\n".join(report.lines("de"))
     assert "notizen.txt: keine Notebook-Datei" in lines
     assert "Eva Zwei (Teilnehmer 1004): mehrere Notebooks" in lines
     assert "gehört nicht zur Aufgabe pdp" in lines and "README.txt" in lines
-    assert "3 Abgaben übernommen, 5 Dateien/Abgaben nicht zugeordnet" in lines
+    assert "3 Abgaben übernommen, 6 Dateien/Abgaben nicht zugeordnet" in lines
     assert "several notebooks" in "\n".join(report.lines("en"))
     assert not (tmp_path / "submitted" / "p1004").exists() and not (tmp_path / "submitted" / "p1005").exists()
 
@@ -116,8 +116,36 @@ def test_cli_collect_exits_nonzero_when_something_was_not_placed(tmp_path, capsy
 
     archive = moodle_archive(tmp_path / "moodle.zip")
     code = main(["--language", "en", "collect", "pdp", str(archive), "--submissions", str(tmp_path / "submitted"),
-                 "--output", str(tmp_path / "out")])
+                 "--output", str(tmp_path / "out"), "--course-dir", str(PROJECT_ROOT)])
     out = capsys.readouterr().out
     assert code == 2
-    assert "3 submissions placed, 5 files/submissions not placed" in out
+    assert "3 submissions placed, 6 files/submissions not placed" in out
     assert (tmp_path / "out" / "gradebook.db").exists()
+
+
+@pytest.mark.parametrize("flat", [False, True], ids=["folders", "flat"])
+def test_a_second_notebook_beside_the_assignments_one_is_named_in_the_report(tmp_path, flat):
+    """Lea hands in pdp.ipynb and pdp_alt.ipynb: pdp.ipynb is placed, and the report says that
+    pdp_alt.ipynb was not (both languages); so do the system files skipped and a second
+    submission under a student id already used."""
+    archive = moodle_archive(tmp_path / "moodle.zip", flat)
+    report = collect("pdp", archive, tmp_path / "submitted", RELEASE_NB)
+    placed = {student: source for student, _, _, source, _ in report.placed}
+    assert placed["p1006"].endswith("pdp.ipynb") and "pdp_alt" not in placed["p1006"]
+    [skipped] = [p for p in report.problems if p.key == "not_chosen"]
+    assert skipped.params["source"].endswith("pdp_alt.ipynb") and skipped.params["chosen"] == placed["p1006"]
+    german = "\n".join(report.lines("de"))
+    english = "\n".join(report.lines("en"))
+    assert "Lea Doppelt (Teilnehmer 1006): " in german and "pdp_alt.ipynb nicht übernommen" in german
+    assert "bitte prüfen Sie" in german
+    assert "Lea Doppelt (participant 1006): " in english and "pdp_alt.ipynb not placed" in english
+    assert "1 Systemdatei(en) übergangen" in german and "__MACOSX/._x" in german
+    assert "1 system file(s) skipped" in english
+    assert not (tmp_path / "submitted" / "p1006" / "pdp" / "pdp_alt.ipynb").exists()
+
+    mapping = {("pid", "1001"): "anna", ("pid", "1006"): "anna", ("pid", "1002"): "jmueller"}
+    shared = collect("pdp", archive, tmp_path / "shared", RELEASE_NB, mapping=mapping)
+    assert {s for s, *_ in shared.placed} == {"anna", "jmueller"}
+    [twice] = [p for p in shared.problems if p.key == "same_student"]
+    assert twice.params["student"] == "anna" and twice.params["name"] == "Lea Doppelt"
+    assert "dieselbe Kennung anna wie Anna Schmidt" in "\n".join(shared.lines("de"))
