@@ -24,3 +24,16 @@ def test_benchmark_script_runs_and_prints_figures(script, args, expected):
     assert result.returncode == 0, result.stderr[-3000:]
     assert expected in result.stdout
     assert "# machine:" in result.stdout
+
+
+def test_hidden_sets_benchmark_runs_and_prints_figures():
+    """benchmarks/hidden_sets.py on one set of pdp (--quick): its table row and the ratio line (it prints no
+    machine line)."""
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "hidden_sets.py"), "--quick"], capture_output=True,
+                            text=True, cwd=BENCHMARKS, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "candidates/set" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if line.startswith("pdp "))
+    one_set, candidates, total = (float(value) for value in row.split()[1:4])
+    assert one_set > 0 and candidates >= 1 and total > 0
+    assert "ratio: K sets cost" in result.stdout

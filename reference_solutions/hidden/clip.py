@@ -2,7 +2,9 @@
 
 Other scenes (seeded from the set's seed), a downsampled non-square photo, a scene at 96 px (resized
 by the processor), other descriptions and texts with words the tiny vocabulary splits into several
-tokens, and another random configuration than the public one.
+tokens, and another random configuration than the public one. Two ranking cases hold descriptions
+chosen (seeded, verified on the reference and the variant) so that ranking by the unnormalised dot
+product gives another order (``norm_sensitive_texts``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import numpy as np
 
 from xaikit.selfcheck.core import Case
 from xaikit.selfcheck.exercises.clip import (make_scenes, other_config_case, ranking_scene_case, similarity_scene_case,
-                                             swap, tie_case, token_cases)
+                                             swap, token_cases)
 
 HIDDEN_CONFIG = {"text": {"hidden_size": 48, "intermediate_size": 96, "num_hidden_layers": 3, "num_attention_heads": 3},
                  "vision": {"hidden_size": 40, "intermediate_size": 80, "num_hidden_layers": 3,
@@ -48,12 +50,90 @@ def similarity_cases(rng, scenes) -> list[Case]:
 
 
 def ranking_cases(rng, scenes) -> list[Case]:
-    """probe_ranking: two scenes with distinct texts (one vaguer, with another norm), one with a tie."""
+    """probe_ranking: two scenes with distinct texts, one with a tie. In the second scene and in the tie case
+    the other descriptions are chosen so that ranking by the unnormalised dot product gives another order
+    than by the cosine (``norm_sensitive_texts``)."""
     first = ranking_scene_case(rng, scenes[1], "rank_scene", "an image of the car")
-    c = scenes[2]
-    texts = [swap(c, "position_word", rng), swap(c, "colour", rng), c.caption, swap(c, "class_name", rng),
-             f"a {c.size_word} {c.class_name}"]
+    c, d = scenes[2], scenes[3]
+    texts = norm_sensitive_texts(rng, c, {2: c.caption}, 5)
+    tie = d.caption.title()
+    tie_texts = norm_sensitive_texts(rng, d, {1: d.caption, 3: tie}, 4)
     return [first,
             Case("rank_scene_2", "probe_ranking", {"model": "embedded", "image": c.image, "texts": texts},
                  f"Szene „{c.caption}“, {len(texts)} Beschreibungen", frozenset({"embedded", "distinct"})),
-            tie_case(rng, scenes[3], scenes[3].caption.title())]
+            Case("rank_tie", "probe_ranking", {"model": "embedded", "image": d.image, "texts": tie_texts},
+                 f"Szene „{d.caption}“, Beschreibungen mit Gleichstand („{d.caption}“ und „{tie}“)",
+                 frozenset({"embedded", "ties"}))]
+
+
+MIN_GAP = 2e-3  # between the sorted cosines (and the sorted dot products, scaled to the cosines') of a case
+TEXT_ATTEMPTS = 300
+
+
+def _descriptions(scene) -> list[str]:
+    """Every caption of the scenes' vocabulary but the scene's own, and vaguer ones (other norms)."""
+    import itertools
+
+    from xaikit.scenes import _POSITION_PHRASE, COLOURS, POSITION_WORDS, SHAPE_CLASSES, SIZE_WORDS, make_caption
+
+    captions = [make_caption(*words) for words in itertools.product(SHAPE_CLASSES, COLOURS, SIZE_WORDS, POSITION_WORDS)]
+    k, c, s, p = scene.class_name, scene.colour, scene.size_word, _POSITION_PHRASE[scene.position_word]
+    vague = [f"a {s} {k}", f"a {c} {k}", f"a {k} {p}", f"a {s} {c} {k}", f"a {k}"]
+    return [t for t in captions + vague if t != scene.caption]
+
+
+def _clear_gaps(values, tie) -> bool:
+    values = np.asarray(values, dtype=np.float64)
+    gaps = np.diff(np.sort(values))
+    if tie is None:
+        return bool(gaps.min() > MIN_GAP)
+    return bool(values[tie[0]] == values[tie[1]] and np.sort(gaps)[1] > MIN_GAP)
+
+
+def norm_sensitive_texts(rng, scene, fixed: dict, count: int) -> list[str]:
+    """``count`` descriptions of ``scene``: ``fixed`` (position -> text: the caption, and a tied copy of it)
+    and others on which ranking by the unnormalised dot product differs from the reference's ranking.
+
+    CLIP's text features have norms that differ by some 10 % between texts: two texts with close cosines
+    swap places when the one with the lower cosine has the larger norm (the image norm scales all texts
+    alike). Among all pairs of candidate texts (the caption included) that swap with clear gaps, one is drawn
+    (seeded) and the other places are filled with seeded candidates; the first draw is kept on which the
+    reference's ranking and the variant's differ, the variant's is not the ascending one (so it is named as
+    itself), and both have clear gaps. Computed on the reference and the variant grader-side: the texts are
+    hidden inputs."""
+    from reference_solutions import clip as reference
+    from xaikit.selfcheck.exercises.clip import load_model
+
+    model, processor = load_model("embedded")
+    caption = scene.caption
+    pool = _descriptions(scene)
+    everything = [caption, *pool]
+    cosine = reference.clip_similarity(model, processor, scene.image, everything)[0].astype(np.float64)
+    dot = reference._unnormalised_dot(model, processor, scene.image, everything).astype(np.float64)
+    dot *= np.linalg.norm(cosine) / np.linalg.norm(dot)
+    pairs = [(i, j) for i in range(len(everything)) for j in range(i + 1, len(everything))
+             if (cosine[i] - cosine[j]) * (dot[i] - dot[j]) < 0
+             and min(abs(cosine[i] - cosine[j]), abs(dot[i] - dot[j])) > MIN_GAP]
+    free = [position for position in range(count) if position not in fixed]
+    tie = tuple(sorted(fixed)) if len(fixed) == 2 else None
+    variant = reference.VARIANTS["dot_without_normalisation"]["rank_descriptions"]
+    ascending = reference.VARIANTS["ascending_ranking"]["rank_descriptions"]
+    for _ in range(TEXT_ATTEMPTS if pairs else 0):
+        chosen = [everything[i] for i in pairs[int(rng.integers(len(pairs)))] if i != 0]
+        rest = [t for t in pool if t not in chosen]
+        chosen += [rest[int(i)] for i in rng.choice(len(rest), size=len(free) - len(chosen), replace=False)]
+        texts = [""] * count
+        for position, text in fixed.items():
+            texts[position] = text
+        for position, text in zip(free, rng.permutation(chosen)):
+            texts[position] = str(text)
+        cos, _ = reference.clip_similarity(model, processor, scene.image, texts)
+        dots = reference._unnormalised_dot(model, processor, scene.image, texts)
+        if not (_clear_gaps(cos, tie) and _clear_gaps(dots * np.linalg.norm(cos) / np.linalg.norm(dots), tie)):
+            continue
+        want = reference.rank_descriptions(model, processor, scene.image, texts)
+        got = variant(model, processor, scene.image, texts)
+        if got != want and got != ascending(model, processor, scene.image, texts):
+            return texts
+    raise RuntimeError(f"no descriptions of „{caption}“ rank differently by the unnormalised dot product "
+                       f"({len(pairs)} pairs swap)")

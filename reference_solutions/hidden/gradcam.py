@@ -4,16 +4,21 @@ Scenes the notebook never shows (other seeds, non-square sizes 64x80, 48x72, 72x
 non-top classes, other layers of the MiniResNet (layer2, layer3, layer3.0.conv1), and small random
 CNNs (``RandomCNN``) with other channel counts, kernel sizes, depths and non-square inputs. One CNN
 has only non-negative activations and negative class weights: its CAM is negative everywhere, so
-the heatmap must be all zeros (ReLU), not NaN.
+the heatmap must be all zeros (ReLU), not NaN. The two CNNs of ``probe_classes`` have fc layers set so
+that the class mistakes (softmax instead of logit, absolute gradients, activations averaged, None as
+class 0) show on every seed (``class_dependence_model``).
 """
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from xaikit.selfcheck.core import Case
-from xaikit.selfcheck.exercises.gradcam import (all_negative_case, classes_case, embedded_label, hygiene_case,
+from xaikit.selfcheck.exercises.gradcam import (all_negative_case, embedded_label, hygiene_case,
                                                 overlay_case, random_cam_case, random_cnn, random_saliency_case,
                                                 random_weights_case, ranked_classes, scene_tensor)
 
@@ -59,13 +64,107 @@ def cam_cases(rng, scenes) -> list[Case]:
 
 
 def classes_cases(rng) -> list[Case]:
-    """probe_classes: two square inputs of other sizes."""
+    """probe_classes: two square inputs of other sizes, each on a random CNN built so that the class
+    mistakes show whatever the seed (``class_dependence_model``, checked by ``_class_mistakes_show``)."""
     cases = []
     for index in range(2):
         side = 40 + 4 * index
         x = torch.tensor(rng.normal(size=(1, 3, side, side)), dtype=torch.float32)
-        cases.append(classes_case(rng, index, x, side))
+        cases.append(_classes_case(rng, index, x, side))
     return cases
+
+
+CLASSES = 6
+# the logits the fc bias sets for the classes by rank (top first): the top class has p ~ 0.76, not
+# saturated, so every class keeps a softmax gradient
+RANKED_LOGITS = np.array([3.0, 1.0, 0.5, 0.0, -0.5, -1.0])
+TOP_WEIGHT_SCALE = 100.0  # how much larger the top class's fc weights are than the other classes'
+MODEL_ATTEMPTS = 25
+
+
+def class_dependence_model(rng, x, opposite_pair: bool):
+    """A seeded 4-layer random CNN (``layer4`` is its last conv: alpha_c = W_c * fraction of active positions,
+    channel by channel, with W the fc weights) whose fc layer makes the class mistakes show by construction:
+
+    - the fc bias puts the logits at RANKED_LOGITS for a seeded ranking whose top class is never 0 (the bias
+      has no gradient), so class_idx=None meaning class 0 gives another class's map;
+    - the top class's fc weights are TOP_WEIGHT_SCALE times the others': the softmax gradient of any other
+      class c, p_c (W_c - sum_j p_j W_j), is dominated by -p_c p_top W_top, so 'softmax instead of logit'
+      gives two non-top classes (nearly) the same map, the negated top class's, instead of their own;
+    - ``opposite_pair``: the 2nd and the last ranked class (the pair of case 0) have opposite fc weights, so
+      their gradients are exact negatives: the reference's maps are ReLU(R) and ReLU(-R), while 'absolute
+      gradients' gives both the same map (|W| f A), as 'softmax instead of logit' does.
+    Returns (model, description, ranked classes)."""
+    from xaikit.selfcheck.exercises.gradcam import RandomCNN
+
+    channels = [int(c) for c in rng.choice([6, 8, 12, 16, 24], size=4)]
+    kernels = [int(k) for k in rng.choice([1, 3, 5], size=4, p=[0.15, 0.6, 0.25])]
+    pools = [bool(p) for p in rng.random(4) < 0.3]
+    pools[-1] = False  # keep the last feature map larger than 1 x 1
+    model = RandomCNN(channels, kernels, pools, CLASSES, seed=int(rng.integers(2**31))).eval()
+    ranked = [int(c) for c in 1 + rng.permutation(CLASSES - 1)]
+    ranked.insert(1 + int(rng.integers(CLASSES - 1)), 0)  # class 0 anywhere but first
+    with torch.no_grad():
+        weight = model.fc.weight
+        weight[ranked[0]] *= TOP_WEIGHT_SCALE
+        if opposite_pair:
+            weight[ranked[-1]] = -weight[ranked[1]]
+        features = F.relu(model.layer4(_features_before_layer4(model, x))).mean(dim=(2, 3))[0]
+        model.fc.bias.copy_(torch.as_tensor(RANKED_LOGITS[np.argsort(ranked)], dtype=torch.float32)
+                            - weight @ features)
+    description = "CNN " + "-".join(f"{c}@{k}x{k}" for c, k in zip(channels, kernels))
+    return model, description, ranked
+
+
+def _features_before_layer4(model, x):
+    for index in range(1, 4):
+        x = F.relu(getattr(model, f"layer{index}")(x))
+        if model.pools[index - 1]:
+            x = F.max_pool2d(x, 2)
+    return x
+
+
+def _class_mistakes_show(case: Case, strict: bool) -> bool:
+    """The reference's two maps differ clearly; every known mistake the check does not name passes it; with
+    ``strict`` (the first case, which decides the message) every mistake it names fails it and is named so."""
+    from autograder.checks.gradcam import CHECKS
+    from reference_solutions import gradcam as reference
+    from xaikit.selfcheck.exercises.gradcam import _differ, probe_classes
+
+    check = next(c for c in CHECKS if c.id == "grad_cam.class_dependence")
+    namespace = dict(vars(reference))
+    # on copies: some variants leave hooks, modes or flags behind on the model or the input
+    expected = probe_classes(namespace, copy.deepcopy(case.inputs))
+    if not _differ(expected["cam_a"], expected["cam_b"]):
+        return False
+    results = {variant_id: probe_classes({**namespace, **overrides}, copy.deepcopy(case.inputs))
+               for variant_id, overrides in reference.VARIANTS.items() if "grad_cam" in overrides}
+    for variant_id, result in results.items():
+        fails = check.criterion(result, expected, case) is not None
+        if variant_id not in check.variants:
+            if fails:
+                return False
+        elif strict and (not fails or next((named for named in check.variants
+                                            if check.shows_variant(result, results[named], case)), None) != variant_id):
+            return False
+    return True
+
+
+def _classes_case(rng, index, x, side) -> Case:
+    """Two classes side by side, and class_idx=None, on ``class_dependence_model`` (square input: a transposed
+    map is judged by the value checks). Pairs: (2nd, last) and (3rd, top). The first seeded model on which
+    the mistakes show as intended (nearly always the first one drawn)."""
+    for _ in range(MODEL_ATTEMPTS):
+        model, description, ranked = class_dependence_model(rng, x, opposite_pair=index == 0)
+        if ranked_classes(model, x) != ranked:
+            continue
+        pair = (ranked[1], ranked[-1]) if index == 0 else (ranked[2], ranked[0])
+        case = Case(f"classes_random_{index}", "probe_classes",
+                    {"model": model, "x": x, "layer": "layer4", "class_a": pair[0], "class_b": pair[1]},
+                    f"{description}, Eingabe {side}×{side}, Klassen {pair[0]} und {pair[1]}")
+        if _class_mistakes_show(case, strict=index == 0):
+            return case
+    raise RuntimeError(f"no random CNN among {MODEL_ATTEMPTS} shows the class mistakes (classes_random_{index})")
 
 
 def layer_cases(rng, scenes) -> list[Case]:
