@@ -67,7 +67,8 @@ def _xaigrade(assignments, work: Path, workers: int) -> tuple[dict, dict]:
     for assignment in assignments:
         report_file = work / f"report-{assignment}.json"
         started = time.monotonic()
-        subprocess.run([str(BIN / "xaigrade"), "grade", assignment, "--submissions", str(work / "submitted"),
+        subprocess.run([str(BIN / "xaigrade"), "grade", assignment, "--course-dir", str(ROOT),
+                        "--submissions", str(work / "submitted"),
                         "--output", str(work / "out"), "--json", str(report_file), "--force",
                         "--workers", str(workers)], check=True, capture_output=True)
         seconds[assignment] = time.monotonic() - started
@@ -81,7 +82,8 @@ def _xaigrade_one_call(assignments, work: Path, workers: int, at_once: int | Non
     report_file = work / f"report-all-{at_once}.json"
     extra = ["--at-once", str(at_once)] if at_once else []
     started = time.monotonic()
-    subprocess.run([str(BIN / "xaigrade"), "grade", *assignments, "--submissions", str(work / "submitted"),
+    subprocess.run([str(BIN / "xaigrade"), "grade", *assignments, "--course-dir", str(ROOT),
+                    "--submissions", str(work / "submitted"),
                     "--output", str(work / f"out-all-{at_once}"), "--json", str(report_file), "--force",
                     "--workers", str(workers), *extra], check=True, capture_output=True)
     return time.monotonic() - started, json.loads(report_file.read_text())
