@@ -109,7 +109,7 @@ def difference_map(original, counterfactual):
 
 NOTEBOOK_SCENE_SEED = 11  # the scene the notebook explains on the embedded model
 NOTEBOOK_TARGET = "star"
-NOTEBOOK_SETTINGS = {"steps": 40, "lr": 0.1, "distance_weight": 0.05}
+NOTEBOOK_SETTINGS = {"steps": 40, "lr": 0.002, "distance_weight": 0.5}
 
 
 @functools.lru_cache(maxsize=1)

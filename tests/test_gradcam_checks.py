@@ -82,8 +82,8 @@ def test_messages_exist_in_both_languages_and_name_the_case():
 def test_points_per_task():
     from autograder.checks import Exercise
 
-    assert Exercise("gradcam").tasks == {"test_grad_cam_weights": 4, "test_grad_cam": 12, "test_overlay": 2,
-                                         "test_saliency": 3}
+    assert Exercise("gradcam").tasks == {"test_grad_cam_weights": 2, "test_grad_cam": 10, "test_overlay": 1,
+                                         "test_saliency": 2}
 
 
 def test_hidden_cases_make_the_mistakes_distinguishable():

@@ -8,10 +8,10 @@ from helpers import assert_example_totals, assert_example_verdicts, grade_exampl
 
 
 NAME = "gradcam"
-POINTS = {"weights.embedded": 2, "weights.random_cnns": 2, "grad_cam.shape_range": 1, "grad_cam.values": 3,
-          "grad_cam.all_negative": 1, "grad_cam.class_dependence": 2, "grad_cam.layer": 1,
+POINTS = {"weights.embedded": 1, "weights.random_cnns": 1, "grad_cam.shape_range": 1, "grad_cam.values": 2,
+          "grad_cam.all_negative": 1, "grad_cam.class_dependence": 1, "grad_cam.layer": 1,
           "grad_cam.hooks_removed": 1, "grad_cam.model_unchanged": 1, "grad_cam.mode_restored": 1,
-          "grad_cam.input_unchanged": 1, "overlay.values": 2, "saliency.values": 2, "saliency.input_unchanged": 1}
+          "grad_cam.input_unchanged": 1, "overlay.values": 1, "saliency.values": 1, "saliency.input_unchanged": 1}
 # student -> {check that fails: message key}; every other check gets full points with "passed".
 EXPECTED = {
     "full_solution": {},
@@ -38,7 +38,7 @@ def test_each_example_gets_exactly_its_scores_and_messages(report, student):
 
 
 def test_total_scores(report):
-    assert sum(POINTS.values()) == 21
+    assert sum(POINTS.values()) == 15
     assert_example_totals(report, NAME, POINTS, EXPECTED)
 
 

@@ -108,7 +108,7 @@ def test_scores_are_in_nbgraders_gradebook_and_export(graded):
     with Gradebook(layout.db_url) as gradebook:
         assert gradebook.find_submission("pdp", "full_solution").score == 8
         assert gradebook.find_submission("pdp", "buggy_transposed").score == 4
-        assert gradebook.find_submission("pdp", "full_solution").max_score == 12  # 8 auto + 4 manual
+        assert gradebook.find_submission("pdp", "full_solution").max_score == 18  # 8 auto + 10 manual
     out = layout.output / "grades.csv"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "export", f"--db={layout.db_url}",

@@ -378,8 +378,8 @@ CHECKS = [
           {"de": "Das übergebene Bild bleibt unverändert", "en": "The image passed in stays unchanged"},
           "probe_cf", _unchanged, matches=_both_modify_input),
     Check("cf.reproducible", _T, 1,
-          {"de": "Zwei Aufrufe mit demselben Seed liefern dasselbe Ergebnis",
-           "en": "Two calls with the same seed give the same result"},
+          {"de": "Zwei Aufrufe mit denselben Argumenten liefern dasselbe Ergebnis",
+           "en": "Two calls with the same arguments give the same result"},
           "probe_cf_repeat", _reproducible, matches=_both_not_reproducible),
     Check("cf.history", _T, 1,
           {"de": "Verlauf: ein Eintrag pro Schritt, Zielwahrscheinlichkeit steigt",
@@ -459,7 +459,7 @@ MESSAGES = {
     "not_reproducible": {
         "de": "Zwei Aufrufe mit denselben Argumenten liefern verschiedene Counterfactuals (größte Abweichung "
               "{difference:.3g}; {case}). Das Verfahren ist deterministisch: Starten Sie beim Originalbild, ohne Zufall.",
-        "en": "Two calls with the same seed give different counterfactuals (largest deviation {difference:.3g}; "
+        "en": "Two calls with the same arguments give different counterfactuals (largest deviation {difference:.3g}; "
               "{case}). The procedure is deterministic: start at the original image, without randomness.",
     },
     "history_format": {
