@@ -138,6 +138,13 @@ def hardcoded_layer_index(model, processor, text):
     return _importance(processor.tokenizer, ids, attentions[1][0, :, eos, :].mean(dim=0))  # "last" of 2 layers
 
 
+def mean_over_layers(model, processor, text):
+    ids, attentions = _text_attentions(model, processor, text)
+    eos = _eos_position(processor.tokenizer, ids)
+    row = torch.stack(attentions)[:, 0, :, eos, :].mean(dim=(0, 1))  # all layers averaged, not the last one
+    return _importance(processor.tokenizer, ids, row)
+
+
 def max_over_heads(model, processor, text):
     ids, attentions = _text_attentions(model, processor, text)
     eos = _eos_position(processor.tokenizer, ids)
@@ -176,6 +183,7 @@ VARIANTS = {
     "first_layer": {"token_importance": first_layer},
     "hardcoded_layer_index": {"token_importance": hardcoded_layer_index},
     "max_over_heads": {"token_importance": max_over_heads},
+    "mean_over_layers": {"token_importance": mean_over_layers},
     "eos_by_argmax": {"token_importance": eos_by_argmax},
     "not_normalised": {"token_importance": not_normalised},
 }

@@ -106,17 +106,24 @@ def _pool(activation, gradient, pooling):
     raise ValueError(pooling)
 
 
-def _heatmap(activation, weights, size, *, relu=True, mode="bilinear", normalise=True, transpose=False):
+def _minmax(cam):
+    low, high = cam.min(), cam.max()
+    return (cam - low) / (high - low) if high > low else torch.zeros_like(cam)
+
+
+def _heatmap(activation, weights, size, *, relu=True, mode="bilinear", normalise=True, transpose=False,
+             normalise_first=False):
     cam = torch.einsum("k,khw->hw", weights, activation)
     if relu:
         cam = torch.relu(cam)
+    if normalise_first:  # variant: min-max on the small map, then upsampling (the notebook asks the other order)
+        cam, normalise = _minmax(cam), False
     if mode == "bilinear":
         cam = F.interpolate(cam[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
     else:
         cam = F.interpolate(cam[None, None], size=size, mode="nearest")[0, 0]
     if normalise:
-        low, high = cam.min(), cam.max()
-        cam = (cam - low) / (high - low) if high > low else torch.zeros_like(cam)
+        cam = _minmax(cam)
     heatmap = cam.cpu().numpy().astype(np.float32)
     return heatmap.T if transpose else heatmap
 
@@ -169,7 +176,8 @@ def saliency_map(model, input_tensor, class_idx=None, *, _abs=True, _reduce="max
 # ---------------------------------------------------------------------------------------------
 # Known-wrong variants: each a complete implementation with one typical mistake.
 
-def _variant(pooling="mean", relu=True, mode="bilinear", normalise=True, transpose=False, **cam_options):
+def _variant(pooling="mean", relu=True, mode="bilinear", normalise=True, transpose=False, normalise_first=False,
+             **cam_options):
     def weights(model, input_tensor, target_layer, class_idx=None):
         activation, gradient, _ = _cam_pass(model, input_tensor, target_layer, class_idx, **cam_options)
         return _pool(activation, gradient, pooling)
@@ -177,7 +185,8 @@ def _variant(pooling="mean", relu=True, mode="bilinear", normalise=True, transpo
     def cam(model, input_tensor, target_layer="layer4", class_idx=None):
         activation, gradient, _ = _cam_pass(model, input_tensor, target_layer, class_idx, **cam_options)
         return _heatmap(activation, _pool(activation, gradient, pooling), tuple(input_tensor.shape[-2:]),
-                        relu=relu, mode=mode, normalise=normalise, transpose=transpose)
+                        relu=relu, mode=mode, normalise=normalise, transpose=transpose,
+                        normalise_first=normalise_first)
 
     return {"grad_cam_weights": weights, "grad_cam": cam}
 
@@ -216,6 +225,7 @@ VARIANTS = {
     "absolute_gradients": _variant(pooling="abs"),
     "no_normalisation": _variant(normalise=False),
     "nearest_upsampling": _variant(mode="nearest"),
+    "normalised_before_upsampling": _variant(normalise_first=True),
     "heatmap_transposed": _variant(transpose=True),
     "hooks_left_registered": _variant(keep_hook=True),
     "wrong_layer": {"grad_cam": _wrong_layer_cam},

@@ -91,6 +91,18 @@ def grid_ignored(model, X, feature, grid):
     return partial_dependence_1d(model, X, feature, observed)
 
 
+def copy_not_predicted(model, X, feature, grid):
+    # Sets the column in a copy, then predicts on the unchanged X: the same mean for every grid value.
+    column = _column(X, feature)
+    data = _as_array(X)
+    values = []
+    for value in np.asarray(grid, dtype=np.float64):
+        modified = data.copy()
+        modified[:, column] = value
+        values.append(float(np.mean(_predict(model, data, X))))
+    return np.array(values)
+
+
 def mutates_input_1d(model, X, feature, grid):
     column = _column(X, feature)
     values = []
@@ -126,6 +138,7 @@ VARIANTS = {
     "ice_instead_of_mean": {"partial_dependence_1d": ice_instead_of_mean},
     "mean_over_wrong_axis": {"partial_dependence_1d": mean_over_wrong_axis},
     "grid_ignored": {"partial_dependence_1d": grid_ignored},
+    "copy_not_predicted": {"partial_dependence_1d": copy_not_predicted},
     "mutates_input_1d": {"partial_dependence_1d": mutates_input_1d},
     "transposed_2d": {"partial_dependence_2d": transposed_2d},
     "swapped_features_2d": {"partial_dependence_2d": swapped_features_2d},

@@ -26,6 +26,7 @@ EXPECTED_LOSSES = {
     "first_layer": {"tokens.scores", GENERAL},
     "hardcoded_layer_index": {GENERAL},  # right on the 2-layer tiny CLIP, wrong on 3 layers
     "max_over_heads": {"tokens.scores", GENERAL},
+    "mean_over_layers": {"tokens.scores", GENERAL},
     "eos_by_argmax": {"tokens.tokens", "tokens.scores", GENERAL},
     "not_normalised": {"tokens.scores", GENERAL},
 }

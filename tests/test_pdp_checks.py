@@ -15,6 +15,7 @@ EXPECTED_LOSSES = {
     "ice_instead_of_mean": {"pdp_1d.linear_exact", "pdp_1d.values"},
     "mean_over_wrong_axis": {"pdp_1d.linear_exact", "pdp_1d.values"},
     "grid_ignored": {"pdp_1d.linear_exact", "pdp_1d.values"},
+    "copy_not_predicted": {"pdp_1d.linear_exact", "pdp_1d.values"},
     "mutates_input_1d": {"pdp_1d.input_unchanged"},
     "transposed_2d": {"pdp_2d.shape", "pdp_2d.values"},
     "swapped_features_2d": {"pdp_2d.values"},

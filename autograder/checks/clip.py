@@ -12,7 +12,7 @@ from xaikit.selfcheck.exercises.clip import *  # noqa: F401,F403  (probes, const
 from . import hidden_builders, with_diagnoses
 
 TOKEN_VARIANTS = ("start_token_row", "includes_special_tokens", "first_layer", "max_over_heads",
-                  "eos_by_argmax", "not_normalised")
+                  "eos_by_argmax", "not_normalised", "mean_over_layers")
 ALL_VARIANTS = ("dot_without_normalisation", "softmax_wrong_axis", "softmax_of_cosine", "ascending_ranking",
                 *TOKEN_VARIANTS, "hardcoded_layer_index")
 
@@ -86,6 +86,12 @@ MESSAGES = {**_public.MESSAGES,
               "letzte Schicht, bei einem Modell mit mehr Schichten nicht. Nehmen Sie `attentions[-1]`.",
         "en": "You use a fixed layer index (`attentions[1]`) ({case}): for the tiny CLIP that is the last layer, "
               "for a model with more layers it is not. Use `attentions[-1]`.",
+    },
+    "mean_over_layers": {
+        "de": "Sie mitteln die Attention über alle Schichten ({case}). Gefordert ist nur die letzte Schicht "
+              "(`attentions[-1]`): dort ist die Repräsentation des EOS-Tokens fertig.",
+        "en": "You average the attention over all layers ({case}). Required is the last layer only "
+              "(`attentions[-1]`): that is where the EOS token's representation is complete.",
     },
     "max_over_heads": {
         "de": "Sie nehmen das Maximum über die Attention-Köpfe statt des Mittelwerts ({case}). "

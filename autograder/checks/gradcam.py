@@ -12,14 +12,15 @@ from xaikit.selfcheck.exercises.gradcam import *  # noqa: F401,F403  (probes, co
 from . import hidden_builders, with_diagnoses
 
 WEIGHT_MISTAKES = ("activations_averaged", "max_pooled_gradients", "absolute_gradients", "softmax_instead_of_logit")
-HEATMAP_MISTAKES = ("no_relu", "nearest_upsampling", "heatmap_transposed", "no_normalisation") + WEIGHT_MISTAKES
+HEATMAP_MISTAKES = ("no_relu", "nearest_upsampling", "heatmap_transposed", "no_normalisation",
+                    "normalised_before_upsampling") + WEIGHT_MISTAKES
 
 # check id -> the known-wrong variants (reference_solutions/gradcam.py) it names, in the order tried
 DIAGNOSES = {
     "weights.embedded": WEIGHT_MISTAKES,
     "weights.random_cnns": WEIGHT_MISTAKES,
     "grad_cam.shape_range": ("heatmap_transposed",),
-    "grad_cam.values": ("no_relu", "nearest_upsampling", "heatmap_transposed", "no_normalisation", "activations_averaged", "max_pooled_gradients", "absolute_gradients", "softmax_instead_of_logit", "none_not_top_class"),
+    "grad_cam.values": ("no_relu", "nearest_upsampling", "heatmap_transposed", "no_normalisation", "normalised_before_upsampling", "activations_averaged", "max_pooled_gradients", "absolute_gradients", "softmax_instead_of_logit", "none_not_top_class"),
     "grad_cam.all_negative": ("no_relu",),
     "grad_cam.class_dependence": ("activations_averaged", "absolute_gradients", "softmax_instead_of_logit", "none_not_top_class"),
     "grad_cam.layer": ("wrong_layer", "max_pooled_gradients"),
@@ -71,6 +72,14 @@ MESSAGES = {**_public.MESSAGES,
               "(L − min) / (max − min), bei max = min Nullen.",
         "en": "The heatmap is not normalised to [0, 1] ({case}). After upsampling: "
               "(L − min) / (max − min), zeros when max = min.",
+    },
+    "normalised_before_upsampling": {
+        "de": "Sie normieren die CAM vor dem Hochskalieren ({case}). Gefordert ist die umgekehrte Reihenfolge: erst "
+              "bilinear auf (H, W) hochskalieren, dann min-max-normieren – sonst erreicht die Heatmap 0 und 1 "
+              "meist nicht.",
+        "en": "You normalise the CAM before upsampling it ({case}). The required order is the other one: first "
+              "upsample bilinearly to (H, W), then min-max normalise – otherwise the heatmap mostly does not reach "
+              "0 and 1.",
     },
     "nearest_upsampling": {
         "de": "Sie skalieren mit 'nearest' statt bilinear hoch ({case}). Verwenden Sie "

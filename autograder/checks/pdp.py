@@ -13,8 +13,8 @@ from . import hidden_builders, with_diagnoses
 
 # check id -> the known-wrong variants (reference_solutions/pdp.py) it names, in the order tried
 DIAGNOSES = {
-    "pdp_1d.linear_exact": ("grid_ignored", "ice_instead_of_mean", "mean_over_wrong_axis"),
-    "pdp_1d.values": ("ice_instead_of_mean", "mean_over_wrong_axis", "grid_ignored"),
+    "pdp_1d.linear_exact": ("grid_ignored", "ice_instead_of_mean", "mean_over_wrong_axis", "copy_not_predicted"),
+    "pdp_1d.values": ("ice_instead_of_mean", "mean_over_wrong_axis", "grid_ignored", "copy_not_predicted"),
     "pdp_1d.input_unchanged": ("mutates_input_1d",),
     "pdp_2d.shape": ("transposed_2d",),
     "pdp_2d.values": ("transposed_2d", "swapped_features_2d"),
@@ -42,6 +42,12 @@ MESSAGES = {**_public.MESSAGES,
               "Setzen Sie die Spalte genau auf die Werte aus `grid`.",
         "en": "You do not use the given `grid` ({case}) but values of your own (e.g. quantiles). "
               "Set the column to exactly the values in `grid`.",
+    },
+    "copy_not_predicted": {
+        "de": "Ihre Kurve ist flach ({case}): Sie setzen die Spalte in einer Kopie, sagen aber auf dem "
+              "unveränderten X vorher. Übergeben Sie `model.predict` die Kopie mit der gesetzten Spalte.",
+        "en": "Your curve is flat ({case}): you set the column in a copy but predict on the unchanged X. "
+              "Pass the copy with the column set to `model.predict`.",
     },
     "mutates_input_1d": {
         "de": "Ihre Funktion überschreibt die Spalte im übergebenen `X` ({case}). Arbeiten Sie auf einer Kopie (`X.copy()`).",

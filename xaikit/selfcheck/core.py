@@ -81,6 +81,7 @@ class Verdict:
     message: str
     case_id: str | None = None
     params: dict = field(default_factory=dict)
+    candidates: tuple = ()  # AMBIGUOUS: the known mistakes the result fits (grader side, never shown by name)
 
     @property
     def passed(self) -> bool:
@@ -209,17 +210,79 @@ def _evaluate_check(exercise, check, cases, student, expected, variants, languag
         failure = check.criterion(result, expected.get(case.id, {}), case)
         if failure is None:
             continue
-        for variant_id in check.variants:
-            variant_result = variants.get(variant_id, {}).get(case.id)
-            if isinstance(variant_result, dict) and check.shows_variant(result, variant_result, case):
-                params = {"case": case.label}
-                return Verdict(check.id, check.task, 0.0, check.points, variant_id,
-                               exercise.message(variant_id, params, language), case.id, params)
         params = {"case": case.label, **failure.params}
+        named, candidates = diagnose(check, cases, student, expected, variants)
+        if named is not None:
+            params = {"case": case.label}
+            return Verdict(check.id, check.task, 0.0, check.points, named,
+                           exercise.message(named, params, language), case.id, params)
+        if candidates:
+            what = exercise.message(failure.key, params, language)
+            causes = "".join(f"\n  – {exercise.message(v, {'case': case.label}, language)}" for v in candidates)
+            ambiguous = {**params, "what": what, "causes": causes}
+            return Verdict(check.id, check.task, 0.0, check.points, AMBIGUOUS,
+                           exercise.message(AMBIGUOUS, ambiguous, language), case.id, ambiguous, tuple(candidates))
         return Verdict(check.id, check.task, 0.0, check.points, failure.key,
                        exercise.message(failure.key, params, language), case.id, params)
     return Verdict(check.id, check.task, check.points, check.points, "passed",
                    exercise.message("passed", {}, language))
+
+
+AMBIGUOUS = "ambiguous_mistake"  # the result fits several known mistakes (or one that cannot be told apart)
+
+
+def diagnose(check: Check, cases: list[Case], student: dict, expected: dict, variants: dict
+             ) -> tuple[str | None, list[str]]:
+    """Which known mistake of ``check`` the student's results show: ``(variant id, [it])`` when exactly one
+    can be named, ``(None, candidates)`` when several fit (or the one that fits cannot be told apart from
+    another on these cases), ``(None, [])`` when none fits.
+
+    The naming rule (a wrong name is worse than none): a variant fits when, on every case of the check
+    where both have a result, the student's result shows it where the student fails (``shows_variant``)
+    and the variant passes where the student passes. It is named only when it is the only one that fits
+    and, for each other variant of the check, some case tells the two apart (neither result shows the
+    other). A "do nothing" implementation (input returned unchanged, zeros) is a candidate like any
+    other when the exercise lists it as a variant of the check."""
+    outcome = {}  # case id -> the student's failure or None, for the cases with a usable result
+    for case in cases:
+        result = student.get(case.id)
+        if isinstance(result, dict):
+            outcome[case.id] = check.criterion(result, expected.get(case.id, {}), case)
+
+    def results(variant_id):
+        return {case.id: r for case in cases
+                if isinstance(r := variants.get(variant_id, {}).get(case.id), dict)}
+
+    def fits(variant_id) -> bool:
+        own = results(variant_id)
+        compared = False
+        for case in cases:
+            if case.id not in own or case.id not in outcome:
+                continue
+            if outcome[case.id] is not None:
+                if not check.shows_variant(student[case.id], own[case.id], case):
+                    return False
+                compared = True
+            elif check.criterion(own[case.id], expected.get(case.id, {}), case) is not None:
+                return False
+        return compared
+
+    fitting = [variant_id for variant_id in check.variants if fits(variant_id)]
+    if len(fitting) != 1:
+        return None, fitting
+    named, own = fitting[0], results(fitting[0])
+    alike = []
+    for other in check.variants:
+        if other == named:
+            continue
+        theirs = results(other)
+        if not theirs or any(
+                (case.id in own) != (case.id in theirs)  # one of them crashes there: told apart
+                or (case.id in own and not check.shows_variant(own[case.id], theirs[case.id], case)
+                    and not check.shows_variant(theirs[case.id], own[case.id], case)) for case in cases):
+            continue
+        alike.append(other)
+    return (None, [named, *alike]) if alike else (named, [named])
 
 
 def format_line(verdict: Verdict, title: str) -> str:

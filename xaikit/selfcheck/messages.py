@@ -73,3 +73,9 @@ GENERIC["range"] = {
     "de": "Die Werte von `{key}` liegen außerhalb von [{low}, {high}] (min {min:.3g}, max {max:.3g}).",
     "en": "The values of `{key}` lie outside [{low}, {high}] (min {min:.3g}, max {max:.3g}).",
 }
+GENERIC["ambiguous_mistake"] = {  # core.diagnose: the result fits several known mistakes, none can be named
+    "de": "{what} Ihr Ergebnis passt zu mehreren typischen Fehlern, die sich an dieser Eingabe ({case}) nicht "
+          "unterscheiden lassen. Wahrscheinliche Ursachen:{causes}",
+    "en": "{what} Your result fits several typical mistakes that cannot be told apart on this input ({case}). "
+          "Likely causes:{causes}",
+}
