@@ -23,6 +23,7 @@ EXPECTED_LOSSES = {
     "absolute_gradients": WEIGHTS | {"grad_cam.values", "grad_cam.all_negative", "grad_cam.class_dependence"},
     "no_normalisation": {"grad_cam.values"},
     "nearest_upsampling": {"grad_cam.values"},
+    "normalised_before_upsampling": {"grad_cam.values"},
     "heatmap_transposed": {"grad_cam.shape_range", "grad_cam.values"},
     "hooks_left_registered": {"grad_cam.hooks_removed"},
     "wrong_layer": {"grad_cam.layer"},
