@@ -180,7 +180,8 @@ def _cases(listener_port, submissions, output, bait=None):
                                 f"    _s.connect(('127.0.0.1', {listener_port}))\nexcept OSError:\n    pass"),
                           8, "socket.connect"),
         "hidden_ctypes": (_with("__import__('ctyp' + 'es').CDLL(None).getpid()\n"
-                                "print('UIDMAP', open('/proc/self/uid_map').read().split())"), 8, "ctypes.dlopen"),
+                                "print('UIDMAP', open('/proc/self/uid_map').read().split())\n"
+                                "print('OOMADJ', open('/proc/self/oom_score_adj').read().strip())"), 8, "ctypes.dlopen"),
         "library_partial_dependence": (_with(replace={"partial_dependence_1d": library_pd}), 8,
                                        "sklearn.inspection.partial_dependence"),
         # name: (notebook or raw bytes, expected score out of 8, substring expected in notes/flags or None)
@@ -407,6 +408,11 @@ def test_each_job_runs_under_a_uid_of_its_own(redteam):
              for name in ("inherited_descriptors", "hidden_ctypes")}
     assert len(set(outer.values())) == 2, outer
     assert not set(outer.values()) & {0, 65534}, outer
+
+
+def test_a_kernel_is_no_preferred_victim_of_the_machines_oom_killer(redteam):
+    """Inside its cgroup the kernel goes before the executor; on the machine it is like any process."""
+    assert int(_printed(redteam, "hidden_ctypes", "OOMADJ")) <= 0
 
 
 def test_links_and_fifos_in_the_job_folder_reach_no_host_file(redteam):

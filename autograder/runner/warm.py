@@ -118,6 +118,15 @@ class PreforkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
+def set_oom_score_adj(value: int) -> bool:
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write(str(value))
+        return True
+    except OSError:  # (lowering it needs privileges: then it stays as inherited)
+        return False
+
+
 _waiting: list[PreforkedKernel] = []
 _inherited: list = []  # objects of the parent the kernel child must never finalise (its event loop)
 
@@ -148,12 +157,11 @@ def _become_kernel(start_pipe: int) -> None:
         libc.prctl(PR_SET_NAME, b"xaigrade-kernel")  # findable: its command line is the zygote's
         os.setsid()  # its own process group: an interrupt (SIGINT to the group) reaches the kernel only
         # Forked, the executor shares the zygote's pages and looks as big as the kernel to the OOM
-        # killer; a fork bomb in a cell must cost the kernel (which is restarted), not the executor.
-        try:
-            with open("/proc/self/oom_score_adj", "w") as handle:
-                handle.write("1000")
-        except OSError:
-            pass
+        # killer; a fork bomb in a cell must cost the kernel (which is restarted), not the executor. The
+        # job (still root) lowered its own score (``zygote.protect_executor``): back to 0 here, so the
+        # kernel is the job's first victim in its cgroup without being the machine's first victim
+        # (with +1000 every honest warm kernel was, under memory pressure anywhere on the machine).
+        set_oom_score_adj(0)
         chunks = []
         while chunk := os.read(start_pipe, 65536):
             chunks.append(chunk)

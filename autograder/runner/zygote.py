@@ -115,6 +115,9 @@ def _run_job(spec: dict, log_fd: int) -> None:
     try:
         _KEY[:] = bytes(len(_KEY))  # nothing of the zygote's key reaches the submission
         os.setsid()
+        from .warm import set_oom_score_adj
+
+        set_oom_score_adj(-500)  # the executor (inherited); its kernel goes back to 0 (warm._become_kernel)
         jail.libc.prctl(jail.PR_SET_PDEATHSIG, signal.SIGKILL)  # the zygote gone (grader gone) = the job gone
         jail.libc.prctl(jail.PR_SET_NAME, JOB_NAME)
         os.dup2(log_fd, 1)
