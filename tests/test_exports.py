@@ -76,7 +76,7 @@ def test_moodle_round_trip_archive_in_grading_worksheet_out(course, tmp_path):
     assert set(rows) == {"Participant 1001", "Participant 1002"}  # p1006 was collected but not graded
     anna, joerg = rows["Participant 1001"], rows["Participant 1002"]
     assert anna["Full name"] == "Anna Schmidt" and joerg["Full name"] == "Jörg Müller"
-    assert float(anna["Grade"]) == 8.0 and float(anna["Maximum Grade"]) == 12.0
+    assert float(anna["Grade"]) == 8.0 and float(anna["Maximum Grade"]) == 18.0  # (8 automatic + 10 by hand)
     assert float(joerg["Grade"]) == 6.5  # 5 autograded + 1.5 by hand: the gradebook's total
     assert "falsche Achse" in joerg["Feedback comments"] and "pdp_1d.values" in joerg["Feedback comments"]
     assert "Alle automatischen Prüfungen bestanden" in anna["Feedback comments"]

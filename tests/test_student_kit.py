@@ -33,8 +33,8 @@ EXAMPLES = PROJECT_ROOT / "examples" / "submissions"
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
     root = tmp_path_factory.mktemp("kit")
-    built = subprocess.run([str(Path(sys.executable).parent / "xaigrade"), "student-kit", str(root / "dist")],
-                           capture_output=True, text=True, cwd=root)
+    built = subprocess.run([str(Path(sys.executable).parent / "xaigrade"), "student-kit", str(root / "dist"),
+                            "--course-dir", str(PROJECT_ROOT)], capture_output=True, text=True, cwd=root)
     assert built.returncode == 0, built.stderr[-2000:]
     wheel = next((root / "dist").glob("*.whl"))
     venv = root / "venv"
