@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import grade_namespace, hidden_setup, variant_overrides
+from helpers import all_hidden_sets, grade_namespace, hidden_setup, indistinguishable_variants, variant_overrides
 from reference_solutions import counterfactual as reference
 
 NAME = "counterfactual"
@@ -22,6 +22,11 @@ EXPECTED_LOSSES = {
     "stops_before_flip": {"cf.validity", "cf.proximity", "cf.history", "cf.matches_reference"},
     "modifies_input": {"cf.input_unchanged"},
     "random_start": {"cf.reproducible", "cf.matches_reference"},
+    # the model's probabilities treated as logits: nearly uniform softmax, the image barely moves (the Mini-VGG
+    # keeps its class); named by its history, since the image alone looks like "towards the predicted class"
+    "softmax_twice": {"cf.validity", "cf.matches_reference"},
+    # the same image, history entry i of the image after update i: its first entry is already past the largest step
+    "history_after_update": {"cf.history", "cf.matches_reference"},
     "signed_difference": {"diffmap.values"},
     "sum_over_channels": {"diffmap.values"},
     "max_over_channels": {"diffmap.values"},
@@ -85,6 +90,60 @@ def test_every_variant_differs_from_the_reference_on_a_case_of_each_check_naming
             differs = [c.id for c in selected
                        if check.criterion(variants[variant_id][c.id], expected[c.id], c) is not None]
             assert differs, f"{variant_id} is indistinguishable from the reference in {check.id}"
+
+
+def test_no_blind_spot_on_any_of_the_k_hidden_sets():
+    assert indistinguishable_variants(NAME) == []
+
+
+def _first_failing(check, cases, results, expected):
+    return next((c for c in cases if isinstance(results.get(c.id), dict)
+                 and check.criterion(results[c.id], expected[c.id], c) is not None), None)
+
+
+def test_each_mistake_gets_its_own_name_on_every_hidden_set():
+    """On every set, on the first case where a named mistake loses a check, the check names that mistake and no
+    other candidate of the check shows it (a wrong name is worse than none); mistakes a check does not name pass
+    it, but for softmax_twice's flat history (GENERIC_ALLOWED: the check's own message)."""
+    from reference_solutions import counterfactual as reference
+    from reference_solutions.hidden.counterfactual import GENERIC_ALLOWED
+
+    cf_variants = [v for v, overrides in reference.VARIANTS.items() if "generate_counterfactual" in overrides]
+    wrong = []
+    for index, (exercise, cases, expected, variants) in enumerate(all_hidden_sets(NAME)):
+        for check in exercise.checks:
+            selected = [c for c in cases if check.selects(c)]
+            for variant_id in check.variants:
+                case = _first_failing(check, selected, variants[variant_id], expected)
+                if case is None:
+                    continue  # a blind spot: test_no_blind_spot_on_any_of_the_k_hidden_sets reports it
+                student = variants[variant_id][case.id]
+                shown = [u for u in check.variants if check.shows_variant(student, variants[u][case.id], case)]
+                if shown != [variant_id]:
+                    wrong.append(f"set {index + 1}: {variant_id} in {check.id} on {case.id} shows {shown}")
+            if check.probe != "probe_cf":
+                continue
+            for variant_id in set(cf_variants) - set(check.variants) - {"random_start"}:
+                if (check.id, variant_id) in GENERIC_ALLOWED or variant_id not in variants:
+                    continue
+                if _first_failing(check, selected, variants[variant_id], expected) is not None:
+                    wrong.append(f"set {index + 1}: {variant_id} loses {check.id}, which does not name it")
+    assert wrong == []
+
+
+def test_the_hidden_counterfactual_pairs_differ_between_sets():
+    sets = all_hidden_sets(NAME)
+
+    def pairs(cases):
+        return {(c.inputs["model"], c.inputs["target"], c.inputs["image"].tobytes())
+                for c in cases if c.probe == "probe_cf"}
+
+    models = {c.inputs["model"] for _, cases, _, _ in sets for c in cases if c.probe == "probe_cf"}
+    assert len({m for m in models if m.startswith("small_cnn:")}) == len(sets)  # one small CNN per set
+    for i, (_, cases_i, _, _) in enumerate(sets):
+        for _, cases_j, _, _ in sets[i + 1:]:
+            assert not pairs(cases_i) & pairs(cases_j)
+        assert [c.id for c in cases_i] == [c.id for c in sets[0][1]]  # same structure on every set
 
 
 def test_the_reference_flips_every_hidden_pair_and_the_target_probability_rises():
