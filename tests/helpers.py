@@ -29,13 +29,19 @@ def grade_namespace(name: str, overrides: dict, seed: int = HIDDEN_SEED, languag
     computed in this process (no kernel), against the hidden cases."""
     exercise, cases, expected, variants = hidden_setup(name, seed)
     namespace = {**vars(reference_module(exercise)), **overrides}
+    results = probe_all(exercise, cases, namespace)
+    return {v.check_id: v for v in evaluate(exercise, cases, results, expected, variants, language)}
+
+
+def probe_all(exercise, cases, namespace: dict) -> dict:
+    """Every case's probe result for the functions in ``namespace`` (a crash is a result too)."""
     results = {}
     for case in cases:
         try:
             results[case.id] = call_probe(exercise, case, namespace)
         except Exception as error:  # noqa: BLE001 - a crashing variant is a result too
             results[case.id] = ProbeError("exception", {"error": repr(error)})
-    return {v.check_id: v for v in evaluate(exercise, cases, results, expected, variants, language)}
+    return results
 
 
 def variant_overrides(name: str, variant_id: str) -> dict:

@@ -12,9 +12,9 @@ import functools
 
 import pytest
 
-from autograder.checks import ProbeError, evaluate
-from autograder.grading import call_probe, reference_module
-from helpers import HIDDEN_SETS, all_hidden_sets
+from autograder.checks import evaluate
+from autograder.grading import reference_module
+from helpers import HIDDEN_SETS, all_hidden_sets, probe_all
 from xaikit.selfcheck.core import AMBIGUOUS
 
 EXERCISES = ("pdp", "gradcam", "counterfactual", "clip")
@@ -32,13 +32,7 @@ def graded(name: str, index: int) -> dict:
     module = reference_module(exercise)
     verdicts = {}
     for variant_id, overrides in module.VARIANTS.items():
-        namespace = {**vars(module), **overrides}
-        results = {}
-        for case in cases:
-            try:
-                results[case.id] = call_probe(exercise, case, namespace)
-            except Exception as error:  # noqa: BLE001 - a crashing variant is a result too
-                results[case.id] = ProbeError("exception", {"error": repr(error)})
+        results = probe_all(exercise, cases, {**vars(module), **overrides})
         verdicts[variant_id] = {v.check_id: v for v in evaluate(exercise, cases, results, expected, variants)}
     return verdicts
 
