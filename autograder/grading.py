@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import copy
 import importlib
-import json
 import os
 import pickle
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

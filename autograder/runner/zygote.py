@@ -1,5 +1,8 @@
 """A warm process that forks one sandboxed job per submission.
 
+(Over 400 lines on purpose: the server, the job child and the grader's client of one protocol stay in one
+file, so the signed message format, the nonce binding and the descriptor passing are defined once.)
+
 Starting every submission's executor and kernel as fresh Pythons costs the imports of
 torch/TensorFlow/transformers each time (5–7 s). The zygote imports them once (the modules the
 assignment's *release* notebook imports, never anything of the grader: it holds no reference code,

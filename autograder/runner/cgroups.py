@@ -1,0 +1,156 @@
+"""Job cgroups (root only): one pids + memory cgroup per job, its processes killed and the cgroup
+removed after the job; what a killed grader left behind is removed by the next one."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import time
+import uuid
+from functools import lru_cache
+from pathlib import Path
+
+from ..config import XaiGrade
+
+
+@lru_cache(maxsize=None)
+def cgroup_roots() -> dict[str, Path]:
+    """Writable cgroup v1 controllers (pids, memory) when we are root; empty otherwise."""
+    roots = {}
+    if os.geteuid() != 0:
+        return roots
+    for controller in ("pids", "memory"):
+        base = Path("/sys/fs/cgroup") / controller
+        try:
+            own = next(line.split(":", 2)[2].strip() for line in open("/proc/self/cgroup")
+                       if line.split(":")[1] == controller)
+        except (StopIteration, OSError, IndexError):
+            continue
+        root = base / own.lstrip("/")
+        probe = root / f"xaigrade-probe-{uuid.uuid4().hex[:12]}"  # (several threads may ask at once)
+        try:
+            probe.mkdir()
+            probe.rmdir()
+            roots[controller] = root
+        except OSError:
+            continue
+    return roots
+
+
+def _pid_namespace() -> int:
+    return os.stat("/proc/self/ns/pid").st_ino
+
+
+class _Cgroups:
+    """One pids + memory cgroup per job (root only); its processes are killed and it is removed after.
+
+    The name carries the grader's pid and pid namespace, so the next grader removes what a killed one
+    left behind (several machines' graders may share one cgroup root, hence the namespace)."""
+
+    def __init__(self, settings: XaiGrade):
+        self.paths = []
+        _retry_undestroyed()
+        name = f"xaigrade-{_pid_namespace()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        for controller, root in cgroup_roots().items():
+            remove_stale_cgroups(root)
+            path = root / name
+            try:
+                path.mkdir()
+                if controller == "pids":
+                    (path / "pids.max").write_text(str(settings.max_processes))
+                else:
+                    (path / "memory.limit_in_bytes").write_text(str(settings.memory_mb * 2**20))
+                    swap = path / "memory.memsw.limit_in_bytes"
+                    if swap.exists():
+                        swap.write_text(str(settings.memory_mb * 2**20))
+                self.paths.append(path)
+            except OSError:
+                _remove_cgroup(path, wait=0)
+                continue
+
+    def join(self):  # runs in the child before exec
+        for path in self.paths:
+            with open(path / "cgroup.procs", "w") as handle:
+                handle.write(str(os.getpid()))
+
+    def oom_killed(self) -> bool:
+        for path in self.paths:
+            control = path / "memory.oom_control"
+            if control.exists() and "oom_kill 0" not in control.read_text() and "oom_kill" in control.read_text():
+                return True
+            failcnt = path / "memory.failcnt"
+            if failcnt.exists() and failcnt.read_text().strip() not in ("", "0"):
+                return True
+        return False
+
+    def destroy(self):
+        for path in self.paths:
+            if not _remove_cgroup(path, wait=20.0):
+                _undestroyed.add(path)  # tried again before the next job and when the grader exits
+        self.paths = []
+
+
+_undestroyed: set[Path] = set()
+
+
+def _remove_cgroup(path: Path, wait: float) -> bool:
+    """Kill what is left in ``path`` and remove it; True when it is gone."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
+        except OSError:
+            pids = []
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            path.rmdir()
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError as error:
+            if time.monotonic() >= deadline:  # killed processes take a moment to leave the cgroup
+                print(f"xaigrade: cgroup {path} not removed yet ({error.strerror}; processes {pids[:5]})",
+                      file=sys.stderr)
+                return False
+            time.sleep(0.05)
+
+
+def _retry_undestroyed() -> None:
+    for path in list(_undestroyed):
+        if _remove_cgroup(path, wait=0):
+            _undestroyed.discard(path)
+
+
+atexit.register(_retry_undestroyed)
+
+
+def remove_stale_cgroups(root: Path, age: float = 120.0) -> None:
+    """Remove job cgroups left by a grader that was killed before it could clean up: at once when
+    that grader (same pid namespace) is gone, else when empty and older than ``age`` seconds."""
+    namespace = str(_pid_namespace())
+    for path in root.glob("xaigrade-*"):
+        parts = path.name.split("-")
+        try:
+            if (len(parts) == 4 and parts[1] == namespace and parts[2] != str(os.getpid())
+                    and not _alive(int(parts[2]))):
+                _remove_cgroup(path, wait=1.0)
+            elif time.time() - path.stat().st_mtime > age and not (path / "cgroup.procs").read_text().strip():
+                path.rmdir()
+        except (OSError, ValueError):
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
