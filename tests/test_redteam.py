@@ -294,7 +294,7 @@ def redteam(request, tmp_path_factory):
             nbformat.write(content, str(target))
     settings = load_settings(PROJECT_ROOT, warm_start=request.param == "warm", **REDTEAM_SETTINGS)
     layout = Layout(PROJECT_ROOT, submissions, output)
-    job_dirs_before = set(Path("/tmp").glob("xaigrade-job-*"))
+    job_dirs_before = set(Path("/tmp").glob(_own_job_folders()))
     cgroups_before = _job_cgroups(os.getpid())
     mounts_before = _job_mounts()
     started = time.monotonic()
@@ -306,7 +306,7 @@ def redteam(request, tmp_path_factory):
         listener.close()
     yield {"report": report, "cases": cases, "accepted": accepted, "layout": layout, "path": request.param,
            "bait": bait, "seconds": time.monotonic() - started,
-           "job_dirs_left": set(Path("/tmp").glob("xaigrade-job-*")) - job_dirs_before,
+           "job_dirs_left": set(Path("/tmp").glob(_own_job_folders())) - job_dirs_before,
            "cgroups_left": _job_cgroups(os.getpid()) - cgroups_before,
            "mounts_left": _job_mounts() - mounts_before}
     for path in (bait["stolen"], bait["npz"]):
@@ -329,9 +329,17 @@ def _bait(root: Path) -> dict:
     return {"stolen": str(stolen), "npz": str(npz), "target": str(target), "log_target": str(log_target)}
 
 
+def _own_job_folders(grader_pid: int | None = None) -> str:
+    """The glob of one grader's job folders (other runs on the machine have their own)."""
+    from autograder.runner.sandbox import _pid_namespace
+
+    return f"xaigrade-job-{_pid_namespace()}-{grader_pid or os.getpid()}-*"
+
+
 def _job_mounts() -> set:
+    prefix = _own_job_folders()[:-1]
     with open("/proc/self/mountinfo") as handle:
-        return {line.split()[4] for line in handle if "xaigrade-job-" in line.split()[4]}
+        return {line.split()[4] for line in handle if Path(line.split()[4]).name.startswith(prefix)}
 
 
 def _job_cgroups(grader_pid: int) -> set:
@@ -447,11 +455,16 @@ def test_gradebook_holds_only_the_graders_scores(redteam):
 
 
 def test_machine_is_left_clean(redteam):
-    # jobs forked from a warm zygote carry its command line, so they are found by process name
-    leftovers = [p.info for p in psutil.process_iter(["pid", "name", "cmdline"])
-                 if p.info["name"] in ("xaigrade-job", "xaigrade-kernel")
-                 or p.info["cmdline"] and (MARKER in " ".join(p.info["cmdline"])
-                                           or "autograder.runner.execute" in " ".join(p.info["cmdline"]))]
+    """No process of this grader's jobs is left (found by the uids it gave its jobs, so another grading run on
+    the same machine does not count), nor a sleeper of the background_process case, a job folder, a cgroup or a
+    job mount."""
+    from autograder.runner.sandbox import uids_handed_out
+
+    ours = uids_handed_out()
+    leftovers = [p.info for p in psutil.process_iter(["pid", "name", "cmdline", "uids"])
+                 if (p.info["uids"] and p.info["uids"].real in ours)
+                 or (not ours and p.info["name"] in ("xaigrade-job", "xaigrade-kernel"))
+                 or p.info["cmdline"] and MARKER in " ".join(p.info["cmdline"])]
     assert leftovers == []
     assert not redteam["job_dirs_left"]
     assert not redteam["cgroups_left"]
@@ -552,16 +565,16 @@ def test_ctrl_c_stops_a_batch_at_once_and_the_rest_is_graded_next_run(tmp_path):
     output = tmp_path / "out"
     command, process, state_dir = _grading_with_a_first_result(submissions, output)
     time.sleep(1.0)  # two slow ones are in their sandboxes now
-    jobs_before = _job_processes()
+    jobs_before = _job_processes(process.pid)
     process.send_signal(signal.SIGINT)
     stopped = time.monotonic()
     process.wait(timeout=60)
     assert time.monotonic() - stopped < 15
     assert jobs_before
     gone = time.monotonic() + 5
-    while _job_processes() and time.monotonic() < gone:  # (killed processes take a moment to go)
+    while _job_processes(process.pid) and time.monotonic() < gone:  # (killed processes take a moment to go)
         time.sleep(0.1)
-    assert not _job_processes()
+    assert not _job_processes(process.pid)
     finished = {p.parent.name for p in state_dir.rglob("*.json")}
     assert finished == {"student0"}
     for index in range(1, 5):
@@ -570,8 +583,18 @@ def test_ctrl_c_stops_a_batch_at_once_and_the_rest_is_graded_next_run(tmp_path):
     assert {p.parent.name for p in state_dir.rglob("*.json")} == {f"student{i}" for i in range(5)}
 
 
-def _job_processes() -> set:
-    return {p.pid for p in psutil.process_iter(["name"]) if p.info["name"] in ("xaigrade-job", "xaigrade-kernel")}
+def _job_processes(grader_pid: int) -> set:
+    """Jobs and kernels of one grader: their working folder is one of its job folders."""
+    prefix = _own_job_folders(grader_pid)[:-1]
+    found = set()
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] in ("xaigrade-job", "xaigrade-kernel"):
+            try:
+                if prefix in process.cwd():
+                    found.add(process.pid)
+            except psutil.Error:
+                pass
+    return found
 
 
 # --- the warm zygote's protocol: it trusts no connection, the grader trusts no answer ----------------
@@ -636,7 +659,7 @@ def test_the_grader_kills_only_a_pid_the_zygote_forked_for_this_request(tmp_path
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
     server.listen(4)
-    victim = subprocess.Popen(["sleep", "60"])
+    victim = subprocess.Popen(["sleep", "600"])  # (killed below; must outlive the test on a loaded machine)
     forged = [0, 1, os.getpid(), victim.pid]
     killed = []
     monkeypatch.setattr(sandbox, "kill_group", lambda pid: killed.append(pid))

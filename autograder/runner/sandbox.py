@@ -131,13 +131,22 @@ _uids_in_use: set[int] = set()
 _uids_lock = threading.Lock()
 
 
+_uids_ever: set[int] = set()  # (what this grader's jobs ran as: tests find their leftovers by it)
+
+
 def _take_uid() -> int:
     with _uids_lock:
         while True:
             uid = SANDBOX_UID_BASE + secrets.randbelow(SANDBOX_UID_SPAN)
             if uid not in _uids_in_use:
                 _uids_in_use.add(uid)
+                _uids_ever.add(uid)
                 return uid
+
+
+def uids_handed_out() -> set[int]:
+    with _uids_lock:
+        return set(_uids_ever)
 
 
 def _release_uid(uid: int | None) -> None:
