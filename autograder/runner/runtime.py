@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 
-from .results import JobFiles, UnsafeFile
+from .results import JobFiles, UnsafeFile, _strings
 
 RUNTIME_FILE = "_runtime.json"
 MAX_RUNTIME_BYTES = 200_000
@@ -128,10 +128,6 @@ PROBE_PREFIX = ("_xaigrade_rt = __import__('sys').modules.get('_xaigrade_runtime
 PROBE_SUFFIX = ("finally:\n"
                 "    _xaigrade_rt and _xaigrade_rt.stop_watch()\n"
                 "    _xaigrade_rt and _xaigrade_rt.dump({out!r})\n")
-
-
-def _strings(value, count: int, length: int) -> list[str]:
-    return [item[:length] for item in value[:count] if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _pairs(value, count: int) -> list[tuple[str, str]]:
