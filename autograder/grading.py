@@ -21,7 +21,7 @@ from xaikit.selfcheck.core import call_probe as _call_probe
 
 from .checks import Case, Exercise, ProbeError, Verdict, evaluate
 from .config import PROJECT_ROOT, XaiGrade, cache_dir
-from .messages import render
+from .messages import outcome_message, render
 from .nbgrader_bridge import grade_cells, is_test_cell
 from .runner import sandbox
 from .runner.results import MAX_JOB_STATUS_BYTES, load_results
@@ -410,7 +410,7 @@ def _read_run(job: sandbox.JobFolder, cases: list[Case], settings: XaiGrade, out
         results_dir = work.folder("results")
         try:
             results = load_results(results_dir, [c.id for c in cases], settings.max_result_mb * 2**20,
-                                   outcome.killed_reason)
+                                   outcome_message(outcome.kind, outcome.params))
             if results_dir is not None and results_dir.exists(RUNTIME_FILE):
                 runtime = read_runtime(results_dir)
         finally:
@@ -485,7 +485,8 @@ def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Pa
     notes += [describe_flag(flag, language) for flag in flags]
     run = run_in_sandbox(exercise, nb, cases, release_dir, settings, private_paths,
                          student_check=public_only, demo_sources=demo_sources)
-    results, executed, status, killed = run.results, run.executed, run.status, run.outcome.killed_reason
+    results, executed, status = run.results, run.executed, run.status
+    killed = outcome_message(run.outcome.kind, run.outcome.params)
     if killed:
         notes.append(render("sandbox_killed", {"reason": killed}, language))
     if run.problems:

@@ -1,15 +1,19 @@
-"""Feedback messages in German (course language) and English; every key exists in both.
+"""The grader's message catalogue: every text the grader shows, in German (course language) and English.
 
-Exercise modules keep their own ``MESSAGES`` dict; the generic ones below are shared.
-Text is formatted with ``str.format(**params)``.
+One catalogue, one formatting function: the entries below are added to the student side's
+``xaikit.selfcheck.messages.CATALOGUE`` (whose generic check messages the grader shares; the kit
+ships without this module) and rendered by its ``text(key, language, **params)`` / ``render``,
+which also say how a missing parameter behaves. Exercise modules keep their own ``MESSAGES``.
+Keys of texts that are not verdicts or notes carry the place they are shown in as a prefix
+(``page.``, ``overview.``, ``export.``, ``collect.``, ``outputs.``, ``batch.``, ``fig.``, ``outcome.``).
 """
 
 from __future__ import annotations
 
-from xaikit.selfcheck.messages import GENERIC, LANGUAGES, render  # noqa: F401  (one catalogue:
-# the checks' generic messages live on the student side, for the public self-check; the grader adds its own)
+from xaikit.selfcheck.messages import GENERIC, LANGUAGES, Message, register, render, text  # noqa: F401
+# (the checks' generic messages live on the student side, for the public self-check)
 
-GENERIC.update({
+NOTES = {
     "notebook_unreadable": {
         "de": "Das Notebook kann nicht gelesen werden ({reason}). Bitte eine gültige .ipynb-Datei abgeben.",
         "en": "The notebook cannot be read ({reason}). Please hand in a valid .ipynb file.",
@@ -63,4 +67,43 @@ GENERIC.update({
         "de": "Wird von Hand bewertet.",
         "en": "Graded by hand.",
     },
-})
+}
+
+# How a sandboxed job ended (``JobOutcome.kind`` + ``params``), shown inside "sandbox_killed" and in the
+# messages of the checks it stopped.
+OUTCOMES = {
+    "outcome.timeout": {"de": "Zeitlimit von {seconds:.0f} s überschritten", "en": "time limit of {seconds:.0f} s exceeded"},
+    "outcome.memory": {"de": "Speicherlimit von {mb} MiB überschritten", "en": "memory limit of {mb} MiB exceeded"},
+    "outcome.cpu": {"de": "CPU-Zeitlimit überschritten", "en": "CPU time limit exceeded"},
+    "outcome.signal": {"de": "Prozess durch {signal} beendet", "en": "process ended by {signal}"},
+    "outcome.exit": {"de": "Ausführung mit Code {code} beendet", "en": "run ended with code {code}"},
+    "outcome.jail": {"de": "Sandbox konnte nicht eingerichtet werden: {detail}",
+                     "en": "the sandbox could not be set up: {detail}"},
+    "outcome.with_detail": {"de": "{outcome} ({detail})", "en": "{outcome} ({detail})"},
+    # a probe call without a result file, and why (runner/results.py)
+    "outcome.kernel_died_in_call": {"de": "der Kernel wurde während dieses Aufrufs beendet",
+                                    "en": "the kernel died during this call"},
+    "outcome.notebook_not_finished": {"de": "Notebook nicht bis zum Ende ausgeführt",
+                                      "en": "the notebook did not run to its end"},
+    # a result file the grader does not use, and why (runner/results.py)
+    "result.status_invalid": {"de": "Statusdatei ungültig ({error})", "en": "status file invalid ({error})"},
+    "result.file_unreadable": {"de": "Ergebnisdatei nicht lesbar ({error})", "en": "result file not readable ({error})"},
+    "result.too_large": {"de": "Ergebnis größer als {mb} MiB", "en": "result larger than {mb} MiB"},
+    "result.wrong_type": {"de": "`{key}` hat den Typ {dtype}", "en": "`{key}` has the type {dtype}"},
+    "result.unreadable": {"de": "Ergebnis nicht lesbar ({error})", "en": "result not readable ({error})"},
+}
+
+
+def outcome_message(kind: str | None, params: dict) -> Message | None:
+    """How a job ended, as a message to render in the report's language; None when it ran to its end."""
+    if kind is None:
+        return None
+    shown = {name: value for name, value in params.items() if name != "detail"}
+    if kind == "jail":
+        return Message("outcome.jail", detail=params.get("detail", ""))
+    message = Message(f"outcome.{kind}", **shown)
+    return Message("outcome.with_detail", outcome=message, detail=params["detail"]) if params.get("detail") else message
+
+
+register(NOTES)
+register(OUTCOMES)

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from xaikit.selfcheck.messages import Message, fits
+
 from ..checks import ProbeError
 
 ALLOWED_KINDS = "biufU"  # bool, int, uint, float, unicode
@@ -110,32 +112,38 @@ def _plain(name: str) -> str:
 
 # --- the probe's results ---------------------------------------------------------------------------
 
-def load_results(results: JobFiles | None, case_ids: list[str], max_bytes: int, interrupted: str | None = None) -> dict:
+def load_results(results: JobFiles | None, case_ids: list[str], max_bytes: int,
+                 interrupted: Message | None = None) -> dict:
+    """Each case's arrays or ProbeError; ``interrupted``: how the job ended early (None: it ran to its end).
+    Reasons are messages (rendered later in the report's language)."""
     return {case_id: _load_one(results, case_id, max_bytes, interrupted) for case_id in case_ids}
 
 
-def _load_one(results: JobFiles | None, case_id: str, max_bytes: int, interrupted: str | None):
+def _load_one(results: JobFiles | None, case_id: str, max_bytes: int, interrupted: Message | None):
     if results is None or not results.exists(f"{case_id}.json"):
         if results is not None and results.exists(f"{case_id}.started"):
-            reason = interrupted or "der Kernel wurde während dieses Aufrufs beendet"
+            reason = interrupted or Message("outcome.kernel_died_in_call")
             return ProbeError("exception", {"error": reason})
-        return ProbeError("not_run", {"reason": interrupted or "Notebook nicht bis zum Ende ausgeführt"})
+        return ProbeError("not_run", {"reason": interrupted or Message("outcome.notebook_not_finished")})
     try:
         status = json.loads(results.read(f"{case_id}.json", MAX_STATUS_BYTES))
         if not isinstance(status, dict):
             raise ValueError("status is not an object")
     except (ValueError, UnsafeFile) as error:
-        return ProbeError("invalid_result", {"reason": f"Statusdatei ungültig ({error})"})
+        return ProbeError("invalid_result", {"reason": Message("result.status_invalid", error=str(error)[:200])})
     if status.get("ok") is not True:
         kind = status.get("kind")
         params = status.get("params") if isinstance(status.get("params"), dict) else {}
         params = {str(k)[:40]: v if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)[:400]
                   for k, v in list(params.items())[:10]}
-        return ProbeError(kind if kind in KNOWN_ERRORS else "invalid_result", params or {"reason": "?"})
+        kind, params = (kind if kind in KNOWN_ERRORS else "invalid_result"), params or {"reason": "?"}
+        if not fits(kind, {"case": "", **params}):  # (the probe always sends what its message needs)
+            return ProbeError("invalid_result", {"reason": Message("result.status_invalid", error=str(kind)[:40])})
+        return ProbeError(kind, params)
     try:
         data = results.read(f"{case_id}.npz", max_bytes)
     except UnsafeFile as error:
-        return ProbeError("invalid_result", {"reason": f"Ergebnisdatei nicht lesbar ({error})"})
+        return ProbeError("invalid_result", {"reason": Message("result.file_unreadable", error=str(error)[:200])})
     return load_arrays(data, max_bytes)
 
 
@@ -145,17 +153,19 @@ def load_arrays(data: bytes, max_bytes: int):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
             if len(members) > 1000 or sum(info.file_size for info in members) > max_bytes:
-                return ProbeError("invalid_result", {"reason": f"Ergebnis größer als {max_bytes // 2**20} MiB"})
+                return ProbeError("invalid_result", {"reason": Message("result.too_large", mb=max_bytes // 2**20)})
         arrays = {}
         with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
             for key in loaded.files:
                 array = loaded[key]
                 if array.dtype.kind not in ALLOWED_KINDS:
-                    return ProbeError("invalid_result", {"reason": f"`{key[:40]}` hat den Typ {array.dtype}"})
+                    return ProbeError("invalid_result", {"reason": Message("result.wrong_type", key=key[:40],
+                                                                            dtype=str(array.dtype))})
                 arrays[key] = array
         return arrays
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as error:
-        return ProbeError("invalid_result", {"reason": f"Ergebnis nicht lesbar ({type(error).__name__})"})
+        return ProbeError("invalid_result", {"reason": Message("result.unreadable",
+                                                                      error=type(error).__name__)})
 
 
 # --- the executor's status.json ---------------------------------------------------------------------

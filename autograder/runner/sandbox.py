@@ -53,10 +53,11 @@ LOG_TAIL_BYTES = 2000
 @dataclass
 class JobOutcome:
     returncode: int | None
-    killed_reason: str | None  # German text for the notes (see ``kind``/``params`` for logic)
     seconds: float
     log_tail: str
-    kind: str | None = None  # None (ran to its end) | timeout | memory | cpu | signal | exit | jail
+    # How it ended: None (ran to its end) | timeout | memory | cpu | signal | exit | jail, with the numbers
+    # of it; rendered in the report's language by autograder.messages.outcome_message.
+    kind: str | None = None
     params: dict = field(default_factory=dict)
     warm_fallback: str | None = None  # why a job meant to start warm started cold (for the report)
 
@@ -388,23 +389,8 @@ def run_job(job: JobFolder, settings: XaiGrade, extra_hidden: list[str] | None =
         last = [line for line in tail.strip().splitlines() if line.strip()][-1:] or [""]
         kind, params = _exit_kind(returncode)
         params["detail"] = last[0][:160]
-    return JobOutcome(returncode, describe_outcome(kind, params), time.monotonic() - started, tail, kind, params,
+    return JobOutcome(returncode, time.monotonic() - started, tail, kind, params,
                       fallback if warm is not None and not ran_warm else None)
-
-
-def describe_outcome(kind: str | None, params: dict) -> str | None:
-    """The German text of a job's end for the notes (the message catalogue renders ``kind``)."""
-    if kind is None:
-        return None
-    detail = f" ({params['detail']})" if params.get("detail") else ""
-    return {
-        "timeout": lambda: f"Zeitlimit von {params['seconds']:.0f} s überschritten",
-        "memory": lambda: f"Speicherlimit von {params['mb']} MiB überschritten",
-        "cpu": lambda: "CPU-Zeitlimit überschritten" + detail,
-        "signal": lambda: f"Prozess durch {params['signal']} beendet" + detail,
-        "exit": lambda: f"Ausführung mit Code {params['code']} beendet" + detail,
-        "jail": lambda: "Sandbox konnte nicht eingerichtet werden: " + params["detail"],
-    }[kind]()
 
 
 _running: dict = {}  # job -> the pid of its process group (both paths start one session per job)
