@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ASSIGNMENTS, PROJECT_ROOT, load_settings
+from .config import PROJECT_ROOT, load_settings
+from .exercises import ExerciseError, assignments, load_exercise
 
 
 NO_COURSE = {
@@ -36,14 +37,38 @@ def _course(args, required: bool = True) -> Path | None:
 COURSE_DIR_HELP = "the course: the folder with nbgrader_config.py (default: the current directory)"
 
 
-def _available(names, course: Path) -> list[str]:
-    present = [a for a in ASSIGNMENTS if (course / "source" / a / f"{a}.ipynb").exists()]
-    if not names:
-        return present
-    unknown = [n for n in names if n not in present]
+def _registered() -> tuple[str, ...]:
+    try:
+        return assignments()
+    except ExerciseError as error:
+        raise SystemExit(f"xaigrade: {error}") from None
+
+
+def _available(names, course: Path, load: bool = True) -> list[str]:
+    """The assignments to work on: those named, else every registered one with a source notebook in the course
+    (the others are named on stderr). Each is loaded first (``load``), so a broken one stops the command naming
+    its file before any work is done."""
+    registered = _registered()
+    present = [a for a in registered if (course / "source" / a / f"{a}.ipynb").exists()]
+    unknown = [n for n in names or () if n not in registered]
     if unknown:
-        raise SystemExit(f"unknown assignment(s): {', '.join(unknown)}; available: {', '.join(present)}")
-    return list(names)
+        raise SystemExit(f"unknown assignment(s): {', '.join(unknown)}; registered: {', '.join(registered)} "
+                         "(an exercise is registered by autograder/checks/<name>.py)")
+    without_notebook = [n for n in names or () if n not in present]
+    if without_notebook:
+        raise SystemExit("no source notebook in this course for: "
+                         + ", ".join(f"{n} (source/{n}/{n}.ipynb)" for n in without_notebook))
+    if not names:
+        skipped = [a for a in registered if a not in present]
+        if skipped:
+            print(f"xaigrade: not in this course (no source/<name>/<name>.ipynb): {', '.join(skipped)}", file=sys.stderr)
+    chosen = list(names) if names else present
+    for name in chosen if load else ():
+        try:
+            load_exercise(name)
+        except ExerciseError as error:
+            raise SystemExit(f"xaigrade: {error}") from None
+    return chosen
 
 
 def cmd_release(args) -> int:
@@ -84,8 +109,8 @@ def cmd_check(args) -> int:
         raise SystemExit("xaigrade check: which notebook? (xaigrade check NOTEBOOK)")
     notebook = Path(args.notebook).resolve()
     name = args.assignment or notebook.stem
-    if name not in ASSIGNMENTS:
-        raise SystemExit(f"cannot tell the assignment of {notebook.name}; use --assignment ({', '.join(ASSIGNMENTS)})")
+    if name not in _registered():
+        raise SystemExit(f"cannot tell the assignment of {notebook.name}; use --assignment ({', '.join(_registered())})")
     course = _course(args, required=False)  # (optional: a student's notebook folder is no course)
     data = notebook.parent / PUBLIC_DATA
     if not data.exists() and course is not None:
@@ -245,8 +270,7 @@ def cmd_collect(args) -> int:
     from .collect import collect, read_mapping
 
     layout = _layout(args)
-    if args.assignment not in _available([args.assignment], layout.course_root):
-        raise SystemExit(f"unknown assignment {args.assignment}")
+    _available([args.assignment], layout.course_root, load=False)  # (exits naming what is missing)
     release_nb = layout.release / args.assignment / f"{args.assignment}.ipynb"
     if not release_nb.exists():
         raise SystemExit(f"{release_nb} not found: run `xaigrade release {args.assignment}` first")

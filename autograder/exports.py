@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import ASSIGNMENTS
+from .exercises import assignments, lecture_position
 
 TEXT = {
     "status_submitted": {"de": "Zur Bewertung abgegeben", "en": "Submitted for grading"},
@@ -73,7 +73,7 @@ def gradebook_rows(db_url: str) -> tuple[list[str], list[StudentRow]]:
 
     with _venv_on_path(), Gradebook(db_url) as gradebook:
         assignments = sorted((a.name for a in gradebook.assignments),
-                             key=lambda n: (ASSIGNMENTS.index(n) if n in ASSIGNMENTS else len(ASSIGNMENTS), n))
+                             key=lecture_position)
         rows = []
         for student in sorted(gradebook.students, key=lambda s: s.id):
             scores = {}
@@ -187,7 +187,7 @@ def write_gradescope(output: Path, directory: Path, language: str = "de", assign
             if assignments and assignment not in assignments:
                 continue
             if assignment not in exercises:
-                exercises[assignment] = Exercise(assignment) if assignment in ASSIGNMENTS else None
+                exercises[assignment] = Exercise(assignment) if assignment in assignments() else None
             target = Path(directory) / assignment / student / "results.json"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(gradescope_results(state, exercises[assignment], language),

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import ASSIGNMENTS
+from .exercises import assignments
 from .safe_outputs import CSP_META, RefusedFile, add_csp_to_file
 
 log = logging.getLogger(__name__)
@@ -385,7 +385,7 @@ def generate_nbgrader_feedback(output: Path, assignment: str) -> None:
 
     from .nbgrader_bridge import _venv_on_path
 
-    if assignment not in ASSIGNMENTS:
+    if assignment not in assignments():
         raise ValueError(assignment)
     config = Config()
     config.CourseDirectory.root = str(output)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from _common import ROOT, header, row
 
+from autograder.exercises import assignments as registered_exercises  # noqa: E402  (the project root is on sys.path now)
+
 BIN = Path(sys.executable).parent
 
 
@@ -52,7 +54,7 @@ def main(assignments, repeat: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--assignments", nargs="*", default=["pdp", "gradcam", "counterfactual", "clip"])
+    parser.add_argument("--assignments", nargs="*", default=list(registered_exercises()))
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     main(args.assignments, args.repeat)

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from _common import ROOT, header, row
 
+from autograder.exercises import assignments as registered_exercises  # noqa: E402  (the project root is on sys.path now)
+
 BIN = Path(sys.executable).parent
 
 
@@ -153,7 +155,7 @@ def _scores(report: dict) -> dict:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--assignments", nargs="*", default=["pdp", "gradcam", "counterfactual", "clip"])
+    parser.add_argument("--assignments", nargs="*", default=list(registered_exercises()))
     parser.add_argument("--copies", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="one submission per assignment")
     parser.add_argument("--workers", type=int, default=1, help="xaigrade grade --workers")

@@ -12,13 +12,14 @@ import argparse
 import time
 
 import _common  # noqa: F401  (project root on sys.path)
+from autograder.exercises import assignments as registered_exercises
 
 import xaikit  # noqa: F401  (torch/triton before TensorFlow)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--assignments", nargs="*", default=["pdp", "gradcam", "counterfactual", "clip"])
+    parser.add_argument("--assignments", nargs="*", default=list(registered_exercises()))
     parser.add_argument("--sets", type=int, default=8)
     parser.add_argument("--quick", action="store_true", help="one set of pdp only (for the test)")
     args = parser.parse_args()

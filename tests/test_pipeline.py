@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 
 from autograder.checks import Exercise
-from autograder.config import ASSIGNMENTS, PROJECT_ROOT, load_settings
+from autograder.config import PROJECT_ROOT, load_settings
+from autograder.exercises import assignments
 from autograder.grading import PUBLIC_DATA, unpack_public
 from autograder.messages import GENERIC, LANGUAGES
 
-PRESENT = [a for a in ASSIGNMENTS if (PROJECT_ROOT / "source" / a / f"{a}.ipynb").exists()]
+PRESENT = assignments()  # every registered exercise (tests/test_exercises.py: each has all its files)
 MARKED = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
 
 
@@ -157,7 +158,7 @@ def names_left_by_demo_cells(nb, needed_at_end=()) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", PRESENT)
 def test_no_later_cell_and_no_check_needs_what_a_demo_cell_defines(assignment):
     nb = nbformat.read(PROJECT_ROOT / "source" / assignment / f"{assignment}.ipynb", as_version=4)
     needed = getattr(Exercise(assignment).module, "ANSWER_NAMES", ())

@@ -24,7 +24,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.config import ASSIGNMENTS, PROJECT_ROOT
+from autograder.config import PROJECT_ROOT
+from autograder.exercises import assignments
 from autograder.secret import secret_path
 
 EXAMPLES = PROJECT_ROOT / "examples" / "submissions"
@@ -75,7 +76,7 @@ def _check(kit, folder: Path, name: str):
                           capture_output=True, text=True, cwd=kit["root"], env=kit["env"], timeout=900)
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
+@pytest.mark.parametrize("name", assignments())
 def test_the_full_solution_runs_top_to_bottom_and_passes_its_self_check(kit, name):
     folder = kit["work"] / f"full_{name}"
     folder.mkdir()
@@ -90,7 +91,7 @@ def test_the_full_solution_runs_top_to_bottom_and_passes_its_self_check(kit, nam
 
 def test_every_release_notebook_runs_top_to_bottom(kit):
     """Blank solutions raise NotImplementedError; everything else (imports, data, models, demo cells) runs."""
-    for name in ASSIGNMENTS:
+    for name in assignments():
         done = _check(kit, kit["work"] / name, name)
         assert done.returncode == 1, done.stderr[-2000:]
         ran = nbformat.read(str(kit["work"] / name / f"{name}.ipynb"), as_version=4)  # (check does not save)
@@ -143,7 +144,7 @@ def test_the_installed_kit_holds_nothing_of_the_grader_side(kit):
     secret = secret_path(PROJECT_ROOT)
     if secret.exists():
         forbidden.add(secret.read_text().strip())
-    for name in ASSIGNMENTS:
+    for name in assignments():
         reference = importlib.import_module(f"reference_solutions.{name}")
         own_keys = set(importlib.import_module(f"xaikit.selfcheck.exercises.{name}").MESSAGES)
         forbidden |= set(reference.VARIANTS) - own_keys  # (a flag check's own message may share a variant's name)

@@ -16,6 +16,8 @@ TOKEN_VARIANTS = ("start_token_row", "includes_special_tokens", "first_layer", "
 ALL_VARIANTS = ("dot_without_normalisation", "softmax_wrong_axis", "softmax_of_cosine", "ascending_ranking",
                 *TOKEN_VARIANTS, "hardcoded_layer_index")
 
+ORDER = 4  # place in the lecture: sorts the exercises everywhere (autograder/exercises.py)
+
 # check id -> the known-wrong variants (reference_solutions/clip.py) it names, in the order tried
 DIAGNOSES = {
     "similarity.cosine": ("dot_without_normalisation",),

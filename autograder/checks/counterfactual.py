@@ -13,6 +13,8 @@ from xaikit.selfcheck.exercises.counterfactual import *  # noqa: F401,F403  (pro
 
 from . import hidden_builders, with_diagnoses
 
+ORDER = 3  # place in the lecture: sorts the exercises everywhere (autograder/exercises.py)
+
 # check id -> the known-wrong variants (reference_solutions/counterfactual.py) it names, in the order tried
 DIAGNOSES = {
     "cf.validity": ("wrong_sign", "towards_predicted_class", "softmax_twice", "stops_before_flip"),

@@ -15,6 +15,8 @@ WEIGHT_MISTAKES = ("activations_averaged", "max_pooled_gradients", "absolute_gra
 HEATMAP_MISTAKES = ("no_relu", "nearest_upsampling", "heatmap_transposed", "no_normalisation",
                     "normalised_before_upsampling") + WEIGHT_MISTAKES
 
+ORDER = 2  # place in the lecture: sorts the exercises everywhere (autograder/exercises.py)
+
 # check id -> the known-wrong variants (reference_solutions/gradcam.py) it names, in the order tried
 DIAGNOSES = {
     "weights.embedded": WEIGHT_MISTAKES,

@@ -11,6 +11,8 @@ from xaikit.selfcheck.exercises.pdp import *  # noqa: F401,F403  (probes, consta
 
 from . import hidden_builders, with_diagnoses
 
+ORDER = 1  # place in the lecture: sorts the exercises everywhere (autograder/exercises.py)
+
 # check id -> the known-wrong variants (reference_solutions/pdp.py) it names, in the order tried
 DIAGNOSES = {
     "pdp_1d.linear_exact": ("grid_ignored", "ice_instead_of_mean", "mean_over_wrong_axis", "copy_not_predicted"),
