@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from autograder.checks import Exercise, ProbeError, evaluate
 from autograder.config import XaiGrade
@@ -111,3 +115,38 @@ def all_hidden_sets(name: str) -> tuple:
     per session (and kept in the grader's disk cache for the next one)."""
     exercise = Exercise(name)
     return tuple((exercise, *hidden_set(exercise, TEST_SECRET, index)) for index in range(HIDDEN_SETS))
+
+
+# --- the expectations table of each exercise (tests/test_<ex>_checks.py), read by tests/test_exercises.py --
+
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What an exercise's known mistakes must lose: ``losses`` (variant -> the checks it fails, nothing else)
+    and ``message_for`` ((variant, check) -> message key, where a check names the mistake by its symptom;
+    everywhere else the message is the variant's own)."""
+
+    losses: dict
+    message_for: dict = field(default_factory=dict)
+
+
+def expectations(name: str, tests_dir: Path = TESTS_DIR) -> Expectations:
+    """``EXPECTED_LOSSES`` and ``MESSAGE_FOR`` of ``tests_dir/test_<name>_checks.py``; a missing file or table is
+    an error naming it (an exercise without expectations would otherwise have no variant tests at all)."""
+    path = Path(tests_dir) / f"test_{name}_checks.py"
+    if not path.is_file():
+        raise LookupError(f"tests/test_{name}_checks.py is missing: every exercise keeps its EXPECTED_LOSSES "
+                          "(variant -> the checks it loses) there (docs/adding_an_exercise.md)")
+    if Path(tests_dir).resolve() == TESTS_DIR:
+        module = importlib.import_module(path.stem)  # the module pytest collects (tests/ is on sys.path)
+    else:
+        spec = importlib.util.spec_from_file_location(f"_expectations_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    losses = getattr(module, "EXPECTED_LOSSES", None)
+    if not isinstance(losses, dict) or not losses:
+        raise LookupError(f"tests/test_{name}_checks.py defines no EXPECTED_LOSSES (variant -> the checks it loses)")
+    return Expectations({variant: set(checks) for variant, checks in losses.items()},
+                        dict(getattr(module, "MESSAGE_FOR", {})))
