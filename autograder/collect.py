@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
+from .messages import text
 from .nbgrader_bridge import grade_cells
 
 ENTRY = re.compile(r"^(?P<name>.+?)_(?P<pid>\d+)_(?P<plugin>assignsubmission_[a-z]+|onlinetext)_(?P<rest>.*)$")
@@ -43,60 +44,13 @@ MAX_DEPTH = 3  # zips inside zips opened
 CHUNK = 2**20
 IGNORED = ("__MACOSX/", ".ipynb_checkpoints/", ".DS_Store", "Thumbs.db")
 
-TEXT = {
-    "placed": {"de": "{student} ({name}, Teilnehmer {pid}): {source} → {target}",
-               "en": "{student} ({name}, participant {pid}): {source} → {target}"},
-    "unchanged": {"de": "{student}: unverändert ({source})", "en": "{student}: unchanged ({source})"},
-    "not_notebook": {"de": "{source}: keine Notebook-Datei (.ipynb) – nicht übernommen",
-                     "en": "{source}: not a notebook (.ipynb) – not placed"},
-    "two_notebooks": {"de": "{name} (Teilnehmer {pid}): mehrere Notebooks ({files}) – keines übernommen, bitte von Hand wählen",
-                      "en": "{name} (participant {pid}): several notebooks ({files}) – none placed, please choose by hand"},
-    "not_chosen": {"de": "{name} (Teilnehmer {pid}): {source} nicht übernommen – übernommen wurde {chosen} (trägt den "
-                         "Namen der Aufgabe); bitte prüfen Sie, ob das die gewollte Abgabe ist",
-                   "en": "{name} (participant {pid}): {source} not placed – {chosen} was placed (it has the "
-                         "assignment's name); please check that it is the intended submission"},
-    "same_student": {"de": "{name} (Teilnehmer {pid}): {source} nicht übernommen – dieselbe Kennung {student} wie "
-                           "{other}; bitte ordnen Sie die Abgabe von Hand zu",
-                     "en": "{name} (participant {pid}): {source} not placed – same student id {student} as {other}; "
-                           "please assign it by hand"},
-    "wrong_assignment": {"de": "{source}: gehört nicht zur Aufgabe {assignment} (keine ihrer Zellen gefunden) – nicht übernommen",
-                         "en": "{source}: does not belong to assignment {assignment} (none of its cells found) – not placed"},
-    "unknown_entry": {"de": "{source}: kein Moodle-Abgabename (<Name>_<ID>_assignsubmission_…) – nicht zuzuordnen",
-                      "en": "{source}: not a Moodle submission name (<name>_<id>_assignsubmission_…) – cannot be placed"},
-    "unmapped": {"de": "{name} (Teilnehmer {pid}): nicht in der Zuordnungsdatei – nicht übernommen",
-                 "en": "{name} (participant {pid}): not in the mapping file – not placed"},
-    "bad_zip": {"de": "{source}: beschädigtes ZIP-Archiv ({error})", "en": "{source}: broken zip archive ({error})"},
-    "too_large": {"de": "{source}: größer als {mb} MiB – nicht übernommen", "en": "{source}: larger than {mb} MiB – not placed"},
-    "too_deep": {"de": "{source}: ZIP-Archiv in mehr als {depth} verschachtelten ZIP-Archiven – nicht geöffnet",
-                 "en": "{source}: zip archive nested in more than {depth} zip archives – not opened"},
-    "too_many_members": {"de": "{source}: {entries} Einträge (höchstens {count} im ganzen Archiv) – nicht gelesen",
-                         "en": "{source}: {entries} entries (at most {count} in the whole archive) – not read"},
-    "members_stop": {"de": "{source}: mehr als {count} Einträge (ZIP-Archive darin mitgezählt) – der Rest wurde nicht gelesen",
-                     "en": "{source}: more than {count} entries (zip archives inside counted) – the rest was not read"},
-    "archive_too_large": {"de": "{source}: entpackt größer als {mb} MiB – der Rest des Archivs wurde nicht gelesen",
-                          "en": "{source}: larger than {mb} MiB unpacked – the rest of the archive was not read"},
-    "unsafe_name": {"de": "{source}: unzulässiger Name (absoluter Pfad oder „..“) – nicht übernommen",
-                    "en": "{source}: name not allowed (absolute path or “..”) – not placed"},
-    "summary": {"de": "{placed} Abgaben übernommen, {problems} Dateien/Abgaben nicht zugeordnet",
-                "en": "{placed} submissions placed, {problems} files/submissions not placed"},
-    "new_students": {"de": "neu im Gradebook: {students}", "en": "new in the gradebook: {students}"},
-    "ignored": {"de": "{count} Systemdatei(en) übergangen (__MACOSX, .ipynb_checkpoints, .DS_Store, Thumbs.db): {files}",
-                "en": "{count} system file(s) skipped (__MACOSX, .ipynb_checkpoints, .DS_Store, Thumbs.db): {files}"},
-}
-
-
-def text(key: str, language: str = "de", **params) -> str:
-    entry = TEXT[key]
-    return (entry.get(language) or entry["de"]).format(**params)
-
-
 @dataclass
 class Problem:
     key: str
     params: dict
 
     def render(self, language: str = "de") -> str:
-        return text(self.key, language, **self.params)
+        return text(f"collect.{self.key}", language, **self.params)
 
 
 @dataclass
@@ -108,16 +62,16 @@ class CollectReport:
     ignored: list = field(default_factory=list)  # system files (IGNORED): not placed, one line for all
 
     def lines(self, language: str = "de") -> list[str]:
-        lines = [text("placed", language, student=s, name=n, pid=p, source=src, target=t)
+        lines = [text("collect.placed", language, student=s, name=n, pid=p, source=src, target=t)
                  for s, n, p, src, t in self.placed]
-        lines += [text("unchanged", language, student=s, source=src) for s, src in self.unchanged]
+        lines += [text("collect.unchanged", language, student=s, source=src) for s, src in self.unchanged]
         lines += ["✘ " + problem.render(language) for problem in self.problems]
         if self.ignored:
             shown = ", ".join(self.ignored[:5]) + (", …" if len(self.ignored) > 5 else "")
-            lines.append(text("ignored", language, count=len(self.ignored), files=shown))
+            lines.append(text("collect.ignored", language, count=len(self.ignored), files=shown))
         if self.new_students:
-            lines.append(text("new_students", language, students=", ".join(self.new_students)))
-        lines.append(text("summary", language, placed=len(self.placed) + len(self.unchanged),
+            lines.append(text("collect.new_students", language, students=", ".join(self.new_students)))
+        lines.append(text("collect.summary", language, placed=len(self.placed) + len(self.unchanged),
                           problems=len(self.problems)))
         return lines
 

@@ -12,25 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .exercises import assignments, lecture_position
-
-TEXT = {
-    "status_submitted": {"de": "Zur Bewertung abgegeben", "en": "Submitted for grading"},
-    "yes": {"de": "Ja", "en": "Yes"},
-    "moodle_summary": {"de": "{assignment}: {score} von {max_score} Punkten (davon automatisch {auto} von {auto_max}).",
-                       "en": "{assignment}: {score} of {max_score} points (autograded: {auto} of {auto_max})."},
-    "moodle_all_passed": {"de": "Alle automatischen Prüfungen bestanden.", "en": "All automatic checks passed."},
-    "moodle_page": {"de": "Die ausführliche Rückmeldung mit Bildern steht auf Ihrer Rückmeldungsseite.",
-                    "en": "The detailed feedback with pictures is on your feedback page."},
-    "no_participant": {"de": "{student}: keine Moodle-Teilnehmer-ID im Gradebook (nicht mit `xaigrade collect` "
-                             "eingelesen) – nicht im Moodle-Export",
-                       "en": "{student}: no Moodle participant id in the gradebook (not imported with "
-                             "`xaigrade collect`) – left out of the Moodle export"},
-}
-
-
-def text(key: str, language: str = "de", **params) -> str:
-    entry = TEXT[key]
-    return (entry.get(language) or entry["de"]).format(**params)
+from .messages import text
 
 
 def _fmt(value: float) -> str:
@@ -148,7 +130,7 @@ def gradescope_results(state: dict, exercise=None, language: str = "de") -> dict
     """Gradescope's autograder ``results.json`` for one submission (fields as in Gradescope's
     autograder specification: top-level score/execution_time/output/visibility/stdout_visibility,
     tests with score/max_score/status/name/number/output/tags/visibility)."""
-    titles = {c.id: c.title.get(language, c.title["de"]) for c in exercise.checks} if exercise else {}
+    titles = {c.id: c.title_for(language) for c in exercise.checks} if exercise else {}
     tests = []
     for number, (check_id, verdict) in enumerate(checks_of(state["report"]).items(), start=1):
         passed = verdict["score"] >= verdict["max_score"]
@@ -228,13 +210,13 @@ def write_moodle(output: Path, db_url: str, assignment: str, target: Path, langu
             if assignment not in row.scores:
                 continue
             if not row.lms_user_id:
-                skipped.append(text("no_participant", language, student=row.student))
+                skipped.append(text("export.no_participant", language, student=row.student))
                 continue
             score, max_score, _ = row.scores[assignment]
             state = states.get(row.student, {}).get(assignment)
             writer.writerow([f"Participant {row.lms_user_id}", f"{row.first_name} {row.last_name}".strip() or row.student,
-                             row.email, text("status_submitted", language), f"{score:.2f}", f"{max_score:.2f}",
-                             text("yes", language), "-", now, _moodle_comment(assignment, score, max_score, state,
+                             row.email, text("export.status_submitted", language), f"{score:.2f}", f"{max_score:.2f}",
+                             text("export.yes", language), "-", now, _moodle_comment(assignment, score, max_score, state,
                                                                               language)])
     return target, skipped
 
@@ -243,11 +225,11 @@ def _moodle_comment(assignment, score, max_score, state, language) -> str:
     checks = checks_of(state["report"]) if state else {}
     auto = sum(v["score"] for v in checks.values())
     auto_max = sum(v["max_score"] for v in checks.values())
-    lines = [text("moodle_summary", language, assignment=assignment, score=_fmt(score), max_score=_fmt(max_score),
+    lines = [text("export.moodle_summary", language, assignment=assignment, score=_fmt(score), max_score=_fmt(max_score),
                   auto=_fmt(auto), auto_max=_fmt(auto_max))]
     failed = [(check_id, v) for check_id, v in checks.items() if v["score"] < v["max_score"]]
     lines += [f"✘ {check_id}: {v['message']}" for check_id, v in failed]
     if checks and not failed:
-        lines.append(text("moodle_all_passed", language))
-    lines.append(text("moodle_page", language))
+        lines.append(text("export.moodle_all_passed", language))
+    lines.append(text("export.moodle_page", language))
     return "\n".join(lines)

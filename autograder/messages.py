@@ -5,7 +5,8 @@ One catalogue, one formatting function: the entries below are added to the stude
 ships without this module) and rendered by its ``text(key, language, **params)`` / ``render``,
 which also say how a missing parameter behaves. Exercise modules keep their own ``MESSAGES``.
 Keys of texts that are not verdicts or notes carry the place they are shown in as a prefix
-(``page.``, ``overview.``, ``export.``, ``collect.``, ``outputs.``, ``batch.``, ``fig.``, ``outcome.``).
+(``page.``, ``overview.``, ``export.``, ``collect.``, ``outputs.``, ``batch.``, ``fig.``, ``outcome.``,
+``result.``).
 """
 
 from __future__ import annotations
@@ -94,6 +95,228 @@ OUTCOMES = {
 }
 
 
+# CSV, Gradescope and Moodle exports (exports.py)
+EXPORTS = {
+    "export.status_submitted": {"de": "Zur Bewertung abgegeben",
+                                "en": "Submitted for grading"},
+    "export.yes": {"de": "Ja",
+                   "en": "Yes"},
+    "export.moodle_summary": {"de": "{assignment}: {score} von {max_score} Punkten (davon automatisch {auto} von "
+                                    "{auto_max}).",
+                              "en": "{assignment}: {score} of {max_score} points (autograded: {auto} of {auto_max})."},
+    "export.moodle_all_passed": {"de": "Alle automatischen Prüfungen bestanden.",
+                                 "en": "All automatic checks passed."},
+    "export.moodle_page": {"de": "Die ausführliche Rückmeldung mit Bildern steht auf Ihrer Rückmeldungsseite.",
+                           "en": "The detailed feedback with pictures is on your feedback page."},
+    "export.no_participant": {"de": "{student}: keine Moodle-Teilnehmer-ID im Gradebook (nicht mit `xaigrade "
+                                    "collect` eingelesen) – nicht im Moodle-Export",
+                              "en": "{student}: no Moodle participant id in the gradebook (not imported with "
+                                    "`xaigrade collect`) – left out of the Moodle export"},
+}
+
+# student outputs shown as text or removed (safe_outputs.py)
+OUTPUTS = {
+    "outputs.as_text": {"de": "[{mimetype}-Ausgabe der Abgabe, aus Sicherheitsgründen als Text gezeigt]",
+                        "en": "[{mimetype} output of the submission, shown as text for safety]"},
+    "outputs.removed": {"de": "[{mimetypes}-Ausgabe der Abgabe aus Sicherheitsgründen entfernt]",
+                        "en": "[{mimetypes} output of the submission removed for safety]"},
+    "outputs.cut": {"de": "… (gekürzt, {chars} Zeichen)",
+                    "en": "… (cut, {chars} characters)"},
+}
+
+# `xaigrade collect`'s report (collect.py)
+COLLECT = {
+    "collect.placed": {"de": "{student} ({name}, Teilnehmer {pid}): {source} → {target}",
+                       "en": "{student} ({name}, participant {pid}): {source} → {target}"},
+    "collect.unchanged": {"de": "{student}: unverändert ({source})",
+                          "en": "{student}: unchanged ({source})"},
+    "collect.not_notebook": {"de": "{source}: keine Notebook-Datei (.ipynb) – nicht übernommen",
+                             "en": "{source}: not a notebook (.ipynb) – not placed"},
+    "collect.two_notebooks": {"de": "{name} (Teilnehmer {pid}): mehrere Notebooks ({files}) – keines übernommen, "
+                                    "bitte von Hand wählen",
+                              "en": "{name} (participant {pid}): several notebooks ({files}) – none placed, please "
+                                    "choose by hand"},
+    "collect.not_chosen": {"de": "{name} (Teilnehmer {pid}): {source} nicht übernommen – übernommen wurde {chosen} "
+                                 "(trägt den Namen der Aufgabe); bitte prüfen Sie, ob das die gewollte Abgabe ist",
+                           "en": "{name} (participant {pid}): {source} not placed – {chosen} was placed (it has the "
+                                 "assignment's name); please check that it is the intended submission"},
+    "collect.same_student": {"de": "{name} (Teilnehmer {pid}): {source} nicht übernommen – dieselbe Kennung "
+                                   "{student} wie {other}; bitte ordnen Sie die Abgabe von Hand zu",
+                             "en": "{name} (participant {pid}): {source} not placed – same student id {student} as "
+                                   "{other}; please assign it by hand"},
+    "collect.wrong_assignment": {"de": "{source}: gehört nicht zur Aufgabe {assignment} (keine ihrer Zellen "
+                                       "gefunden) – nicht übernommen",
+                                 "en": "{source}: does not belong to assignment {assignment} (none of its cells "
+                                       "found) – not placed"},
+    "collect.unknown_entry": {"de": "{source}: kein Moodle-Abgabename (<Name>_<ID>_assignsubmission_…) – nicht "
+                                    "zuzuordnen",
+                              "en": "{source}: not a Moodle submission name (<name>_<id>_assignsubmission_…) – "
+                                    "cannot be placed"},
+    "collect.unmapped": {"de": "{name} (Teilnehmer {pid}): nicht in der Zuordnungsdatei – nicht übernommen",
+                         "en": "{name} (participant {pid}): not in the mapping file – not placed"},
+    "collect.bad_zip": {"de": "{source}: beschädigtes ZIP-Archiv ({error})",
+                        "en": "{source}: broken zip archive ({error})"},
+    "collect.too_large": {"de": "{source}: größer als {mb} MiB – nicht übernommen",
+                          "en": "{source}: larger than {mb} MiB – not placed"},
+    "collect.too_deep": {"de": "{source}: ZIP-Archiv in mehr als {depth} verschachtelten ZIP-Archiven – nicht "
+                               "geöffnet",
+                         "en": "{source}: zip archive nested in more than {depth} zip archives – not opened"},
+    "collect.too_many_members": {"de": "{source}: {entries} Einträge (höchstens {count} im ganzen Archiv) – nicht "
+                                       "gelesen",
+                                 "en": "{source}: {entries} entries (at most {count} in the whole archive) – not read"},
+    "collect.members_stop": {"de": "{source}: mehr als {count} Einträge (ZIP-Archive darin mitgezählt) – der Rest "
+                                   "wurde nicht gelesen",
+                             "en": "{source}: more than {count} entries (zip archives inside counted) – the rest was "
+                                   "not read"},
+    "collect.archive_too_large": {"de": "{source}: entpackt größer als {mb} MiB – der Rest des Archivs wurde nicht "
+                                        "gelesen",
+                                  "en": "{source}: larger than {mb} MiB unpacked – the rest of the archive was not "
+                                        "read"},
+    "collect.unsafe_name": {"de": "{source}: unzulässiger Name (absoluter Pfad oder „..“) – nicht übernommen",
+                            "en": "{source}: name not allowed (absolute path or “..”) – not placed"},
+    "collect.summary": {"de": "{placed} Abgaben übernommen, {problems} Dateien/Abgaben nicht zugeordnet",
+                        "en": "{placed} submissions placed, {problems} files/submissions not placed"},
+    "collect.new_students": {"de": "neu im Gradebook: {students}",
+                             "en": "new in the gradebook: {students}"},
+    "collect.ignored": {"de": "{count} Systemdatei(en) übergangen (__MACOSX, .ipynb_checkpoints, .DS_Store, "
+                              "Thumbs.db): {files}",
+                        "en": "{count} system file(s) skipped (__MACOSX, .ipynb_checkpoints, .DS_Store, Thumbs.db): "
+                              "{files}"},
+}
+
+# the feedback page (feedback.py)
+PAGE = {
+    "page.title": {"de": "Rückmeldung {assignment}",
+                   "en": "Feedback {assignment}"},
+    "page.student": {"de": "Abgabe von {student}",
+                     "en": "Submission of {student}"},
+    "page.total": {"de": "Automatisch bewertet: {score} von {max_score} Punkten",
+                   "en": "Autograded: {score} of {max_score} points"},
+    "page.manual": {"de": "Die Antworten auf die Diskussionsfragen werden von Hand bewertet; ihre Punkte kommen "
+                          "hinzu.",
+                    "en": "The answers to the discussion questions are graded by hand; their points are added."},
+    "page.notes": {"de": "Hinweise zur Abgabe",
+                   "en": "Notes on the submission"},
+    "page.task": {"de": "Aufgabe {task}",
+                  "en": "Task {task}"},
+    "page.points": {"de": "{score} / {max_score} Punkte",
+                    "en": "{score} / {max_score} points"},
+    "page.passed": {"de": "bestanden",
+                    "en": "passed"},
+    "page.failed": {"de": "nicht bestanden",
+                    "en": "failed"},
+    "page.see_picture": {"de": "Bild zu diesem Fall: siehe Prüfung „{check}“ oben.",
+                         "en": "Picture of this case: see check “{check}” above."},
+    "page.example": {"de": "Beispiel eines bestandenen Falls: {caption}",
+                     "en": "Example of a passed case: {caption}"},
+    "page.nbgrader_link": {"de": "Das bewertete Notebook (nbgrader-Rückmeldung)",
+                           "en": "The graded notebook (nbgrader feedback)"},
+    "page.link_cell": {"de": "**Ausführliche Rückmeldung mit Bildern:** [{page}]({page}) (liegt neben dieser Seite)",
+                       "en": "**Detailed feedback with pictures:** [{page}]({page}) (next to this page)"},
+    "page.picture_skipped": {"de": "Kein Bild zu dieser Prüfung: es wäre zu aufwendig zu zeichnen.",
+                             "en": "No picture for this check: it would take too long to draw."},
+    "page.picture_failed": {"de": "Kein Bild zu dieser Prüfung: es konnte nicht gezeichnet werden.",
+                            "en": "No picture for this check: it could not be drawn."},
+}
+
+# figure captions and panel titles of the exercises' ``figures`` hooks (autograder/checks/*.py)
+FIGURES = {
+    "fig.student": {"de": "Ihre Abgabe",
+                    "en": "your submission"},
+    "fig.reference": {"de": "Referenz",
+                      "en": "reference"},
+    "fig.difference": {"de": "Differenz (Ihre − Referenz)",
+                       "en": "difference (yours − reference)"},
+    "fig.original": {"de": "Original",
+                     "en": "original"},
+    "fig.ice": {"de": "Ihre Kurven (eine pro Zeile)",
+                "en": "your curves (one per row)"},
+    "fig.pd": {"de": "partielle Abhängigkeit",
+               "en": "partial dependence"},
+    "fig.own_x": {"de": "Ihre {n} Werte (erwartet: {m}, einer je Gitterpunkt), gleichmäßig aufgetragen",
+                  "en": "your {n} values (expected: {m}, one per grid point), spread evenly"},
+    "fig.pd_1d": {"de": "{case}: Ihre Kurve über der Referenz auf dem Gitter",
+                  "en": "{case}: your curve over the reference on the grid"},
+    "fig.pd_2d": {"de": "{case}: Ihre 2-D-PDP neben der Referenz (gleiche Farbskala)",
+                  "en": "{case}: your 2-D PDP next to the reference (same colour scale)"},
+    "fig.shape": {"de": "Form {shape}",
+                  "en": "shape {shape}"},
+    "fig.heatmaps": {"de": "{case}: Ihre Heatmap, die Referenz und die Differenz",
+                     "en": "{case}: your heatmap, the reference and the difference"},
+    "fig.counterfactuals": {"de": "{case}: Original, Ihr Counterfactual und die Referenz, darunter die Änderungen",
+                            "en": "{case}: original, your counterfactual and the reference, below them the changes"},
+    "fig.token_importance": {"de": "{case}: Ihre Token-Wichtigkeit neben der Referenz",
+                             "en": "{case}: your token importance next to the reference"},
+}
+
+# what a picture leaves out, added to its caption (autograder/figures.py)
+FIGURE_CUTS = {
+    "fig.cut_curves": {"de": "nur {shown} von {total} Kurven gezeigt, gleichmäßig ausgewählt",
+                       "en": "only {shown} of {total} curves shown, chosen evenly"},
+    "fig.cut_points": {"de": "nur {shown} von {total} Punkten gezeigt, gleichmäßig ausgewählt",
+                       "en": "only {shown} of {total} points shown, chosen evenly"},
+    "fig.cut_image": {"de": "Bild {shape} verkleinert auf {small} (Blockmittel)",
+                      "en": "image {shape} reduced to {small} (block means)"},
+    "fig.cut_bars": {"de": "nur die ersten {shown} von {total} Balken gezeigt",
+                     "en": "only the first {shown} of {total} bars shown"},
+    "fig.too_big_to_draw": {"de": "Ihr Ergebnis ist zu groß zum Zeichnen ({size} Werte), gezeigt ist nur die Referenz",
+                            "en": "your result is too large to draw ({size} values); only the reference is shown"},
+}
+
+# the class overview (overview.py)
+OVERVIEW = {
+    "overview.title": {"de": "Klassenübersicht",
+                       "en": "Class overview"},
+    "overview.scores": {"de": "Punkteverteilung (automatisch bewertet)",
+                        "en": "Score distribution (autograded)"},
+    "overview.assignment": {"de": "Aufgabe",
+                            "en": "Assignment"},
+    "overview.submissions": {"de": "Abgaben",
+                             "en": "Submissions"},
+    "overview.mean": {"de": "Mittel",
+                      "en": "Mean"},
+    "overview.median": {"de": "Median",
+                        "en": "Median"},
+    "overview.full_marks": {"de": "volle Punktzahl",
+                            "en": "full marks"},
+    "overview.mistakes": {"de": "Häufigste Fehler",
+                          "en": "Most frequent mistakes"},
+    "overview.check": {"de": "Prüfung",
+                       "en": "Check"},
+    "overview.message_key": {"de": "Fehler",
+                             "en": "Mistake"},
+    "overview.students": {"de": "Studierende",
+                          "en": "Students"},
+    "overview.example": {"de": "Rückmeldung (Beispiel)",
+                         "en": "Feedback (example)"},
+    "overview.points": {"de": "Punkte",
+                        "en": "Points"},
+    "overview.count": {"de": "Anzahl",
+                       "en": "Count"},
+    "overview.pass_rate": {"de": "Anteil bestanden je Prüfung",
+                           "en": "Share passed per check"},
+    "overview.none": {"de": "Noch nichts bewertet.",
+                      "en": "Nothing graded yet."},
+    "overview.no_mistakes": {"de": "Keine Fehler – alle Prüfungen bestanden.",
+                             "en": "No mistakes – all checks passed."},
+}
+
+# progress bar and infrastructure failures of a batch (parallel.py)
+BATCH = {
+    "batch.grading": {"de": "Bewertung",
+                      "en": "Grading"},
+    "batch.failures": {"de": "nicht ausführbar: {count}",
+                       "en": "could not run: {count}"},
+    "batch.no_notebook": {"de": "keine .ipynb-Datei abgegeben",
+                          "en": "no .ipynb file handed in"},
+    "batch.grader_error": {"de": "interner Fehler des Graders",
+                           "en": "internal error of the grader"},
+    "batch.worker_lost": {"de": "Der Bewertungsprozess ist abgebrochen ({error}); die Abgabe wird beim nächsten "
+                                "`xaigrade grade` erneut bewertet.",
+                          "en": "The grading process died ({error}); the submission is graded again by the next "
+                                "`xaigrade grade`."},
+}
+
 def outcome_message(kind: str | None, params: dict) -> Message | None:
     """How a job ended, as a message to render in the report's language; None when it ran to its end."""
     if kind is None:
@@ -105,5 +328,5 @@ def outcome_message(kind: str | None, params: dict) -> Message | None:
     return Message("outcome.with_detail", outcome=message, detail=params["detail"]) if params.get("detail") else message
 
 
-register(NOTES)
-register(OUTCOMES)
+for _entries in (NOTES, OUTCOMES, PAGE, FIGURES, FIGURE_CUTS, OVERVIEW, EXPORTS, COLLECT, OUTPUTS, BATCH):
+    register(_entries)

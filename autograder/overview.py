@@ -8,33 +8,9 @@ import html
 from pathlib import Path
 
 from .exports import checks_of, load_states, mistake_counts
+from .figures import new_figure, png
+from .messages import text
 from .safe_outputs import CSP_META
-
-TEXT = {
-    "title": {"de": "Klassenübersicht", "en": "Class overview"},
-    "scores": {"de": "Punkteverteilung (automatisch bewertet)", "en": "Score distribution (autograded)"},
-    "assignment": {"de": "Aufgabe", "en": "Assignment"},
-    "submissions": {"de": "Abgaben", "en": "Submissions"},
-    "mean": {"de": "Mittel", "en": "Mean"},
-    "median": {"de": "Median", "en": "Median"},
-    "full_marks": {"de": "volle Punktzahl", "en": "full marks"},
-    "mistakes": {"de": "Häufigste Fehler", "en": "Most frequent mistakes"},
-    "check": {"de": "Prüfung", "en": "Check"},
-    "message_key": {"de": "Fehler", "en": "Mistake"},
-    "students": {"de": "Studierende", "en": "Students"},
-    "example": {"de": "Rückmeldung (Beispiel)", "en": "Feedback (example)"},
-    "points": {"de": "Punkte", "en": "Points"},
-    "count": {"de": "Anzahl", "en": "Count"},
-    "pass_rate": {"de": "Anteil bestanden je Prüfung", "en": "Share passed per check"},
-    "none": {"de": "Noch nichts bewertet.", "en": "Nothing graded yet."},
-    "no_mistakes": {"de": "Keine Fehler – alle Prüfungen bestanden.", "en": "No mistakes – all checks passed."},
-}
-
-
-def text(key: str, language: str = "de", **params) -> str:
-    entry = TEXT[key]
-    return (entry.get(language) or entry["de"]).format(**params)
-
 
 def summarize(states: dict) -> dict:
     """Per assignment: totals per student, max score, and the pass rate of each check."""
@@ -60,12 +36,12 @@ def print_overview(output: Path, language: str = "de", top: int = 10, console=No
     states = load_states(output)
     summary = summarize(states)
     if not summary:
-        console.print(text("none", language))
+        console.print(text("overview.none", language))
         return
-    table = Table(title=text("scores", language))
+    table = Table(title=text("overview.scores", language))
     for key in ("assignment", "submissions", "mean", "median", "full_marks"):
-        table.add_column(text(key, language), justify="left" if key == "assignment" else "right")
-    table.add_column(text("points", language))
+        table.add_column(text(f"overview.{key}", language), justify="left" if key == "assignment" else "right")
+    table.add_column(text("overview.points", language))
     for assignment, entry in summary.items():
         scores = sorted(entry["scores"].values())
         histogram = _histogram(scores, entry["max_score"])
@@ -74,13 +50,14 @@ def print_overview(output: Path, language: str = "de", top: int = 10, console=No
                       " ".join(f"{points:g}:{'█' * count}" for points, count in histogram if count))
     console.print(table)
     mistakes = [row for row in mistake_counts(states) if not row["passed"]][:top]
-    table = Table(title=text("mistakes", language))
+    table = Table(title=text("overview.mistakes", language))
     for key in ("assignment", "check", "message_key", "students", "example"):
-        table.add_column(text(key, language), overflow="fold", justify="right" if key == "students" else "left")
+        table.add_column(text(f"overview.{key}", language), overflow="fold",
+                         justify="right" if key == "students" else "left")
     for row in mistakes:
         table.add_row(row["assignment"], row["check"], row["message_key"], f"{row['count']} ({row['share']:.0%})",
                       escape(row["example_message"][:140]))
-    console.print(table if mistakes else text("no_mistakes", language))
+    console.print(table if mistakes else text("overview.no_mistakes", language))
 
 
 def _median(values):
@@ -96,8 +73,6 @@ def _histogram(scores, max_score):
 
 
 def _plots(summary: dict, language: str) -> list[tuple[str, bytes]]:
-    from .feedback import new_figure, png
-
     pictures = []
     for assignment, entry in summary.items():
         scores = list(entry["scores"].values())
@@ -105,9 +80,9 @@ def _plots(summary: dict, language: str) -> list[tuple[str, bytes]]:
         left, right = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
         points, counts = zip(*_histogram(scores, entry["max_score"]))
         left.bar(points, counts, width=0.4, color="#2a7")
-        left.set_xlabel(text("points", language))
-        left.set_ylabel(text("count", language))
-        left.set_title(f"{assignment}: {text('scores', language)}", fontsize=9)
+        left.set_xlabel(text("overview.points", language))
+        left.set_ylabel(text("overview.count", language))
+        left.set_title(f"{assignment}: {text('overview.scores', language)}", fontsize=9)
         left.yaxis.get_major_locator().set_params(integer=True)
         names = list(entry["checks"])
         rates = [entry["checks"][n][0] / entry["checks"][n][1] for n in names]
@@ -115,7 +90,7 @@ def _plots(summary: dict, language: str) -> list[tuple[str, bytes]]:
         right.set_yticks(range(len(names)), names, fontsize=7)
         right.set_xlim(0, 1)
         right.invert_yaxis()
-        right.set_title(text("pass_rate", language), fontsize=9)
+        right.set_title(text("overview.pass_rate", language), fontsize=9)
         pictures.append((assignment, png(figure)))
     return pictures
 
@@ -127,36 +102,36 @@ def write_overview(output: Path, target: Path | None = None, language: str = "de
     target = Path(target or Path(output) / "overview.html")
     body = []
     if not summary:
-        body.append(f"<p>{esc(text('none', language))}</p>")
+        body.append(f"<p>{esc(text('overview.none', language))}</p>")
     else:
         rows = "".join(
             f"<tr><td>{esc(a)}</td><td>{len(e['scores'])}</td>"
             f"<td>{sum(e['scores'].values()) / len(e['scores']):.1f} / {e['max_score']:g}</td>"
             f"<td>{_median(list(e['scores'].values())):g}</td>"
             f"<td>{sum(s >= e['max_score'] for s in e['scores'].values())}</td></tr>" for a, e in summary.items())
-        heads = "".join(f"<th>{esc(text(k, language))}</th>" for k in ("assignment", "submissions", "mean", "median",
+        heads = "".join(f"<th>{esc(text('overview.' + k, language))}</th>" for k in ("assignment", "submissions", "mean", "median",
                                                                        "full_marks"))
-        body.append(f"<h2>{esc(text('scores', language))}</h2><table class='scores'><tr>{heads}</tr>{rows}</table>")
+        body.append(f"<h2>{esc(text('overview.scores', language))}</h2><table class='scores'><tr>{heads}</tr>{rows}</table>")
         for assignment, data in _plots(summary, language):
             encoded = base64.b64encode(data).decode("ascii")
             body.append(f"<figure data-assignment='{esc(assignment)}'><img src='data:image/png;base64,{encoded}' "
                         f"alt='{esc(assignment)}'><figcaption>{esc(assignment)}</figcaption></figure>")
         mistakes = [row for row in mistake_counts(states) if not row["passed"]][:top]
-        heads = "".join(f"<th>{esc(text(k, language))}</th>" for k in ("assignment", "check", "message_key",
+        heads = "".join(f"<th>{esc(text('overview.' + k, language))}</th>" for k in ("assignment", "check", "message_key",
                                                                        "students", "example"))
         rows = "".join(
             f"<tr data-key='{esc(r['message_key'])}'><td>{esc(r['assignment'])}</td><td><code>{esc(r['check'])}</code></td>"
             f"<td>{esc(r['message_key'])}</td><td>{r['count']} ({r['share']:.0%})</td>"
             f"<td>{esc(r['example_message'])}</td></tr>" for r in mistakes)
-        body.append(f"<h2>{esc(text('mistakes', language))}</h2>" +
+        body.append(f"<h2>{esc(text('overview.mistakes', language))}</h2>" +
                     (f"<table class='mistakes'><tr>{heads}</tr>{rows}</table>" if mistakes
-                     else f"<p>{esc(text('no_mistakes', language))}</p>"))
+                     else f"<p>{esc(text('overview.no_mistakes', language))}</p>"))
     page = f"""<!DOCTYPE html>
-<html lang="{language}"><head><meta charset="utf-8">{CSP_META}<title>{esc(text('title', language))}</title>
+<html lang="{language}"><head><meta charset="utf-8">{CSP_META}<title>{esc(text('overview.title', language))}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}}
 figure{{margin:1em 0}}img{{max-width:100%}}</style></head>
-<body><h1>{esc(text('title', language))}</h1>{''.join(body)}</body></html>
+<body><h1>{esc(text('overview.title', language))}</h1>{''.join(body)}</body></html>
 """
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(page, encoding="utf-8")

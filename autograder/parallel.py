@@ -29,27 +29,9 @@ from .checks import Exercise, ProbeError, evaluate
 from .config import XaiGrade
 from .feedback import Pictures, collect_pictures
 from .grading import SubmissionResult, grade_notebook
-from .messages import render
+from .messages import render, text
 from .runner.sandbox import stop_running_jobs
 from .secret import set_name
-
-# Messages of this module (progress bar, infrastructure failures), in both languages.
-TEXT = {
-    "grading": {"de": "Bewertung", "en": "Grading"},
-    "failures": {"de": "nicht ausführbar: {count}", "en": "could not run: {count}"},
-    "no_notebook": {"de": "keine .ipynb-Datei abgegeben", "en": "no .ipynb file handed in"},
-    "grader_error": {"de": "interner Fehler des Graders", "en": "internal error of the grader"},
-    "worker_lost": {"de": "Der Bewertungsprozess ist abgebrochen ({error}); die Abgabe wird beim nächsten "
-                          "`xaigrade grade` erneut bewertet.",
-                    "en": "The grading process died ({error}); the submission is graded again by the next "
-                          "`xaigrade grade`."},
-}
-
-
-def text(key: str, language: str = "de", **params) -> str:
-    entry = TEXT[key]
-    return (entry.get(language) or entry["de"]).format(**params)
-
 
 @dataclass
 class Task:
@@ -201,7 +183,7 @@ def grade_safely(exercise: Exercise, student: str, path: Path | None, release_di
     """Grade one notebook; a missing notebook or a bug of ours becomes a message, never an exception."""
     language = settings.language
     if path is None:
-        note = render("notebook_unreadable", {"reason": text("no_notebook", language)}, language)
+        note = render("notebook_unreadable", {"reason": text("batch.no_notebook", language)}, language)
         failed_cases = {c.id: ProbeError("not_run", {"reason": note}) for c in cases}
         return SubmissionResult(student, exercise.name, evaluate(exercise, cases, failed_cases, expected, variants,
                                                                 language), [note])
@@ -210,7 +192,7 @@ def grade_safely(exercise: Exercise, student: str, path: Path | None, release_di
                               private_paths=private_paths)
     except Exception:  # a bug of ours must not cost the other students their grades
         detail = traceback.format_exc(limit=3)
-        failed_cases = {c.id: ProbeError("not_run", {"reason": text("grader_error", language)}) for c in cases}
+        failed_cases = {c.id: ProbeError("not_run", {"reason": text("batch.grader_error", language)}) for c in cases}
         return SubmissionResult(student, exercise.name, evaluate(exercise, cases, failed_cases, expected, variants,
                                                                 language), [f"grader error: {detail}"])
 
@@ -252,7 +234,7 @@ def draw_pictures(graded: Graded, context: Context, language: str, pictures: boo
 
 def lost_result(task: Task, context: Context, error: BaseException, language: str) -> Graded:
     exercise = Exercise(task.assignment)
-    note = text("worker_lost", language, error=f"{type(error).__name__}: {error}"[:200])
+    note = text("batch.worker_lost", language, error=f"{type(error).__name__}: {error}"[:200])
     hidden = context.hidden(task.hidden_set)
     failed_cases = {c.id: ProbeError("not_run", {"reason": note}) for c in hidden.cases}
     verdicts = evaluate(exercise, hidden.cases, failed_cases, hidden.expected, hidden.variants, language)
@@ -371,8 +353,8 @@ class ProgressBar:
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[failures]}"), TimeElapsedColumn(), TimeRemainingColumn(),
                                  console=Console(stderr=True), transient=False)
-        self.task = self.progress.add_task(text("grading", language), total=total,
-                                           failures=text("failures", language, count=0))
+        self.task = self.progress.add_task(text("batch.grading", language), total=total,
+                                           failures=text("batch.failures", language, count=0))
 
     def __enter__(self):
         self.progress.start()
@@ -386,6 +368,6 @@ class ProgressBar:
         result = graded.result
         self.progress.console.print(f"  {result.student}/{result.assignment}: {result.score:g}/{result.max_score:g}"
                                     f" ({result.seconds:.1f} s)", highlight=False)
-        self.progress.update(self.task, advance=1, description=f"{text('grading', self.language)} "
+        self.progress.update(self.task, advance=1, description=f"{text('batch.grading', self.language)} "
                              f"{graded.result.assignment}/{graded.result.student}",
-                             failures=text("failures", self.language, count=self.failures))
+                             failures=text("batch.failures", self.language, count=self.failures))

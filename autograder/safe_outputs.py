@@ -21,26 +21,14 @@ import re
 import stat
 from pathlib import Path
 
+from .messages import text
+
 # Pages the instructor opens run no script at all, embed no plugin or frame.
 CSP = "script-src 'none'; object-src 'none'; frame-src 'none'; base-uri 'none'; form-action 'none'"
 CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
 
 MAX_JSON_VALUES = 250_000  # a real notebook has a few thousand; 13 MiB of junk metadata has millions
 MAX_TEXT_CHARS = 20_000  # of a rich output shown as text instead
-
-TEXT = {
-    "as_text": {"de": "[{mimetype}-Ausgabe der Abgabe, aus Sicherheitsgründen als Text gezeigt]",
-                "en": "[{mimetype} output of the submission, shown as text for safety]"},
-    "removed": {"de": "[{mimetypes}-Ausgabe der Abgabe aus Sicherheitsgründen entfernt]",
-                "en": "[{mimetypes} output of the submission removed for safety]"},
-    "cut": {"de": "… (gekürzt, {chars} Zeichen)", "en": "… (cut, {chars} characters)"},
-}
-
-
-def text(key: str, language: str = "de", **params) -> str:
-    entry = TEXT[key]
-    return (entry.get(language) or entry["de"]).format(**params)
-
 
 # --- reading files the submission side controls ----------------------------------------------
 
@@ -158,7 +146,7 @@ def _as_text(value) -> str:
 def _clip(value: str, language: str) -> str:
     if len(value) <= MAX_TEXT_CHARS:
         return value
-    return value[:MAX_TEXT_CHARS] + text("cut", language, chars=len(value))
+    return value[:MAX_TEXT_CHARS] + text("outputs.cut", language, chars=len(value))
 
 
 def _safe_image_metadata(metadata) -> dict:
@@ -204,12 +192,12 @@ def sanitize_output(output, language: str = "de"):
     if others and (plain is None or _MERE_REPR.match(plain.strip())):
         # e.g. display(HTML(...)): its text/plain only names the object; show the source as text
         first = "text/html" if "text/html" in others else others[0]
-        plain = text("as_text", language, mimetype=first) + "\n" + _as_text(data[first])
+        plain = text("outputs.as_text", language, mimetype=first) + "\n" + _as_text(data[first])
         others.remove(first)
     if plain is not None:
         clean["text/plain"] = _clip(plain, language)
     if others:
-        clean["text/plain"] = clean.get("text/plain", "") + "\n" + text("removed", language,
+        clean["text/plain"] = clean.get("text/plain", "") + "\n" + text("outputs.removed", language,
                                                                         mimetypes=", ".join(others)[:200])
     if not clean:
         return None

@@ -19,6 +19,7 @@ except ImportError:
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("XAIKIT_STRICT_MESSAGES", "1")  # a message missing a parameter raises (messages.py)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # reference_solutions is not an installed package on purpose
 if str(ROOT / "tests") not in sys.path:

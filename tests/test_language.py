@@ -27,7 +27,7 @@ MODULES = ["xaikit.selfcheck.messages", "autograder.messages", "xaikit.selfcheck
            "xaikit.student", "autograder.feedback", "autograder.overview", "autograder.exports",
            "autograder.collect", "autograder.parallel", "autograder.safe_outputs", "autograder.grading",
            "autograder.secret", "autograder.cli", "autograder.student_kit", "autograder.batch",
-           "autograder.report", "autograder.runner.scan", "autograder.runner.sandbox"]
+           "autograder.report", "autograder.runner.scan", "autograder.runner.sandbox", "autograder.figures"]
 MODULES += [f"xaikit.selfcheck.exercises.{a}" for a in PRESENT] + [f"autograder.checks.{a}" for a in PRESENT]
 
 # Informal address: pronouns, and the informal imperatives the messages used (singular "du" form). Words that
@@ -162,8 +162,9 @@ def _informal(texts) -> list[str]:
 def test_the_collection_finds_the_catalogues():
     texts = german_messages(unique=False)
     places = {where.split("[")[0].split(":")[0] for where, _ in texts}
-    for expected in ("autograder.messages.GENERIC", "autograder.feedback.TEXT", "autograder.overview.TEXT",
-                     "autograder.exports", "autograder.collect", "autograder.runner.scan"):
+    for expected in ("autograder.messages.GENERIC", "autograder.messages.NOTES", "autograder.messages.OUTCOMES",
+                     "autograder.messages.PAGE", "autograder.messages.FIGURES", "autograder.messages.OVERVIEW",
+                     "autograder.messages.EXPORTS", "autograder.messages.COLLECT", "autograder.runner.scan"):
         assert any(place.startswith(expected) for place in places), expected
     for assignment in PRESENT:
         assert any(place.startswith(f"autograder.checks.{assignment}.MESSAGES") for place in places)

@@ -59,7 +59,7 @@ def test_a_picture_of_40000_ice_curves_draws_50_and_says_so():
     facts = _run("""
         import numpy as np
         from types import SimpleNamespace
-        from autograder import feedback
+        from autograder import feedback, figures as drawing
         from autograder.checks import Exercise
         from autograder.config import XaiGrade
         from autograder.grading import hidden_context
@@ -71,8 +71,8 @@ def test_a_picture_of_40000_ice_curves_draws_50_and_says_so():
         check_1d = next(c for c in exercise.checks if c.selects(one_d))
         check_2d = next(c for c in exercise.checks if c.selects(two_d))
         figures = []
-        original = feedback.new_figure
-        feedback.new_figure = lambda *a, **k: figures.append(original(*a, **k)) or figures[-1]
+        original = drawing.new_figure
+        drawing.new_figure = lambda *a, **k: figures.append(original(*a, **k)) or figures[-1]
         rng = np.random.default_rng(0)
         result = SimpleNamespace(
             case_results={one_d.id: {"pd": rng.normal(size=(40_000, len(one_d.inputs["grid"])))},

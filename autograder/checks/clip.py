@@ -125,20 +125,17 @@ def build_cases(seed: int, public: bool) -> list:
 
 # --- pictures for the feedback page ---------------------------------------------------------
 
-_CAPTION = {"de": "{case}: Ihre Token-Wichtigkeit neben der Referenz",
-            "en": "{case}: your token importance next to the reference"}
-
-
 def figures(case, student_result, expected_result, language):
     """Token-importance bars of the student next to the reference's (token-importance checks only)."""
-    from ..feedback import bars_to_draw, drawable, new_figure, png, text
+    from ..figures import bars_to_draw, drawable, new_figure, png
+    from ..messages import text
 
     if "scores" not in expected_result:
         return []
-    panels = [(text("fig_reference", language), expected_result["tokens"], expected_result["scores"])]
+    panels = [(text("fig.reference", language), expected_result["tokens"], expected_result["scores"])]
     tokens, scores = student_result.get("tokens"), drawable(student_result.get("scores"))
     if tokens is not None and scores is not None and np.asarray(tokens).size == scores.size:
-        panels.insert(0, (text("fig_student", language), tokens, scores))
+        panels.insert(0, (text("fig.student", language), tokens, scores))
     figure = new_figure(3.6 * len(panels), 3.0)
     for index, (title, names, values) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
@@ -147,4 +144,4 @@ def figures(case, student_result, expected_result, language):
         axes.set_yticks(range(values.size), labels, fontsize=8)
         axes.invert_yaxis()
         axes.set_title(title, fontsize=9)
-    return [(_CAPTION[language].format(case=case.label), png(figure))]
+    return [(text("fig.token_importance", language, case=case.label), png(figure))]

@@ -142,27 +142,24 @@ MESSAGES = {**_public.MESSAGES,
 
 def build_cases(seed: int, public: bool) -> list:
     """The public cases (student side), or those of the hidden case set with this seed (grader side)."""
-    return _public.build_public_cases(seed) if public else hidden_builders("counterfactual").build_hidden_cases(seed)
+    return _public.build_public_cases(seed) if public else hidden_builders("counterfactual").build_hidden_cases(seed, CHECKS)
 
 
 # --- pictures for the feedback page ---------------------------------------------------------
 
-_CAPTION = {"de": "{case}: Original, Ihr Counterfactual und die Referenz, darunter die Änderungen",
-            "en": "{case}: original, your counterfactual and the reference, below them the changes"}
-
-
 def figures(case, student_result, expected_result, language):
     """The counterfactual next to the original and the reference's, with the difference maps below."""
-    from ..feedback import drawable, image_to_draw, new_figure, png, text
+    from ..figures import drawable, image_to_draw, new_figure, png
+    from ..messages import text
 
     if "cf" not in expected_result or "image" not in case.inputs:
         return []
     original = np.squeeze(np.asarray(case.inputs["image"], dtype=np.float64))
-    columns = [(text("fig_original", language), original),
-               (text("fig_reference", language), np.squeeze(np.asarray(expected_result["cf"], dtype=np.float64)))]
+    columns = [(text("fig.original", language), original),
+               (text("fig.reference", language), np.squeeze(np.asarray(expected_result["cf"], dtype=np.float64)))]
     yours = drawable(student_result.get("cf"))
     if yours is not None:
-        columns.insert(1, (text("fig_student", language), np.squeeze(yours)))
+        columns.insert(1, (text("fig.student", language), np.squeeze(yours)))
     if original.ndim != 3 or original.shape[-1] != 3:
         return []
     figure = new_figure(2.6 * len(columns), 5.0)
@@ -175,4 +172,4 @@ def figures(case, student_result, expected_result, language):
             bottom = figure.add_subplot(2, len(columns), len(columns) + index + 1)
             bottom.imshow(image_to_draw(np.abs(image - original).mean(axis=-1)), cmap="magma", vmin=0, vmax=0.5)
             bottom.axis("off")
-    return [(_CAPTION[language].format(case=case.label), png(figure))]
+    return [(text("fig.counterfactuals", language, case=case.label), png(figure))]

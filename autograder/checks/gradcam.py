@@ -128,29 +128,22 @@ MESSAGES = {**_public.MESSAGES,
 
 def build_cases(seed: int, public: bool) -> list:
     """The public cases (student side), or those of the hidden case set with this seed (grader side)."""
-    return _public.build_public_cases(seed) if public else hidden_builders("gradcam").build_hidden_cases(seed)
+    return _public.build_public_cases(seed) if public else hidden_builders("gradcam").build_hidden_cases(seed, CHECKS)
 
 
 # --- pictures for the feedback page ---------------------------------------------------------
 
-_CAPTION = {"de": "{case}: Ihre Heatmap, die Referenz und die Differenz",
-            "en": "{case}: your heatmap, the reference and the difference"}
-
-
 def figures(case, student_result, expected_result, language):
     """Heatmaps (Grad-CAM, saliency) of the student next to the reference's on the same hidden input."""
-    from ..feedback import drawable, image_to_draw, new_figure, png, text
+    from ..figures import comparison_panels, drawable, image_to_draw, new_figure, png
+    from ..messages import text
 
     key = next((k for k in ("heatmap", "saliency", "cam_a") if k in expected_result), None)
     if key is None:
         return []
     want = np.asarray(expected_result[key], dtype=np.float64)
     got = drawable(student_result.get(key))
-    panels = [(text("fig_reference", language), want)]
-    if got is not None and got.ndim == 2:
-        panels.insert(0, (text("fig_student", language), got))
-        if got.shape == want.shape:
-            panels.append((text("fig_difference", language), got - want))
+    panels = comparison_panels(got, want, language)
     figure = new_figure(3.2 * len(panels), 3.0)
     for index, (title, values) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
@@ -160,4 +153,4 @@ def figures(case, student_result, expected_result, language):
         axes.set_title(f"{title} {tuple(values.shape)}", fontsize=9)
         axes.axis("off")
         figure.colorbar(image, ax=axes, shrink=0.8)
-    return [(_CAPTION[language].format(case=case.label), png(figure))]
+    return [(text("fig.heatmaps", language, case=case.label), png(figure))]

@@ -81,7 +81,8 @@ def build_cases(seed: int, public: bool) -> list:
 
 def figures(case, student_result, expected_result, language):
     """1-D: the student's curve (or ICE curves) over the reference on the grid; 2-D: heatmaps side by side."""
-    from ..feedback import drawable, image_to_draw, new_figure, png, points_to_draw, rows_to_draw, text
+    from ..figures import comparison_panels, drawable, image_to_draw, new_figure, png, points_to_draw, rows_to_draw
+    from ..messages import text
 
     want = np.asarray(expected_result["pd"], dtype=np.float64)
     got = drawable(student_result.get("pd"))
@@ -92,24 +93,20 @@ def figures(case, student_result, expected_result, language):
         if got is not None and got.ndim == 2 and got.shape[-1] == grid.size:
             for index, row in enumerate(rows_to_draw(got)):  # ICE curves: one per row of X
                 axes.plot(grid, row, color="#d66", alpha=0.35, lw=0.8,
-                          label=text("fig_ice", language) if index == 0 else None)
+                          label=text("fig.ice", language) if index == 0 else None)
         elif got is not None and got.ndim == 1 and got.size == grid.size:
-            axes.plot(grid, got, "o-", color="#c22", lw=2, label=text("fig_student", language))
+            axes.plot(grid, got, "o-", color="#c22", lw=2, label=text("fig.student", language))
         elif got is not None and got.ndim == 1:
             axes.plot(*points_to_draw(np.linspace(grid[0], grid[-1], got.size), got), "o:", color="#c22",
-                      label=text("fig_own_x", language, n=got.size, m=grid.size))
-        axes.plot(grid, want, "s--", color="#111", lw=1.5, label=text("fig_reference", language))
+                      label=text("fig.own_x", language, n=got.size, m=grid.size))
+        axes.plot(grid, want, "s--", color="#111", lw=1.5, label=text("fig.reference", language))
         axes.set_xlabel(str(case.inputs["feature"]))
-        axes.set_ylabel(text("fig_pd", language))
+        axes.set_ylabel(text("fig.pd", language))
         axes.legend(fontsize=8)
-        return [(text("fig_pd_1d", language, case=case.label), png(figure))]
+        return [(text("fig.pd_1d", language, case=case.label), png(figure))]
     features = tuple(case.inputs["features"])
     grid_a, grid_b = np.asarray(case.inputs["grid_a"]), np.asarray(case.inputs["grid_b"])
-    panels = [(text("fig_reference", language), want)]
-    if got is not None and got.ndim == 2:
-        panels.insert(0, (text("fig_student", language), got))
-        if got.shape == want.shape:
-            panels.append((text("fig_difference", language), got - want))
+    panels = comparison_panels(got, want, language)
     scale = np.concatenate([p.ravel() for _, p in panels[:2]])
     figure = new_figure(4.0 * len(panels), 3.6)
     for index, (title, values) in enumerate(panels):
@@ -119,11 +116,11 @@ def figures(case, student_result, expected_result, language):
         image = axes.imshow(image_to_draw(values), aspect="auto", origin="lower",
                             cmap="RdBu_r" if difference else "viridis",
                             vmin=-limit if difference else scale.min(), vmax=limit if difference else scale.max())
-        axes.set_title(f"{title}\n{text('fig_shape', language, shape=tuple(values.shape))}", fontsize=9)
+        axes.set_title(f"{title}\n{text('fig.shape', language, shape=tuple(values.shape))}", fontsize=9)
         if values.shape == (grid_a.size, grid_b.size):  # label the axes with the grid values
             axes.set_yticks(range(grid_a.size), [f"{v:.3g}" for v in grid_a], fontsize=7)
             axes.set_xticks(range(grid_b.size), [f"{v:.3g}" for v in grid_b], fontsize=7, rotation=45)
             axes.set_ylabel(str(features[0]))
             axes.set_xlabel(str(features[1]))
         figure.colorbar(image, ax=axes, shrink=0.8)
-    return [(text("fig_pd_2d", language, case=case.label), png(figure))]
+    return [(text("fig.pd_2d", language, case=case.label), png(figure))]

@@ -33,7 +33,11 @@ def run_public_checks(assignment: str, task: str, namespace: dict, language: str
     from .core import ProbeError, call_probe, evaluate, format_line, load_public
     from .probe import MissingFunction
 
+    from .messages import LANGUAGES, text
+
     language = language or os.environ.get(LANGUAGE_VARIABLE, "de")
+    if language not in LANGUAGES:  # (a stray setting must not stop the student's check)
+        language = "de"
     data = load_public(public_data(assignment))
     exercise = data.exercise(assignment)
     cases = exercise.build_cases(data.seed)
@@ -53,10 +57,9 @@ def run_public_checks(assignment: str, task: str, namespace: dict, language: str
             results[case.id] = ProbeError("exception", {"error": f"{type(error).__name__}: {error}"[:400]})
     verdicts = [v for v in evaluate(exercise, cases, results, data.expected, data.variants, language,
                                     public_only=True) if v.task == task]
-    titles = {c.id: c.title.get(language, c.title["de"]) for c in exercise.checks}
+    titles = {c.id: c.title_for(language) for c in exercise.checks}
     for verdict in verdicts:
         print(format_line(verdict, titles[verdict.check_id]))
     failed = [v.check_id for v in verdicts if not v.passed]
     if failed:
-        raise AssertionError(("Öffentliche Prüfungen nicht bestanden: " if language == "de" else
-                              "Public checks failed: ") + ", ".join(failed))
+        raise AssertionError(text("public_checks_failed", language, checks=", ".join(failed)))

@@ -62,6 +62,10 @@ class Check:
     def selects(self, case: Case) -> bool:
         return case.probe == self.probe and self.tags <= case.tags
 
+    def title_for(self, language: str) -> str:
+        """The check's title in ``language`` (every check has one in each language; a test enforces it)."""
+        return self.title[language]
+
 
 @dataclass(frozen=True)
 class ProbeError:

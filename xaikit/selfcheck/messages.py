@@ -84,7 +84,7 @@ class Message:
 
     __slots__ = ("key", "params")
 
-    def __init__(self, key: str, **params):
+    def __init__(self, key: str, /, **params):
         self.key, self.params = key, params
 
     def __eq__(self, other):
@@ -108,7 +108,7 @@ def render_nested(value, language: str):
     return value.render(language) if isinstance(value, Message) else value
 
 
-def text(key: str, language: str, **params) -> str:
+def text(key: str, language: str, /, **params) -> str:
     """The message ``key`` of ``CATALOGUE`` in ``language``."""
     try:
         entry = CATALOGUE[key]
@@ -208,6 +208,10 @@ GENERIC["ambiguous_mistake"] = {  # core.diagnose: the result fits several known
           "unterscheiden lassen. Wahrscheinliche Ursachen:{causes}",
     "en": "{what} Your result fits several typical mistakes that cannot be told apart on this input ({case}). "
           "Likely causes:{causes}",
+}
+GENERIC["public_checks_failed"] = {  # the self-check's test cell fails with this (xaikit.selfcheck)
+    "de": "Öffentliche Prüfungen nicht bestanden: {checks}",
+    "en": "Public checks failed: {checks}",
 }
 
 CATALOGUE: dict = {}  # every message by key: GENERIC here, the grader's added by autograder/catalogue.py
