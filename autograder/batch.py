@@ -15,9 +15,11 @@ import nbformat
 
 from .checks import Exercise
 from .config import XaiGrade
-from .grading import SubmissionResult, hidden_set, warm_process
+from .grading import SubmissionResult
+from .references import hidden_set
 from .secret import course_secret, secret_path, set_for
 from .nbgrader_bridge import record_scores, register_assignment
+from .submission_run import warm_process
 
 
 @dataclass

@@ -19,16 +19,15 @@ import tempfile
 import threading
 import time
 import traceback
-import uuid
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .checks import Exercise, ProbeError, evaluate
+from .checks import Exercise
 from .config import XaiGrade
 from .feedback import Pictures, collect_pictures
-from .grading import SubmissionResult, grade_notebook
+from .grading import SubmissionResult, could_not_run, grade_notebook
 from .messages import render, text
 from .runner.sandbox import stop_running_jobs
 from .secret import set_name
@@ -184,17 +183,14 @@ def grade_safely(exercise: Exercise, student: str, path: Path | None, release_di
     language = settings.language
     if path is None:
         note = render("notebook_unreadable", {"reason": text("batch.no_notebook", language)}, language)
-        failed_cases = {c.id: ProbeError("not_run", {"reason": note}) for c in cases}
-        return SubmissionResult(student, exercise.name, evaluate(exercise, cases, failed_cases, expected, variants,
-                                                                language), [note])
+        return could_not_run(exercise, student, cases, expected, variants, note, language)
     try:
         return grade_notebook(exercise, path, student, release_dir, cases, expected, variants, settings,
                               private_paths=private_paths)
     except Exception:  # a bug of ours must not cost the other students their grades
         detail = traceback.format_exc(limit=3)
-        failed_cases = {c.id: ProbeError("not_run", {"reason": text("batch.grader_error", language)}) for c in cases}
-        return SubmissionResult(student, exercise.name, evaluate(exercise, cases, failed_cases, expected, variants,
-                                                                language), [f"grader error: {detail}"])
+        return could_not_run(exercise, student, cases, expected, variants, text("batch.grader_error", language),
+                             language, notes=[f"grader error: {detail}"])
 
 
 def grade_task(task: Task, context: Context | ContextBlob, settings: dict | XaiGrade,
@@ -233,12 +229,11 @@ def draw_pictures(graded: Graded, context: Context, language: str, pictures: boo
 
 
 def lost_result(task: Task, context: Context, error: BaseException, language: str) -> Graded:
-    exercise = Exercise(task.assignment)
     note = text("batch.worker_lost", language, error=f"{type(error).__name__}: {error}"[:200])
     hidden = context.hidden(task.hidden_set)
-    failed_cases = {c.id: ProbeError("not_run", {"reason": note}) for c in hidden.cases}
-    verdicts = evaluate(exercise, hidden.cases, failed_cases, hidden.expected, hidden.variants, language)
-    return Graded(task, SubmissionResult(task.student, task.assignment, verdicts, [note]), lost=True)
+    result = could_not_run(Exercise(task.assignment), task.student, hidden.cases, hidden.expected, hidden.variants,
+                           note, language)
+    return Graded(task, result, lost=True)
 
 
 # --- where the work is done ------------------------------------------------------------------
@@ -283,6 +278,32 @@ def run_serial(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done: 
             raise
 
 
+def run_pool(executor: Executor, jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done,
+             pictures: bool = True, ship_context: Callable = Context.blob,
+             ship_task: Callable[[Task], Task] = lambda task: task) -> None:
+    """Grade on a pool of workers behind a standard executor (``concurrent.futures.Executor``): submit every
+    submission of every assignment (the next assignment's reference is computed while workers grade), then
+    hand each graded one to ``on_done`` as it finishes. A worker that dies costs only its submission: it is
+    recorded as lost (not stored), so the next run grades it again.
+
+    ``ship_context``/``ship_task``: what travels to a worker for an assignment and for a submission."""
+    values = settings_values(settings)
+    pending = {}
+    for context, tasks in jobs:
+        shipped = ship_context(context)
+        for task in tasks:
+            pending[executor.submit(grade_task, ship_task(task), shipped, values, private_paths, pictures)] = \
+                (task, context)
+    for future in as_completed(pending):
+        task, context = pending.pop(future)
+        try:
+            graded = future.result()
+            graded.task = task
+        except Exception as error:  # the worker process died (e.g. killed): retry next run
+            graded = lost_result(task, context, error, settings.language)
+        on_done(graded)
+
+
 def run_processes(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done, workers: int,
                   pictures: bool = True) -> None:
     """Worker processes on this machine. forkserver: a clean parent that has imported the heavy
@@ -291,50 +312,25 @@ def run_processes(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_don
     mp_context = multiprocessing.get_context(method)
     if method == "forkserver":
         mp_context.set_forkserver_preload(["xaikit", "autograder.parallel"])
-    values = settings_values(settings)
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp_context) as pool:
-        pending = {}
-        for context, tasks in jobs:  # the next assignment's reference is computed while workers grade
-            blob = context.blob()
-            for task in tasks:
-                pending[pool.submit(grade_task, task, blob, values, private_paths, pictures)] = (task, context)
-        for future in as_completed(pending):
-            task, context = pending[future]
-            try:
-                graded = future.result()
-            except Exception as error:  # the worker process died (e.g. killed): retry next run
-                graded = lost_result(task, context, error, settings.language)
-            on_done(graded)
+        run_pool(pool, jobs, settings, private_paths, on_done, pictures)
 
 
 def run_dask(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done, address: str,
              pictures: bool = True) -> None:
-    """Send each submission to a Dask cluster; notebooks, cases and release files travel as data."""
+    """A Dask cluster, through its client's executor; notebooks, cases and release files travel as data
+    (the context once per assignment, scattered to every worker)."""
     from distributed import Client
-    from distributed import as_completed as dask_completed
 
-    values = settings_values(settings)
+    def ship_context(context: Context):
+        release = context.release if isinstance(context.release, ReleaseFiles) else \
+            ReleaseFiles.read(Path(context.release), context.assignment)
+        shipped = Context(context.assignment, context.sets, release, context.set_count)
+        return client.scatter(shipped.blob(), broadcast=True, hash=False)
+
     with Client(address, set_as_default=False) as client:
-        pending = {}
-        for context, tasks in jobs:
-            shipped = Context(context.assignment, context.sets,
-                              ReleaseFiles.read(Path(context.release), context.assignment)
-                              if not isinstance(context.release, ReleaseFiles) else context.release,
-                              context.set_count)
-            blob = client.scatter(shipped.blob(), broadcast=True, hash=False)
-            for task in tasks:
-                future = client.submit(grade_task, task.shipped(settings.max_notebook_mb * 2**20), blob, values, private_paths, pictures,
-                                       key=f"xaigrade-{task.assignment}-{task.student}-{uuid.uuid4().hex[:8]}",
-                                       pure=False)
-                pending[future] = (task, context)
-        for future in dask_completed(list(pending), loop=client.loop):
-            task, context = pending[future]
-            try:
-                graded = future.result()
-                graded.task = task
-            except Exception as error:
-                graded = lost_result(task, context, error, settings.language)
-            on_done(graded)
+        run_pool(client.get_executor(pure=False), jobs, settings, private_paths, on_done, pictures, ship_context,
+                 lambda task: task.shipped(settings.max_notebook_mb * 2**20))
 
 
 # --- progress --------------------------------------------------------------------------------

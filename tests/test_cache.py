@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-import autograder.grading as grading
+import autograder.references as references
 from autograder.checks import Exercise
 from autograder.config import PROJECT_ROOT
 
@@ -28,11 +28,11 @@ def counted(tmp_path, monkeypatch):
 def test_a_second_call_reads_the_disk_instead_of_building(counted):
     build, calls = counted
     exercise = Exercise("pdp")
-    assert grading.disk_cached(exercise, 1, "test", build) == {"built": 1}
-    assert grading.disk_cached(exercise, 1, "test", build) == {"built": 1}
+    assert references.disk_cached(exercise, 1, "test", build) == {"built": 1}
+    assert references.disk_cached(exercise, 1, "test", build) == {"built": 1}
     assert len(calls) == 1
-    assert grading.disk_cached(exercise, 2, "test", build) == {"built": 2}  # another seed: another entry
-    assert grading.disk_cached(exercise, 1, "other-kind", build) == {"built": 3}
+    assert references.disk_cached(exercise, 2, "test", build) == {"built": 2}  # another seed: another entry
+    assert references.disk_cached(exercise, 1, "other-kind", build) == {"built": 3}
 
 
 def test_changed_reference_code_or_model_files_mean_a_rebuild(counted, tmp_path, monkeypatch):
@@ -42,35 +42,35 @@ def test_changed_reference_code_or_model_files_mean_a_rebuild(counted, tmp_path,
     shutil.copy(PROJECT_ROOT / "reference_solutions" / "pdp.py", root / "reference_solutions" / "pdp.py")
     (root / "xaikit" / "weights").mkdir(parents=True)
     (root / "xaikit" / "weights" / "model.bin").write_bytes(b"weights v1")
-    monkeypatch.setattr(grading, "PROJECT_ROOT", root)
+    monkeypatch.setattr(references, "PROJECT_ROOT", root)
     exercise = Exercise("pdp")
-    grading.disk_cached(exercise, 1, "test", build)
-    grading.disk_cached(exercise, 1, "test", build)
+    references.disk_cached(exercise, 1, "test", build)
+    references.disk_cached(exercise, 1, "test", build)
     assert len(calls) == 1
     with open(root / "reference_solutions" / "pdp.py", "a") as handle:
         handle.write("\n# a changed reference\n")
-    grading.disk_cached(exercise, 1, "test", build)
+    references.disk_cached(exercise, 1, "test", build)
     assert len(calls) == 2
     (root / "xaikit" / "weights" / "model.bin").write_bytes(b"weights v2 (retrained)")
-    grading.disk_cached(exercise, 1, "test", build)
+    references.disk_cached(exercise, 1, "test", build)
     assert len(calls) == 3
 
 
 def test_a_damaged_cache_file_is_rebuilt_not_trusted(counted):
     build, calls = counted
     exercise = Exercise("pdp")
-    grading.disk_cached(exercise, 1, "test", build)
-    for path in grading.cache_dir().glob("test-pdp-*.pkl"):
+    references.disk_cached(exercise, 1, "test", build)
+    for path in references.cache_dir().glob("test-pdp-*.pkl"):
         path.write_bytes(b"not a pickle")
-    assert grading.disk_cached(exercise, 1, "test", build) == {"built": 2}
+    assert references.disk_cached(exercise, 1, "test", build) == {"built": 2}
 
 
 def test_cached_hidden_context_equals_a_fresh_computation(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     exercise = Exercise("pdp")
-    grading.hidden_context(exercise, 123)  # fills the cache
-    cached_cases, cached_expected, _ = grading.hidden_context(exercise, 123)
-    fresh_cases, fresh_expected, _ = grading.hidden_context(exercise, 123, use_cache=False)
+    references.hidden_context(exercise, 123)  # fills the cache
+    cached_cases, cached_expected, _ = references.hidden_context(exercise, 123)
+    fresh_cases, fresh_expected, _ = references.hidden_context(exercise, 123, use_cache=False)
     assert [c.id for c in cached_cases] == [c.id for c in fresh_cases]
     for case_id, result in fresh_expected.items():
         for key, value in result.items():

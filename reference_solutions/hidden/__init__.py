@@ -4,4 +4,6 @@ Never shipped and not importable in the sandbox (the jail covers the whole proje
 back only ``xaikit/`` and ``autograder/``). Each module's ``build_hidden_cases(seed)`` is called with
 the seed of one hidden case set (``autograder/secret.py``: K sets per assignment, derived from the
 course secret); the cases reuse the student side's probes, models and helpers, with other inputs.
+Builders that choose cases to show known mistakes (Grad-CAM, counterfactual) also get the grader's checks
+(``build_hidden_cases(seed, checks)``): this package imports nothing of ``autograder/``.
 """

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xaikit.selfcheck.core import Case
+from xaikit.selfcheck.core import Case, Check
 from xaikit.selfcheck.exercises.counterfactual import ANSWERS_CASE, cf_cases, diffmap_cases
 
 EMBEDDED_BUDGET = (40, 0.1, 0.05)  # steps, lr, distance_weight
@@ -44,8 +44,9 @@ DIFFMAP_SHAPES = [((1, 48, 40, 3), np.float32), ((36, 52, 3), np.float64)]
 LAST_BUILD: dict = {}
 
 
-def build_hidden_cases(seed: int) -> list[Case]:
-    embedded, small = choose_pairs(seed)
+def build_hidden_cases(seed: int, checks: list[Check]) -> list[Case]:
+    """``checks``: the grader's checks with the known mistakes each names (the pairs must show them)."""
+    embedded, small = choose_pairs(seed, checks)
     return [*cf_cases(embedded, small), *diffmap_cases(np.random.default_rng(seed), DIFFMAP_SHAPES), ANSWERS_CASE]
 
 
@@ -64,9 +65,9 @@ def _candidates(rng, model_name: str, size: int):
         yield scene, int(rng.choice(others))
 
 
-def choose_pairs(seed: int):
-    """(embedded pairs, (small model, small pairs)) for ``seed``, verified as the module docstring says."""
-    from autograder.checks import counterfactual as checks  # (lazy, as gradcam's builder: the checks' matchers)
+def choose_pairs(seed: int, checks: list[Check]):
+    """(embedded pairs, (small model, small pairs)) for ``seed``, verified as the module docstring says
+    against ``checks`` (the grader's, with their diagnoses and matchers)."""
 
     rng = np.random.default_rng([int(seed), 14])
     small_model = f"small_cnn:{1000 + int(rng.integers(1_000_000))}:{SMALL_SIZE}:{SMALL_CLASSES}"
@@ -74,7 +75,7 @@ def choose_pairs(seed: int):
             [(small_model, SMALL_SIZE, SMALL_BUDGET, np.float32)] * 2
     streams = {"embedded": _candidates(np.random.default_rng([int(seed), 14, 1]), "embedded", 64),
                small_model: _candidates(np.random.default_rng([int(seed), 14, 2]), small_model, SMALL_SIZE)}
-    cf_checks = [check for check in checks.CHECKS if check.probe == "probe_cf"]
+    cf_checks = [check for check in checks if check.probe == "probe_cf"]
     named = {check.id: set(check.variants) for check in cf_checks}
     lost = {check.id: set() for check in cf_checks}  # the variants already caught (and named) by an earlier case
     chosen, tried = [], 0

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from xaikit.selfcheck.core import Case
+from xaikit.selfcheck.core import Case, Check
 from xaikit.selfcheck.exercises.gradcam import (all_negative_case, embedded_label, hygiene_case,
                                                 overlay_case, random_cam_case, random_cnn, random_saliency_case,
                                                 random_weights_case, ranked_classes, scene_tensor)
@@ -26,12 +26,13 @@ EMBEDDED = {"kind": "embedded"}
 SIZES = [(64, 80), (48, 72), (72, 56), (56, 88)]
 
 
-def build_hidden_cases(seed: int) -> list[Case]:
-    """One generator, drawn from by the probes' builders in a fixed order (the order fixes the cases)."""
+def build_hidden_cases(seed: int, checks: list[Check]) -> list[Case]:
+    """One generator, drawn from by the probes' builders in a fixed order (the order fixes the cases);
+    ``checks``: the grader's checks with the known mistakes each names (the class cases must show them)."""
     rng = np.random.default_rng(seed)
     scenes = [int(s) for s in rng.integers(10_000, 2**31, size=8)]
-    return [*weights_cases(rng, scenes), *cam_cases(rng, scenes), *classes_cases(rng), *layer_cases(rng, scenes),
-            *overlay_cases(rng, scenes), *saliency_cases(rng, scenes)]
+    return [*weights_cases(rng, scenes), *cam_cases(rng, scenes), *classes_cases(rng, checks),
+            *layer_cases(rng, scenes), *overlay_cases(rng, scenes), *saliency_cases(rng, scenes)]
 
 
 def weights_cases(rng, scenes) -> list[Case]:
@@ -63,14 +64,14 @@ def cam_cases(rng, scenes) -> list[Case]:
     return cases + [all_negative_case(rng, 40), hygiene_case(scenes[7], 56, 72)]
 
 
-def classes_cases(rng) -> list[Case]:
+def classes_cases(rng, checks: list[Check]) -> list[Case]:
     """probe_classes: two square inputs of other sizes, each on a random CNN built so that the class
     mistakes show whatever the seed (``class_dependence_model``, checked by ``_class_mistakes_show``)."""
     cases = []
     for index in range(2):
         side = 40 + 4 * index
         x = torch.tensor(rng.normal(size=(1, 3, side, side)), dtype=torch.float32)
-        cases.append(_classes_case(rng, index, x, side))
+        cases.append(_classes_case(rng, index, x, side, checks))
     return cases
 
 
@@ -124,14 +125,13 @@ def _features_before_layer4(model, x):
     return x
 
 
-def _class_mistakes_show(case: Case, strict: bool) -> bool:
+def _class_mistakes_show(case: Case, strict: bool, checks: list[Check]) -> bool:
     """The reference's two maps differ clearly; every known mistake the check does not name passes it; with
     ``strict`` (the first case, which decides the message) every mistake it names fails it and is named so."""
-    from autograder.checks.gradcam import CHECKS
     from reference_solutions import gradcam as reference
     from xaikit.selfcheck.exercises.gradcam import _differ, probe_classes
 
-    check = next(c for c in CHECKS if c.id == "grad_cam.class_dependence")
+    check = next(c for c in checks if c.id == "grad_cam.class_dependence")
     namespace = dict(vars(reference))
     # on copies: some variants leave hooks, modes or flags behind on the model or the input
     expected = probe_classes(namespace, copy.deepcopy(case.inputs))
@@ -150,7 +150,7 @@ def _class_mistakes_show(case: Case, strict: bool) -> bool:
     return True
 
 
-def _classes_case(rng, index, x, side) -> Case:
+def _classes_case(rng, index, x, side, checks: list[Check]) -> Case:
     """Two classes side by side, and class_idx=None, on ``class_dependence_model`` (square input: a transposed
     map is judged by the value checks). Pairs: (2nd, last) and (3rd, top). The first seeded model on which
     the mistakes show as intended (nearly always the first one drawn)."""
@@ -162,7 +162,7 @@ def _classes_case(rng, index, x, side) -> Case:
         case = Case(f"classes_random_{index}", "probe_classes",
                     {"model": model, "x": x, "layer": "layer4", "class_a": pair[0], "class_b": pair[1]},
                     f"{description}, Eingabe {side}×{side}, Klassen {pair[0]} und {pair[1]}")
-        if _class_mistakes_show(case, strict=index == 0):
+        if _class_mistakes_show(case, strict=index == 0, checks=checks):
             return case
     raise RuntimeError(f"no random CNN among {MODEL_ATTEMPTS} shows the class mistakes (classes_random_{index})")
 

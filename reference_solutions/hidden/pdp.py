@@ -10,23 +10,18 @@ from __future__ import annotations
 import numpy as np
 
 from xaikit.selfcheck.core import Case
-from xaikit.selfcheck.exercises.pdp import boston_rows, grid, interaction_1d, interaction_2d, interaction_data
+from xaikit.selfcheck.exercises.pdp import (boston_rows, fit_models, grid, interaction_1d, interaction_2d,
+                                            interaction_data)
 
 HIDDEN_FEATURES = ("DIS", "NOX", "CRIM", "AGE", "PTRATIO", "TAX", "INDUS")
 
 
 def build_hidden_cases(seed: int) -> list[Case]:
     """One generator for all probes, drawn from in a fixed order (the order fixes the cases)."""
-    from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
-    from sklearn.linear_model import LinearRegression
-
     rng = np.random.default_rng(seed)
     features = tuple(str(f) for f in rng.choice(HIDDEN_FEATURES, size=3, replace=False))
     X_full, y, X_eval = boston_rows(rng, 60)
-    models = {"linear": LinearRegression().fit(X_full, y),
-              "forest": RandomForestRegressor(n_estimators=12, max_depth=6, random_state=seed % 1000).fit(X_full, y),
-              "boosting": GradientBoostingRegressor(n_estimators=40, max_depth=3,
-                                                    random_state=seed % 1000).fit(X_full, y)}
+    models = fit_models(X_full, y, seed)
     one_d = pd_1d_cases(rng, models, X_full, X_eval, features)
     return one_d[:-1] + pd_2d_cases(rng, models, X_full, X_eval, features, one_d[-1])
 

@@ -90,3 +90,51 @@ def first_failure(*failures: Failure | None) -> Failure | None:
         if failure is not None:
             return failure
     return None
+
+
+# --- criteria built from the helpers above: a check states them as data ---------------------------
+# A criterion is ``criterion(student, expected, case) -> Failure | None`` (``core.Check.criterion``).
+
+def close(key: str, tol: Tolerance):
+    """``student[key]`` within ``tol`` of the reference's (shape, finiteness, values: ``array_close``)."""
+    def criterion(student, expected, case=None):
+        return array_close(student, expected, key, tol)
+    return criterion
+
+
+_ANY = Tolerance(rtol=0.0, atol=0.0)
+
+
+def same_shape(key: str):
+    """Only the shape of ``student[key]``: where it differs from the reference's, what ``array_close`` says
+    (the result is missing, not numeric, or has the wrong shape); the values are another check's."""
+    def criterion(student, expected, case=None):
+        if np.shape(student.get(key)) == np.shape(expected[key]):
+            return None
+        return array_close(student, expected, key, _ANY)  # (shapes differ: its values part never runs)
+    return criterion
+
+
+def flag(key: str, message: str):
+    """A flag the probe recorded (``input_unchanged``, ``hooks_removed``, ...) must be true, else ``message``."""
+    def criterion(student, expected=None, case=None):
+        return flag_true(student, key, message)
+    return criterion
+
+
+def within(key: str, low: float, high: float, message: str = "range"):
+    """Every value of ``student[key]`` in [low, high] (``in_range``)."""
+    def criterion(student, expected=None, case=None):
+        return in_range(student, key, low, high, message)
+    return criterion
+
+
+def all_of(*criteria):
+    """The first failure of ``criteria``, tried in order (later ones are not evaluated once one fails)."""
+    def criterion(student, expected, case=None):
+        for each in criteria:
+            failure = each(student, expected, case)
+            if failure is not None:
+                return failure
+        return None
+    return criterion

@@ -48,6 +48,32 @@ def as_numpy(value, dtype=None) -> np.ndarray:
     return array
 
 
+class Snapshot:
+    """A probe's input as it was before the student's call (``before``); ``unchanged()`` after the call says
+    whether the caller's object is still the same: values and shape, and for a tensor also ``requires_grad``
+    and no ``.grad`` left behind. The 'input unchanged' checks read it. DataFrames, tensors, arrays."""
+
+    def __init__(self, value):
+        self.value = value
+        if hasattr(value, "detach"):  # torch tensor
+            self.before, self.requires_grad = value.detach().clone(), value.requires_grad
+        elif hasattr(value, "equals"):  # pandas
+            self.before = value.copy(deep=True)
+        else:
+            self.before = np.array(value, copy=True)
+
+    def unchanged(self) -> bool:
+        value = self.value
+        if hasattr(value, "detach"):
+            import torch
+
+            return bool(torch.equal(value.detach(), self.before) and value.requires_grad == self.requires_grad
+                        and value.grad is None)
+        if hasattr(value, "equals"):
+            return bool(value.equals(self.before))
+        return bool(value.shape == self.before.shape and np.array_equal(value, self.before))
+
+
 INVALID = "__invalid__"
 
 

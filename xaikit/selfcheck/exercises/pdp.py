@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from ..compare import Tolerance, array_close, first_failure, flag_true
-from ..probe import require
+from ..compare import Tolerance, close, flag, same_shape
+from ..probe import Snapshot, require
 from ..core import Case, Check
 
 NOTEBOOK = "pdp"
@@ -35,19 +35,17 @@ class InteractionModel(RegressorMixin, BaseEstimator):
 
 def probe_pd_1d(namespace, inputs):
     function = require(namespace, "partial_dependence_1d")
-    X = inputs["X"]
-    before = X.copy(deep=True)
-    result = function(inputs["model"], X, inputs["feature"], np.array(inputs["grid"]))
-    return {"pd": result, "x_unchanged": bool(X.equals(before))}  # converted (or marked invalid) by the probe runner
+    X = Snapshot(inputs["X"])
+    result = function(inputs["model"], X.value, inputs["feature"], np.array(inputs["grid"]))
+    return {"pd": result, "x_unchanged": X.unchanged()}  # converted (or marked invalid) by the probe runner
 
 
 def probe_pd_2d(namespace, inputs):
     function = require(namespace, "partial_dependence_2d")
-    X = inputs["X"]
-    before = X.copy(deep=True)
-    result = function(inputs["model"], X, tuple(inputs["features"]),
+    X = Snapshot(inputs["X"])
+    result = function(inputs["model"], X.value, tuple(inputs["features"]),
                       np.array(inputs["grid_a"]), np.array(inputs["grid_b"]))
-    return {"pd": result, "x_unchanged": bool(X.equals(before))}  # converted (or marked invalid) by the probe runner
+    return {"pd": result, "x_unchanged": X.unchanged()}  # converted (or marked invalid) by the probe runner
 
 
 # --- public inputs (the grader's hidden ones are built on its side) -----------------------------------------------------------------
@@ -66,31 +64,49 @@ def grid(rng, column, n_points):
     return np.sort(rng.uniform(low, high, size=n_points)).round(4)
 
 
-def build_public_cases(seed: int) -> list[Case]:
+def fit_models(X_full, y, seed: int) -> dict:
+    """The three fitted models the cases explain (seeded: the same every time for the same data)."""
     from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
     from sklearn.linear_model import LinearRegression
 
-    rng = np.random.default_rng(seed)  # (the order of the draws fixes the cases: keep it)
-    features = PUBLIC_FEATURES
+    return {"linear": LinearRegression().fit(X_full, y),
+            "forest": RandomForestRegressor(n_estimators=12, max_depth=6, random_state=seed % 1000).fit(X_full, y),
+            "boosting": GradientBoostingRegressor(n_estimators=40, max_depth=3,
+                                                  random_state=seed % 1000).fit(X_full, y)}
+
+
+def build_public_cases(seed: int) -> list[Case]:
+    """One generator, drawn from by the probes' builders in a fixed order (the order fixes the cases)."""
+    rng = np.random.default_rng(seed)
     X_full, y, X_eval = boston_rows(rng, 40)
-    linear = LinearRegression().fit(X_full, y)
+    models = fit_models(X_full, y, seed)
+    one_d = pd_1d_cases(rng, models, X_full, X_eval)
+    return one_d[:-1] + pd_2d_cases(rng, models, X_full, X_eval, one_d[-1])
+
+
+def pd_1d_cases(rng, models, X_full, X_eval) -> list:
+    """probe_pd_1d: linear (exact), forest, the interaction model; last: the interaction data (for 2-D)."""
+    features = PUBLIC_FEATURES
     cases = [Case("linear_1d", "probe_pd_1d",
-                  {"model": linear, "X": X_eval, "feature": features[0], "grid": grid(rng, X_full[features[0]], 5)},
-                  f"lineares Modell, Merkmal {features[0]}", frozenset({"linear"}))]
-    forest = RandomForestRegressor(n_estimators=12, max_depth=6, random_state=seed % 1000).fit(X_full, y)
-    boosting = GradientBoostingRegressor(n_estimators=40, max_depth=3, random_state=seed % 1000).fit(X_full, y)
-    cases.append(Case("forest_1d", "probe_pd_1d",
-                      {"model": forest, "X": X_eval, "feature": features[1], "grid": grid(rng, X_full[features[1]], 7)},
-                      f"Random Forest, Merkmal {features[1]}", frozenset({"nonlinear"})))
+                  {"model": models["linear"], "X": X_eval, "feature": features[0],
+                   "grid": grid(rng, X_full[features[0]], 5)},
+                  f"lineares Modell, Merkmal {features[0]}", frozenset({"linear"})),
+             Case("forest_1d", "probe_pd_1d",
+                  {"model": models["forest"], "X": X_eval, "feature": features[1],
+                   "grid": grid(rng, X_full[features[1]], 7)},
+                  f"Random Forest, Merkmal {features[1]}", frozenset({"nonlinear"}))]
     interaction_X = interaction_data(rng)
-    cases.append(interaction_1d(interaction_X))
+    return cases + [interaction_1d(interaction_X), interaction_X]
+
+
+def pd_2d_cases(rng, models, X_full, X_eval, interaction_X) -> list[Case]:
+    """probe_pd_2d: boosting on RM × LSTAT (non-square grid), the interaction model."""
     pair = ("RM", "LSTAT")
-    cases.append(Case("boosting_2d", "probe_pd_2d",
-                      {"model": boosting, "X": X_eval, "features": pair,
-                       "grid_a": grid(rng, X_full[pair[0]], 4), "grid_b": grid(rng, X_full[pair[1]], 6)},
-                      f"Gradient Boosting, Merkmale {pair[0]} × {pair[1]}"))
-    cases.append(interaction_2d(interaction_X))
-    return cases
+    return [Case("boosting_2d", "probe_pd_2d",
+                 {"model": models["boosting"], "X": X_eval, "features": pair,
+                  "grid_a": grid(rng, X_full[pair[0]], 4), "grid_b": grid(rng, X_full[pair[1]], 6)},
+                 f"Gradient Boosting, Merkmale {pair[0]} × {pair[1]}"),
+            interaction_2d(interaction_X)]
 
 
 def interaction_data(rng):
@@ -115,43 +131,26 @@ def interaction_2d(interaction_X) -> Case:
 
 # --- checks ----------------------------------------------------------------------------------
 
-def _values(student, expected, case):
-    return array_close(student, expected, "pd", TOLERANCE)
-
-
-def _shape(student, expected, case):
-    got, want = np.shape(student.get("pd")), np.shape(expected["pd"])
-    if got != want:
-        return array_close(student, expected, "pd", TOLERANCE)  # the shape message
-    return None
-
-
-def _unchanged(student, expected, case):
-    return flag_true(student, "x_unchanged", "input_mutated")
-
-
 CHECKS = [
     Check("pdp_1d.linear_exact", "test_pdp_1d", 1,
           {"de": "1-D-PDP eines linearen Modells (exakt bekannt)", "en": "1-D PDP of a linear model (known exactly)"},
-          "probe_pd_1d", _values,
-          tags=frozenset({"linear"})),
+          "probe_pd_1d", close("pd", TOLERANCE), tags=frozenset({"linear"})),
     Check("pdp_1d.values", "test_pdp_1d", 2,
           {"de": "1-D-PDP von Random Forest, Gradient Boosting und einem Modell mit Interaktion",
            "en": "1-D PDP of random forest, gradient boosting and a model with an interaction"},
-          "probe_pd_1d", _values,
-          tags=frozenset({"nonlinear"})),
+          "probe_pd_1d", close("pd", TOLERANCE), tags=frozenset({"nonlinear"})),
     Check("pdp_1d.input_unchanged", "test_pdp_1d", 1,
           {"de": "1-D-PDP verändert X des Aufrufers nicht", "en": "1-D PDP leaves the caller's X unchanged"},
-          "probe_pd_1d", _unchanged),
+          "probe_pd_1d", flag("x_unchanged", "input_mutated")),
     Check("pdp_2d.shape", "test_pdp_2d", 1,
           {"de": "2-D-PDP hat die Form (len(grid_a), len(grid_b))", "en": "2-D PDP has shape (len(grid_a), len(grid_b))"},
-          "probe_pd_2d", _shape),
+          "probe_pd_2d", same_shape("pd")),
     Check("pdp_2d.values", "test_pdp_2d", 2,
           {"de": "2-D-PDP-Werte", "en": "2-D PDP values"},
-          "probe_pd_2d", _values),
+          "probe_pd_2d", close("pd", TOLERANCE)),
     Check("pdp_2d.input_unchanged", "test_pdp_2d", 1,
           {"de": "2-D-PDP verändert X des Aufrufers nicht", "en": "2-D PDP leaves the caller's X unchanged"},
-          "probe_pd_2d", _unchanged),
+          "probe_pd_2d", flag("x_unchanged", "input_mutated")),
 ]
 
 MESSAGES = {

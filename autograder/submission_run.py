@@ -1,0 +1,162 @@
+"""Running one submission in the sandbox: a fresh job folder filled with the notebook, the release's data
+files and the cases; the run (warm from a zygote or cold); what it left, read back and validated by the
+grader through ``JobFiles`` only. A step of ``grading.STEPS`` (``run_sandboxed``)."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from xaikit.selfcheck.core import PUBLIC_DATA
+
+from .checks import Case, Exercise
+from .config import XaiGrade
+from .messages import outcome_message
+from .nbgrader_bridge import is_test_cell
+from .runner import sandbox
+from .runner.results import MAX_JOB_STATUS_BYTES, load_results
+from .runner.runtime import RUNTIME_FILE, read_runtime
+
+
+def warm_process(exercise: Exercise, release_dir: Path, settings: XaiGrade, student_check: bool = False):
+    """The zygote to fork this assignment's jobs from, or None (cold start).
+
+    Grading owns one per process; a student's `xaigrade check` leaves it running as a daemon for a
+    while, so the next check starts warm."""
+    if not settings.warm_start or (student_check and settings.check_daemon_seconds <= 0):
+        return None  # (a single cold check is as fast as starting a zygote for it)
+    from .runner import zygote
+
+    return zygote.for_notebook(release_dir / f"{exercise.notebook}.ipynb",
+                               daemon_idle=settings.check_daemon_seconds if student_check else None,
+                               extra=getattr(exercise.module, "WARM_IMPORTS", []))
+
+
+def _special(path: Path) -> bool:
+    """Sockets, pipes, devices: nothing a notebook reads, and copying them fails."""
+    import stat
+
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return True
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
+
+
+def _special_entries(folder: str, names: list[str]) -> set[str]:
+    return {name for name in names if _special(Path(folder) / name)}
+
+
+@dataclass
+class SandboxRun:
+    """What one submission's run left, read and validated by the grader."""
+
+    results: dict  # case id -> arrays or ProbeError
+    executed: object  # the executed notebook, or None
+    status: dict  # the executor's status, validated (``results.validate_status``)
+    outcome: sandbox.JobOutcome
+    problems: list = field(default_factory=list)  # what was wrong with the files the sandbox left
+    runtime: dict = field(default_factory=dict)  # what the submission's process did (``runtime.json``)
+
+
+MAX_EXECUTED_BYTES = 32 * 2**20
+
+
+def _fill_work(work: Path, exercise: Exercise, nb, cases: list[Case], release_dir: Path, settings: XaiGrade,
+               demo_sources: frozenset) -> None:
+    """Put what the job needs into its (fresh, empty) work folder."""
+    for item in release_dir.iterdir():  # data files the notebook reads, not the notebook itself
+        if item.suffix == ".ipynb" or item.name == PUBLIC_DATA or _special(item):
+            continue
+        if item.is_dir():
+            shutil.copytree(item, work / item.name, ignore=_special_entries)
+        else:
+            shutil.copy2(item, work / item.name)
+    runnable = copy.deepcopy(nb)
+    for cell in runnable.cells:
+        if is_test_cell(cell):
+            cell.metadata["xaigrade_skip"] = True  # hidden checks replace the public self-tests
+        elif cell.cell_type == "code" and cell.source.strip() in demo_sources:
+            cell.metadata["xaigrade_keep"] = True
+    nbformat.write(runnable, str(work / "notebook.ipynb"))
+    probe_functions = getattr(exercise.module, "PROBE_FUNCTIONS", {})
+    with open(work / "cases.pkl", "wb") as handle:
+        pickle.dump([{"id": c.id, "probe": exercise.probe_path(c), "inputs": c.inputs,
+                      "function": probe_functions.get(c.probe, c.probe),
+                      "max_bytes": settings.max_result_mb * 2**20 // 2} for c in cases], handle)
+    sandbox.write_job(work, settings)
+
+
+def _read_run(job: sandbox.JobFolder, cases: list[Case], settings: XaiGrade, outcome) -> SandboxRun:
+    """Everything the grader takes from the work folder, through ``JobFiles`` only."""
+    from .runner.results import JobFiles, UnsafeFile, validate_status
+
+    problems: list[str] = []
+    status, executed, runtime = {}, None, {}
+    with JobFiles.open(job.work) as work:
+        if work.exists("status.json"):
+            try:
+                status, wrong = validate_status(work.read("status.json", MAX_JOB_STATUS_BYTES))
+                problems += wrong
+            except UnsafeFile as error:
+                problems.append(str(error))
+        if work.exists("executed.ipynb"):
+            try:
+                executed = nbformat.reads(work.read("executed.ipynb", MAX_EXECUTED_BYTES).decode("utf-8"),
+                                          as_version=4)
+            except (UnsafeFile, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as error:
+                problems.append(f"executed.ipynb: {str(error)[:120]}")
+        results_dir = work.folder("results")
+        try:
+            results = load_results(results_dir, [c.id for c in cases], settings.max_result_mb * 2**20,
+                                   outcome_message(outcome.kind, outcome.params))
+            if results_dir is not None and results_dir.exists(RUNTIME_FILE):
+                runtime = read_runtime(results_dir)
+        finally:
+            if results_dir is not None:
+                results_dir.close()
+    return SandboxRun(results, executed, status, outcome, problems, runtime)
+
+
+def _ran_anything(job: sandbox.JobFolder) -> bool:
+    from .runner.results import JobFiles
+
+    with JobFiles.open(job.work) as work:
+        if work.exists("status.json"):
+            return True
+        results = work.folder("results")
+        if results is None:
+            return False
+        try:
+            return bool(results.names(limit=1))
+        finally:
+            results.close()
+
+
+def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
+                   settings: XaiGrade, private_paths: list[str] | None = None,
+                   student_check: bool = False, demo_sources: frozenset = frozenset()) -> SandboxRun:
+    """Execute the notebook and probe in a fresh job folder and read back what it left.
+
+    Cells whose source is one of ``demo_sources`` (unchanged instructor demo cells) are not run;
+    they keep the outputs the student submitted, marked as such, for whoever grades by hand."""
+    warm = warm_process(exercise, release_dir, settings, student_check)
+    for attempt in range(2):
+        job = sandbox.new_job_folder(settings)
+        try:
+            _fill_work(job.work, exercise, nb, cases, release_dir, settings, demo_sources)
+            outcome = sandbox.run_job(job, settings, private_paths, warm=warm)
+            if attempt == 0 and outcome.kind not in (None, "timeout") and not _ran_anything(job):
+                # The executor died before running anything of the submission (e.g. the kernel did not
+                # start in time on a loaded machine): that is ours, not the student's; once more, in a
+                # fresh folder (nothing the first attempt left is reused).
+                continue
+            return _read_run(job, cases, settings, outcome)
+        finally:
+            job.remove()
+    raise AssertionError("not reached")
