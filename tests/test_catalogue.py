@@ -183,6 +183,67 @@ def test_an_english_grading_of_a_stopped_submission_says_why_in_english(monkeypa
         assert not GERMAN.search(note), note
 
 
+def _graded_in_english_with_a_last_cell(tmp_path, source: str, **limits):
+    """Grade the complete example submission with one more cell at its end, in English, in the real sandbox."""
+    import nbformat
+
+    from autograder.checks import Exercise
+    from autograder.config import load_settings
+    from autograder.grading import grade_notebook
+    from helpers import TEST_SETTINGS, hidden_setup
+
+    notebook = nbformat.read(PROJECT_ROOT / "examples" / "submissions" / "full_solution" / "pdp" / "pdp.ipynb",
+                             as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(source))
+    path = tmp_path / "pdp.ipynb"
+    nbformat.write(notebook, str(path))
+    exercise, cases, expected, variants = hidden_setup("pdp")
+    settings = load_settings(PROJECT_ROOT, language="en", warm_start=False, **{**TEST_SETTINGS, **limits})
+    return grade_notebook(Exercise("pdp"), path, "s", PROJECT_ROOT / "release" / "pdp", cases, expected,
+                          variants, settings)
+
+
+# What the catalogue says in German about a stopped job (none of it may appear in an English report).
+GERMAN_OUTCOME_WORDS = re.compile(r"Zeitlimit|Speicherlimit|Prozess durch|Ausführung mit Code|abgebrochen|"
+                                  r"Nicht geprüft|Notebook nicht bis|Kernel wurde")
+
+
+def test_a_submission_out_of_time_in_the_real_sandbox_is_reported_in_english(tmp_path):
+    """Through the real sandbox (the other ends - memory, signal, exit - need a machine-specific way to
+    provoke them; their rendering is tested above with the sandbox's outcome given)."""
+    result = _graded_in_english_with_a_last_cell(tmp_path, "while True:\n    pass", cell_timeout=600.0,
+                                                 total_timeout=40.0)
+    assert "The submission was stopped: time limit of 40 s exceeded." in " ".join(result.notes), result.notes
+    assert not result.score
+    for shown in result.notes + [v.message for v in result.verdicts]:
+        assert not GERMAN_OUTCOME_WORDS.search(shown), shown
+
+
+def _branches_on_german(source: str) -> list[tuple[int, str]]:
+    """(line, text) of comparisons and string searches whose operand is a German text constant."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
+                "startswith", "endswith", "find", "index", "count", "match", "search", "fullmatch"):
+            operands = node.args[:1]
+        else:
+            continue
+        found += [(node.lineno, constant.value) for operand in operands for constant in ast.walk(operand)
+                  if isinstance(constant, ast.Constant) and isinstance(constant.value, str)
+                  and GERMAN.search(constant.value)]
+    return found
+
+
+def test_no_code_branches_on_german_text():
+    assert _branches_on_german('if outcome.killed_reason.startswith("Zeitlimit"):\n    pass') == [(1, "Zeitlimit")]
+    assert _branches_on_german('done = note == "Prozess durch SIGKILL beendet"')
+    wrong = [f"{path.relative_to(PROJECT_ROOT)}:{line}: {value!r}" for folder in ("autograder", "xaikit")
+             for path, _ in _module_files(folder) for line, value in _branches_on_german(path.read_text("utf-8"))]
+    assert not wrong, "\n".join(wrong)
+
+
 # --- layers: who imports whom ------------------------------------------------------------------------
 
 def _imports(path: Path, package: str) -> set[str]:
