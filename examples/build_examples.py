@@ -1,6 +1,6 @@
 """Build the example submissions the demo grades: examples/submissions/<student>/<assignment>/.
 
-For every released assignment:
+For every registered assignment (autograder/exercises.py), after its release:
 - ``full_solution``: the release with each solution cell replaced by the instructor's solution,
 - ``blank_release``: the release as students get it,
 - one student per entry of ``examples/buggy/<assignment>.py`` (``BUGGY = {student: {grade_id: code}}``):
@@ -30,15 +30,20 @@ def solution_sources(source_nb) -> dict[str, str]:
 
 
 def build(assignment: str) -> list[str]:
-    release_nb = nbformat.read(ROOT / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+    release_file = ROOT / "release" / assignment / f"{assignment}.ipynb"
+    buggy_file = ROOT / "examples" / "buggy" / f"{assignment}.py"
+    if not buggy_file.exists():  # (an exercise without them would have no wrong submission in the demo)
+        raise SystemExit(f"examples/buggy/{assignment}.py is missing: every exercise has realistic wrong submissions "
+                         "for the demo, BUGGY = {student: {grade_id: code}} (docs/adding_an_exercise.md)")
+    if not release_file.exists():
+        raise SystemExit(f"release/{assignment}/{assignment}.ipynb not found: run `xaigrade release {assignment}` first")
+    release_nb = nbformat.read(release_file, as_version=4)
     solutions = solution_sources(nbformat.read(ROOT / "source" / assignment / f"{assignment}.ipynb", as_version=4))
     variants = {"full_solution": {}, "blank_release": None}
-    buggy_file = ROOT / "examples" / "buggy" / f"{assignment}.py"
-    if buggy_file.exists():
-        spec = importlib.util.spec_from_file_location(f"buggy_{assignment}", buggy_file)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        variants.update(module.BUGGY)
+    spec = importlib.util.spec_from_file_location(f"buggy_{assignment}", buggy_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    variants.update(module.BUGGY)
     written = []
     for student, replacements in variants.items():
         nb = copy.deepcopy(release_nb)
@@ -57,7 +62,9 @@ def build(assignment: str) -> list[str]:
 
 
 def main(assignments: list[str]) -> None:
-    names = assignments or sorted(p.name for p in (ROOT / "release").iterdir() if p.is_dir())
+    from autograder.exercises import assignments as registered
+
+    names = assignments or registered()
     for name in names:
         for path in build(name):
             print(path)
