@@ -74,6 +74,18 @@ class Snapshot:
         return bool(value.shape == self.before.shape and np.array_equal(value, self.before))
 
 
+_MODELS: dict = {}
+
+
+def cached_model(key, build):
+    """``build()``'s result (a model, its weights, a processor) for ``key``, built once per process: every
+    case a probe runs in the same kernel (or grader process) shares it. The probes restore or rebuild what
+    a student's call could change before handing it out."""
+    if key not in _MODELS:
+        _MODELS[key] = build()
+    return _MODELS[key]
+
+
 INVALID = "__invalid__"
 
 

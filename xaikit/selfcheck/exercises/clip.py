@@ -18,8 +18,8 @@ import json
 
 import numpy as np
 
-from ..compare import Failure, Tolerance, array_close, first_failure, numeric_array
-from ..probe import as_numpy, require
+from ..compare import Failure, Tolerance, all_of, close, numeric_array
+from ..probe import as_numpy, cached_model, require
 from ..core import Case, Check
 
 NOTEBOOK = "clip"
@@ -38,9 +38,6 @@ PUBLIC_CONFIG = {"text": {"hidden_size": 32, "intermediate_size": 64, "num_hidde
                  "projection_dim": 24}
 
 # --- models: built from a spec inside whichever process runs the probe ----------------------
-
-_MODELS: dict = {}
-
 
 def _build(spec):
     import torch
@@ -80,11 +77,11 @@ def _build(spec):
 def load_model(spec):
     """(model, processor) for a spec, with its original weights restored before every call
     (cheaper than a deep copy), so one call cannot change the model of the next."""
-    key = json.dumps(spec, sort_keys=True)
-    if key not in _MODELS:
+    def build():
         model, processor = _build(spec)
-        _MODELS[key] = (model, processor, copy.deepcopy(model.state_dict()))
-    model, processor, weights = _MODELS[key]
+        return model, processor, copy.deepcopy(model.state_dict())
+
+    model, processor, weights = cached_model(("clip", json.dumps(spec, sort_keys=True)), build)
     model.load_state_dict(weights)
     model.set_attn_implementation("eager")
     return model.eval(), processor
@@ -239,7 +236,7 @@ def _strip(token: str) -> str:
     return token[:-4] if token.endswith("</w>") else token
 
 
-def _same_tokens(student, expected):
+def _same_tokens(student, expected, case=None):
     if "tokens" not in student:
         return Failure("invalid_result", {"reason": "`tokens` fehlt / missing"})
     got = [_strip(str(t)) for t in np.asarray(student["tokens"]).ravel()]
@@ -249,7 +246,7 @@ def _same_tokens(student, expected):
     return None
 
 
-def _same_ranking(student, expected):
+def _same_ranking(student, expected, case=None):
     if "ranking" not in student:
         return Failure("invalid_result", {"reason": "`ranking` fehlt / missing"})
     got = [str(t) for t in np.asarray(student["ranking"]).ravel()]
@@ -259,14 +256,6 @@ def _same_ranking(student, expected):
     if [t.lower() for t in got] == [t.lower() for t in want]:
         return Failure("ranking_ties", {"expected": want, "got": got})
     return Failure("ranking", {"expected": want, "got": got})
-
-
-def _cosine(student, expected, case):
-    return array_close(student, expected, "cosine", TOLERANCE)
-
-
-def _probs(student, expected, case):
-    return array_close(student, expected, "probs", TOLERANCE)
 
 
 def _probs_sum(student, expected, case):
@@ -282,21 +271,12 @@ def _probs_sum(student, expected, case):
     return Failure("probs_sum", {"sum": total})
 
 
-def _ranking_criterion(student, expected, case):
-    return _same_ranking(student, expected)
-
-
-def _tokens_criterion(student, expected, case):
-    return _same_tokens(student, expected)
-
-
-def _scores(student, expected, case):
-    return first_failure(_same_tokens(student, expected), array_close(student, expected, "scores", TOLERANCE))
+_scores = all_of(_same_tokens, close("scores", TOLERANCE))
 
 
 def _general(student, expected, case):
-    failure = first_failure(_cosine(student, expected, case), _probs(student, expected, case),
-                            _same_ranking(student, expected), _scores(student, expected, case))
+    failure = all_of(close("cosine", TOLERANCE), close("probs", TOLERANCE), _same_ranking, _scores)(
+        student, expected, case)
     if failure is None:
         return None
     part = {"cosine": "clip_similarity (Kosinus)", "probs": "clip_similarity (Softmax)"}.get(
@@ -311,27 +291,24 @@ SIMILARITY_TASK, RANKING_TASK, TOKENS_TASK, GENERAL_TASK = (
 CHECKS = [
     Check("similarity.cosine", SIMILARITY_TASK, 2,
           {"de": "Kosinus-Ähnlichkeit von Bild und Texten", "en": "cosine similarity of image and texts"},
-          "probe_similarity", _cosine, tags=frozenset({"embedded"})),
+          "probe_similarity", close("cosine", TOLERANCE), tags=frozenset({"embedded"})),
     Check("similarity.softmax", SIMILARITY_TASK, 1,
           {"de": "Softmax von logits_per_image über die Texte", "en": "softmax of logits_per_image over the texts"},
-          "probe_similarity", _probs, tags=frozenset({"embedded"})),
+          "probe_similarity", close("probs", TOLERANCE), tags=frozenset({"embedded"})),
     Check("similarity.softmax_sums_to_one", SIMILARITY_TASK, 1,
           {"de": "Die Softmax summiert sich über die Texte zu 1", "en": "the softmax sums to 1 over the texts"},
           "probe_similarity", _probs_sum, tags=frozenset({"embedded"})),
     Check("ranking.order", RANKING_TASK, 2,
           {"de": "Rangfolge der Beschreibungen (absteigend nach Ähnlichkeit)",
            "en": "ranking of the descriptions (descending by similarity)"},
-          "probe_ranking", _ranking_criterion,
-          tags=frozenset({"embedded", "distinct"})),
+          "probe_ranking", _same_ranking, tags=frozenset({"embedded", "distinct"})),
     Check("ranking.ties", RANKING_TASK, 1,
           {"de": "Gleichstand: ursprüngliche Reihenfolge bleibt erhalten", "en": "ties keep the input order"},
-          "probe_ranking", _ranking_criterion,
-          tags=frozenset({"embedded", "ties"})),
+          "probe_ranking", _same_ranking, tags=frozenset({"embedded", "ties"})),
     Check("tokens.tokens", TOKENS_TASK, 1,
           {"de": "Token-Wichtigkeit: dieselben Token in derselben Reihenfolge (ohne Sondertoken)",
            "en": "token importance: same tokens in the same order (no special tokens)"},
-          "probe_tokens", _tokens_criterion,
-          tags=frozenset({"embedded"})),
+          "probe_tokens", _same_tokens, tags=frozenset({"embedded"})),
     Check("tokens.scores", TOKENS_TASK, 3,
           {"de": "Token-Wichtigkeit: Attention des EOS-Tokens, letzte Schicht, Mittel über Köpfe, Summe 1",
            "en": "token importance: EOS token's attention, last layer, mean over heads, sum 1"},

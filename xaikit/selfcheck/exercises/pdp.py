@@ -87,26 +87,38 @@ def build_public_cases(seed: int) -> list[Case]:
 def pd_1d_cases(rng, models, X_full, X_eval) -> list:
     """probe_pd_1d: linear (exact), forest, the interaction model; last: the interaction data (for 2-D)."""
     features = PUBLIC_FEATURES
-    cases = [Case("linear_1d", "probe_pd_1d",
-                  {"model": models["linear"], "X": X_eval, "feature": features[0],
-                   "grid": grid(rng, X_full[features[0]], 5)},
-                  f"lineares Modell, Merkmal {features[0]}", frozenset({"linear"})),
-             Case("forest_1d", "probe_pd_1d",
-                  {"model": models["forest"], "X": X_eval, "feature": features[1],
-                   "grid": grid(rng, X_full[features[1]], 7)},
-                  f"Random Forest, Merkmal {features[1]}", frozenset({"nonlinear"}))]
+    cases = [model_1d_case(rng, "linear", models, X_full, X_eval, features[0], 5),
+             model_1d_case(rng, "forest", models, X_full, X_eval, features[1], 7)]
     interaction_X = interaction_data(rng)
     return cases + [interaction_1d(interaction_X), interaction_X]
 
 
 def pd_2d_cases(rng, models, X_full, X_eval, interaction_X) -> list[Case]:
     """probe_pd_2d: boosting on RM × LSTAT (non-square grid), the interaction model."""
-    pair = ("RM", "LSTAT")
-    return [Case("boosting_2d", "probe_pd_2d",
-                 {"model": models["boosting"], "X": X_eval, "features": pair,
-                  "grid_a": grid(rng, X_full[pair[0]], 4), "grid_b": grid(rng, X_full[pair[1]], 6)},
-                 f"Gradient Boosting, Merkmale {pair[0]} × {pair[1]}"),
-            interaction_2d(interaction_X)]
+    return [boosting_2d_case(rng, models, X_full, X_eval, ("RM", "LSTAT")), interaction_2d(interaction_X)]
+
+
+# Case builders the grader's hidden cases share (seeded by the generator they are given)
+
+_MODEL_CASES = {"linear": ("linear_1d", "lineares Modell", "linear"),
+                "forest": ("forest_1d", "Random Forest", "nonlinear"),
+                "boosting": ("boosting_1d", "Gradient Boosting", "nonlinear")}
+
+
+def model_1d_case(rng, kind, models, X_full, X_eval, feature, n_points) -> Case:
+    """probe_pd_1d: one of ``fit_models``' models on one feature, a grid of ``n_points`` drawn in its range."""
+    case_id, label, tag = _MODEL_CASES[kind]
+    return Case(case_id, "probe_pd_1d",
+                {"model": models[kind], "X": X_eval, "feature": feature, "grid": grid(rng, X_full[feature], n_points)},
+                f"{label}, Merkmal {feature}", frozenset({tag}))
+
+
+def boosting_2d_case(rng, models, X_full, X_eval, pair) -> Case:
+    """probe_pd_2d: gradient boosting on two features, non-square grids (4 × 6)."""
+    return Case("boosting_2d", "probe_pd_2d",
+                {"model": models["boosting"], "X": X_eval, "features": pair,
+                 "grid_a": grid(rng, X_full[pair[0]], 4), "grid_b": grid(rng, X_full[pair[1]], 6)},
+                f"Gradient Boosting, Merkmale {pair[0]} × {pair[1]}")
 
 
 def interaction_data(rng):
