@@ -16,6 +16,10 @@ Layers, each used where the system allows it (``describe_isolation`` says which 
 
 The grader never follows a path the submission can write: what it reads from ``work/`` goes through
 ``results.JobFiles`` (no links, regular files only, sizes capped).
+
+Longer than ~400 lines on purpose: these layers are one trust boundary, and a reviewer checks it best in
+one file, in the order a job meets them (folder, uid, environment, limits, start, wait, kill, cleanup);
+the parts that stand alone already live beside it (``cgroups.py``, ``jail.py``, ``results.py``).
 """
 
 from __future__ import annotations
