@@ -298,3 +298,24 @@ def test_a_checks_module_without_order_or_that_fails_to_import_is_an_error_namin
     assert done.returncode != 0
     assert f"autograder/checks/{NAME}.py" in done.stderr and named in done.stderr, done.stderr[-2000:]
     assert "Traceback" not in done.stderr, done.stderr[-2000:]
+
+
+def _fake_exercises(root: Path, orders: dict) -> None:
+    for name, order in orders.items():
+        for folder in ("autograder/checks", "xaikit/selfcheck/exercises", "reference_solutions", "reference_solutions/hidden"):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            (root / folder / f"{name}.py").write_text(f"ORDER = {order}\n" if folder == "autograder/checks" else "")
+
+
+def test_the_registry_sorts_by_order_and_refuses_a_shared_one(tmp_path):
+    from autograder.exercises import ExerciseError, _registry
+
+    _fake_exercises(tmp_path / "sorted", {"zeta": 1, "alpha": 3, "mid": 2})
+    assert _registry(tmp_path / "sorted") == ("zeta", "mid", "alpha")
+    _fake_exercises(tmp_path / "shared", {"one": 1, "other": 1})
+    with pytest.raises(ExerciseError, match=r"one\.py and .*other\.py both declare ORDER = 1"):
+        _registry(tmp_path / "shared")
+    _fake_exercises(tmp_path / "broken", {"ok": 1, "typo": 2})
+    (tmp_path / "broken" / "autograder" / "checks" / "typo.py").write_text("ORDER = 2\ndef (:\n")
+    with pytest.raises(ExerciseError, match=r"typo\.py cannot be read as Python"):
+        _registry(tmp_path / "broken")
