@@ -161,6 +161,7 @@ def gradescope_results(state: dict, exercise=None, language: str = "de") -> dict
 def write_gradescope(output: Path, directory: Path, language: str = "de", assignments=None) -> list[Path]:
     """``DIR/<assignment>/<student>/results.json`` for every graded submission."""
     from .checks import Exercise
+    from .exercises import assignments as registered  # (the parameter ``assignments`` hides the module's name)
 
     written = []
     exercises: dict = {}
@@ -169,7 +170,7 @@ def write_gradescope(output: Path, directory: Path, language: str = "de", assign
             if assignments and assignment not in assignments:
                 continue
             if assignment not in exercises:
-                exercises[assignment] = Exercise(assignment) if assignment in assignments() else None
+                exercises[assignment] = Exercise(assignment) if assignment in registered() else None
             target = Path(directory) / assignment / student / "results.json"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(gradescope_results(state, exercises[assignment], language),
