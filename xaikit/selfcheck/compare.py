@@ -41,6 +41,18 @@ def numeric_array(result: dict, key: str) -> tuple[np.ndarray | None, Failure | 
     return value.astype(np.float64), None
 
 
+def shaped_array(student: dict, expected: dict, key: str, message: str) -> tuple[np.ndarray | None, Failure | None]:
+    """``student[key]`` as a float array of the reference's shape, or the failure that prevents it: missing,
+    invalid or not numeric (``numeric_array``), or ``message`` with the expected and the actual shape."""
+    got, failure = numeric_array(student, key)
+    if failure:
+        return None, failure
+    want = tuple(np.shape(expected[key]))
+    if got.shape != want:
+        return None, Failure(message, {"expected": want, "got": tuple(got.shape)})
+    return got, None
+
+
 def array_close(student: dict, expected: dict, key: str, tol: Tolerance) -> Failure | None:
     """Shape, finiteness and values of ``student[key]`` against ``expected[key]``."""
     got, failure = numeric_array(student, key)

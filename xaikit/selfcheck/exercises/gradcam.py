@@ -16,7 +16,7 @@ import xaikit  # noqa: F401  (torch/triton before anything can import TensorFlow
 import numpy as np
 import torch
 
-from ..compare import Failure, Tolerance, all_of, array_close, close, flag, numeric_array, within
+from ..compare import Failure, Tolerance, all_of, array_close, close, flag, numeric_array, shaped_array, within
 from ..core import Case, Check
 from ..probe import Snapshot, as_numpy, require
 from ._gradcam_cases import (all_negative_case, cam_cases, classes_case, hygiene_case,  # noqa: F401  (hidden cases)
@@ -159,12 +159,9 @@ def _weights(student, expected, case):
 
 
 def _shape_and_range(student, expected, case):
-    got, failure = numeric_array(student, "heatmap")
+    got, failure = shaped_array(student, expected, "heatmap", "heatmap_shape")
     if failure:
         return failure
-    want = np.asarray(expected["heatmap"])
-    if got.shape != want.shape:
-        return Failure("heatmap_shape", {"expected": tuple(want.shape), "got": tuple(got.shape)})
     if not np.all(np.isfinite(got)):
         return Failure("not_finite", {"key": "heatmap"})
     return within("heatmap", 0.0, 1.0, "heatmap_range")(student)
@@ -205,12 +202,9 @@ def _differ(a, b) -> bool:
 
 def _maps(student, expected, keys):
     for key in keys:
-        _, failure = numeric_array(student, key)
+        _, failure = shaped_array(student, expected, key, "heatmap_shape")
         if failure:
             return failure
-        if np.shape(student[key]) != np.shape(expected[key]):
-            return Failure("heatmap_shape", {"expected": tuple(np.shape(expected[key])),
-                                             "got": tuple(np.shape(student[key]))})
     return None
 
 
@@ -246,12 +240,9 @@ def _layer_choice(student, expected, case):
 
 
 def _overlay(student, expected, case):
-    got, failure = numeric_array(student, "overlay")
+    _, failure = shaped_array(student, expected, "overlay", "overlay_shape")
     if failure:
         return failure
-    want = np.asarray(expected["overlay"])
-    if got.shape != want.shape:
-        return Failure("overlay_shape", {"expected": tuple(want.shape), "got": tuple(got.shape)})
     if str(student.get("dtype")) != "uint8":
         return Failure("overlay_not_uint8", {"got": str(student.get("dtype"))})
     return all_of(close("overlay", OVERLAY_TOL), flag("image_unchanged", "image_mutated"))(student, expected)
