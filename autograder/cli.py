@@ -128,7 +128,7 @@ def cmd_check(args) -> int:
     release_nb = next((r for r in releases if r.exists()), notebook)  # restores deleted test cells
     result = grade_notebook(exercise, notebook, "you", data.parent, cases, expected, variants, settings,
                             public_only=True, release_notebook=release_nb)
-    titles = {c.id: c.title.get(settings.language, c.title["de"]) for c in exercise.checks}
+    titles = {c.id: c.title_for(settings.language) for c in exercise.checks}
     for note in result.notes:
         print(f"! {note}")
     task = None

@@ -302,7 +302,7 @@ def annotate(nb, exercise: Exercise, verdicts: list[Verdict], language: str):
     by_task: dict[str, list[Verdict]] = {}
     for verdict in verdicts:
         by_task.setdefault(verdict.task, []).append(verdict)
-    titles = {check.id: check.title.get(language, check.title["de"]) for check in exercise.checks}
+    titles = {check.id: check.title_for(language) for check in exercise.checks}
     for cell in nb.cells:
         cell.get("metadata", {}).pop("xaigrade_keep", None)
         if not is_test_cell(cell):
