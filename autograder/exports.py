@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .exercises import assignments, lecture_position
+from .exercises import lecture_position
 from .messages import text
 
 
