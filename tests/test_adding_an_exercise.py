@@ -163,10 +163,11 @@ def _framework_copy(root: Path) -> None:
     """The project's framework without any real exercise (so the registry has exactly the throwaway)."""
     real = {(PROJECT_ROOT / pattern.format(name=name)).resolve()
             for name in assignments() for pattern in EXERCISE_FILES}
+    helpers = tuple(f"_{name}_" for name in assignments())  # an exercise's private modules, e.g. _gradcam_models.py
 
     def ignore(folder, names):
         return {n for n in names if n in ("__pycache__", "training", ".ipynb_checkpoints")
-                or (Path(folder) / n).resolve() in real}
+                or (Path(folder) / n).resolve() in real or n.startswith(helpers)}
 
     for item in FRAMEWORK:
         source, target = PROJECT_ROOT / item, root / item
