@@ -165,7 +165,6 @@ def is_demo_cell(cell) -> bool:
     return cell.get("cell_type") == "code" and cell.get("metadata", {}).get("xaigrade", {}).get("demo") is True
 
 
-
 # --- one submission's grading, step by step ----------------------------------------------------------
 
 @dataclass
