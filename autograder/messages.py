@@ -6,7 +6,7 @@ ships without this module) and rendered by its ``text(key, language, **params)``
 which also say how a missing parameter behaves. Exercise modules keep their own ``MESSAGES``.
 Keys of texts that are not verdicts or notes carry the place they are shown in as a prefix
 (``page.``, ``overview.``, ``export.``, ``collect.``, ``outputs.``, ``batch.``, ``fig.``, ``outcome.``,
-``result.``).
+``result.``, ``flag.``).
 """
 
 from __future__ import annotations
@@ -317,6 +317,44 @@ BATCH = {
                                 "`xaigrade grade`."},
 }
 
+# code flagged for review (runner/scan.py; "ran_*" and library_method: seen while it ran, runner/runtime.py)
+FLAGS = {
+    "flag.patch_checker": {"de": "überschreibt eine Bibliotheksfunktion ({detail})",
+                           "en": "overwrites a library function ({detail})"},
+    "flag.builtins": {"de": "verändert eingebaute Namen ({detail})",
+                      "en": "changes built-in names ({detail})"},
+    "flag.grader_access": {"de": "greift auf Grader-Dateien oder -Namen zu ({detail})",
+                           "en": "touches grader files or names ({detail})"},
+    "flag.absolute_path": {"de": "liest/schreibt Dateien außerhalb des Notebook-Ordners ({detail})",
+                           "en": "reads/writes files outside the notebook folder ({detail})"},
+    "flag.exit": {"de": "beendet den Prozess ({detail})",
+                  "en": "exits the process ({detail})"},
+    "flag.processes": {"de": "startet Prozesse oder Signale ({detail})",
+                       "en": "starts processes or signals ({detail})"},
+    "flag.network": {"de": "öffnet Netzwerkverbindungen ({detail})",
+                     "en": "opens network connections ({detail})"},
+    "flag.library_method": {"de": "ruft eine Bibliotheksimplementierung des bewerteten Verfahrens auf ({detail})",
+                            "en": "calls a library implementation of the graded method ({detail})"},
+    "flag.ran_processes": {"de": "startete Prozesse oder sendete Signale ({detail})",
+                           "en": "started processes or sent signals ({detail})"},
+    "flag.ran_network": {"de": "benutzte Netzwerk-Sockets ({detail})",
+                         "en": "used network sockets ({detail})"},
+    "flag.ran_native": {"de": "rief nativen Code über ctypes auf ({detail})",
+                        "en": "called native code through ctypes ({detail})"},
+    "flag.ran_files": {"de": "öffnete Dateien außerhalb des Notebook-Ordners ({detail})",
+                       "en": "opened files outside the notebook folder ({detail})"},
+    "flag.ran_imports": {"de": "importierte {detail}",
+                         "en": "imported {detail}"},
+    "flag.hidden_code": {"de": "führte zur Laufzeit erzeugten Code aus (exec/eval/compile), darin: {detail}",
+                         "en": "ran code built at run time (exec/eval/compile), containing: {detail}"},
+    "flag.observed": {"de": "Beim Ausführen beobachtet: {text} – ohne Einfluss auf die Bewertung, zur Prüfung "
+                            "markiert.",
+                      "en": "Observed while running: {text} – no effect on the grade, flagged for review."},
+    "flag.in_cell": {"de": "Verdächtiger Code in Zelle {cell}: {text} – ohne Einfluss auf die Bewertung, zur Prüfung "
+                           "markiert.",
+                     "en": "Suspicious code in cell {cell}: {text} – no effect on the grade, flagged for review."},
+}
+
 def outcome_message(kind: str | None, params: dict) -> Message | None:
     """How a job ended, as a message to render in the report's language; None when it ran to its end."""
     if kind is None:
@@ -328,5 +366,5 @@ def outcome_message(kind: str | None, params: dict) -> Message | None:
     return Message("outcome.with_detail", outcome=message, detail=params["detail"]) if params.get("detail") else message
 
 
-for _entries in (NOTES, OUTCOMES, PAGE, FIGURES, FIGURE_CUTS, OVERVIEW, EXPORTS, COLLECT, OUTPUTS, BATCH):
+for _entries in (NOTES, OUTCOMES, FLAGS, PAGE, FIGURES, FIGURE_CUTS, OVERVIEW, EXPORTS, COLLECT, OUTPUTS, BATCH):
     register(_entries)

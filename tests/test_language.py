@@ -164,7 +164,7 @@ def test_the_collection_finds_the_catalogues():
     places = {where.split("[")[0].split(":")[0] for where, _ in texts}
     for expected in ("autograder.messages.GENERIC", "autograder.messages.NOTES", "autograder.messages.OUTCOMES",
                      "autograder.messages.PAGE", "autograder.messages.FIGURES", "autograder.messages.OVERVIEW",
-                     "autograder.messages.EXPORTS", "autograder.messages.COLLECT", "autograder.runner.scan"):
+                     "autograder.messages.EXPORTS", "autograder.messages.COLLECT", "autograder.messages.FLAGS"):
         assert any(place.startswith(expected) for place in places), expected
     for assignment in PRESENT:
         assert any(place.startswith(f"autograder.checks.{assignment}.MESSAGES") for place in places)

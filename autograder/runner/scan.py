@@ -7,6 +7,8 @@ import ast
 
 from IPython.core.inputtransformer2 import TransformerManager
 
+from ..messages import text
+
 PATCHED_MODULES = {"np", "numpy", "torch", "tf", "tensorflow", "testing", "builtins", "unittest", "pytest",
                    "autograder", "nbgrader", "sklearn", "math"}
 NETWORK_MODULES = {"socket", "urllib", "requests", "http", "httpx", "ftplib", "smtplib", "ssl"}
@@ -17,30 +19,6 @@ EXIT_CALLS = {("os", "_exit"), ("sys", "exit"), ("os", "abort")}
 SUSPICIOUS_WORDS = ("reference_solutions", "gradebook", "xaigrade", "autograded", "submitted", "cases.pkl",
                     "public_checks", "_xaigrade")
 
-RULES = {
-    "patch_checker": {"de": "überschreibt eine Bibliotheksfunktion ({detail})",
-                      "en": "overwrites a library function ({detail})"},
-    "builtins": {"de": "verändert eingebaute Namen ({detail})", "en": "changes built-in names ({detail})"},
-    "grader_access": {"de": "greift auf Grader-Dateien oder -Namen zu ({detail})",
-                      "en": "touches grader files or names ({detail})"},
-    "absolute_path": {"de": "liest/schreibt Dateien außerhalb des Notebook-Ordners ({detail})",
-                      "en": "reads/writes files outside the notebook folder ({detail})"},
-    "exit": {"de": "beendet den Prozess ({detail})", "en": "exits the process ({detail})"},
-    "processes": {"de": "startet Prozesse oder Signale ({detail})", "en": "starts processes or signals ({detail})"},
-    "network": {"de": "öffnet Netzwerkverbindungen ({detail})", "en": "opens network connections ({detail})"},
-    # seen while the submission ran (``runtime.py``), not in its source text
-    "library_method": {"de": "ruft eine Bibliotheksimplementierung des bewerteten Verfahrens auf ({detail})",
-                       "en": "calls a library implementation of the graded method ({detail})"},
-    "ran_processes": {"de": "startete Prozesse oder sendete Signale ({detail})",
-                      "en": "started processes or sent signals ({detail})"},
-    "ran_network": {"de": "benutzte Netzwerk-Sockets ({detail})", "en": "used network sockets ({detail})"},
-    "ran_native": {"de": "rief nativen Code über ctypes auf ({detail})", "en": "called native code through ctypes ({detail})"},
-    "ran_files": {"de": "öffnete Dateien außerhalb des Notebook-Ordners ({detail})",
-                  "en": "opened files outside the notebook folder ({detail})"},
-    "ran_imports": {"de": "importierte {detail}", "en": "imported {detail}"},
-    "hidden_code": {"de": "führte zur Laufzeit erzeugten Code aus (exec/eval/compile), darin: {detail}",
-                    "en": "ran code built at run time (exec/eval/compile), containing: {detail}"},
-}
 BUILTIN_NAMES = {"AssertionError", "Exception", "BaseException", "print", "isinstance", "len", "abs", "float",
                  "int", "__import__", "open", "__builtins__", "globals", "getattr", "setattr"}
 
@@ -126,11 +104,8 @@ def scan_notebook(nb, is_ours) -> list[dict]:
 
 
 def describe(flag: dict, language: str) -> str:
-    text = RULES[flag["rule"]][language].format(detail=flag["detail"])
+    """A flag as a note (the texts are the catalogue's ``flag.*``)."""
+    found = text(f"flag.{flag['rule']}", language, detail=flag["detail"])
     if flag.get("cell") is None:
-        prefix = {"de": "Beim Ausführen beobachtet: {text} – ohne Einfluss auf die Bewertung, zur Prüfung markiert.",
-                  "en": "Observed while running: {text} – no effect on the grade, flagged for review."}[language]
-        return prefix.format(text=text)
-    prefix = {"de": "Verdächtiger Code in Zelle {cell}: {text} – ohne Einfluss auf die Bewertung, zur Prüfung markiert.",
-              "en": "Suspicious code in cell {cell}: {text} – no effect on the grade, flagged for review."}[language]
-    return prefix.format(cell=flag["cell"], text=text)
+        return text("flag.observed", language, text=found)
+    return text("flag.in_cell", language, cell=flag["cell"], text=found)
