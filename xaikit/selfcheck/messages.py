@@ -2,7 +2,7 @@
 
 Student side: the checks' own messages (each exercise's ``MESSAGES``) and the generic ones below,
 which the grader shares. The grader's own texts (notebooks, sandbox, pages, exports) are added to
-``CATALOGUE`` by ``autograder/catalogue.py``, which the kit does not ship.
+``CATALOGUE`` by ``autograder/messages.py``, which the kit does not ship.
 
 One formatting function for all of them, ``format_message``: ``text(key, language, **params)`` looks
 the key up in ``CATALOGUE``, ``render(key, params, language, catalog)`` in an exercise's ``MESSAGES``
@@ -214,5 +214,5 @@ GENERIC["public_checks_failed"] = {  # the self-check's test cell fails with thi
     "en": "Public checks failed: {checks}",
 }
 
-CATALOGUE: dict = {}  # every message by key: GENERIC here, the grader's added by autograder/catalogue.py
+CATALOGUE: dict = {}  # every message by key: GENERIC here, the grader's added by autograder/messages.py
 register(GENERIC)
