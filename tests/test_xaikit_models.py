@@ -53,21 +53,56 @@ def clip():
 
 # ------------------------------------------------------------------ embedded torch model
 
-def test_resnet_keeps_torchvision_module_names_and_layer4_resolution(resnet):
-    import torch
-
+def test_resnet_keeps_torchvision_module_names_and_halves_the_resolution_per_stage(resnet):
     model, class_names, prep = resnet
     names = dict(model.named_children())
     assert list(names) == TORCHVISION_RESNET_NAMES
     assert "layer4.0.conv1" in dict(model.named_modules())
     assert class_names == SHAPE_CLASSES and model.fc.out_features == len(SHAPE_CLASSES)
     assert not model.training
-    feats = {}
-    h = model.layer4.register_forward_hook(lambda m, i, o: feats.setdefault("a", o))
+    shapes = mq.layer_shapes(model, prep, {"images": np.zeros((1, 64, 64, 3), np.uint8)})
+    # as in ResNet, layer2..layer4 each halve the resolution (coarser Grad-CAM maps in higher layers),
+    # and layer4 keeps at least 7 x 7 positions
+    assert [shape[1:] for shape in shapes.values()] == [(side, side) for side in models.MINI_RESNET_FEATURE_SIDES]
+    assert [shape[0] for shape in shapes.values()] == list(models.MINI_RESNET_WIDTHS)
+    assert models.MINI_RESNET_FEATURE_SIDES[1:] == tuple(side // 2 for side in models.MINI_RESNET_FEATURE_SIDES[:-1])
+    assert min(shapes["layer4"][1:]) >= 7
+
+
+def _receptive_field_centre(model, layer, row, column, side=64):
+    """Centre of mass of d(sum over channels of the layer's cell (row, column)) / d input, in input pixels."""
+    import torch
+
+    store = {}
+    handle = dict(model.named_modules())[layer].register_forward_hook(lambda m, i, o: store.__setitem__("a", o))
+    x = torch.ones(1, 3, side, side, requires_grad=True)
+    try:
+        model(x)
+    finally:
+        handle.remove()
+    (gradient,) = torch.autograd.grad(store["a"][0, :, row, column].sum(), x)
+    weight = gradient[0].sum(0).double()
+    rows, columns = np.mgrid[0:side, 0:side]
+    return (float((weight * torch.from_numpy(rows)).sum() / weight.sum()),
+            float((weight * torch.from_numpy(columns)).sum() / weight.sum()))
+
+
+@pytest.mark.parametrize("layer,stride", [("layer1", 1), ("layer2", 2), ("layer3", 4), ("layer4", 8)])
+def test_resnet_feature_grid_is_where_bilinear_upsampling_puts_it(layer, stride):
+    """With every conv a uniform positive kernel the network is linear and each receptive field symmetric, so
+    the input gradient's centre of mass is the cell's centre. Bilinear upsampling with align_corners=False
+    puts cell i at stride * i + (stride - 1) / 2; padded 3x3 stride-2 convs would put it at stride * i
+    (layer4: 3.5 px off)."""
+    import torch
+
+    model = models.build_mini_resnet().eval()
     with torch.no_grad():
-        model(prep(np.zeros((64, 64, 3), np.uint8)))
-    h.remove()
-    assert min(feats["a"].shape[-2:]) >= 7
+        for module in model.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                module.weight.fill_(1.0 / module.weight[0].numel())
+    cell = 4 * 8 // stride  # a cell near the middle: its receptive field stays off the padded border
+    centre = stride * cell + (stride - 1) / 2
+    assert _receptive_field_centre(model, layer, cell, cell) == pytest.approx((centre, centre), abs=1e-3)
 
 
 def test_preprocess_gives_normalised_batch_of_one():
@@ -141,6 +176,45 @@ def test_tiny_clip_returns_attentions_and_is_small(clip):
     assert len(out.vision_model_output.attentions) == model.config.vision_config.num_hidden_layers
     size = sum(f.stat().st_size for f in models.TINY_CLIP_DIR.rglob("*") if f.is_file())
     assert size <= 10 * 2**20
+
+
+TEXTS_WITH_UNKNOWN_CHARACTERS = ["a small red star 😀 on the left", "ein großes Quadrat", "a blue circl\u00e9"]
+
+
+def test_tiny_clip_unknown_character_gets_its_own_token(clip):
+    """Characters outside the tiny vocabulary become <|unk|>, never end-of-text (also padding): the text
+    encoder pools at the first end-of-text token, so an unknown character must not look like one."""
+    (_, processor), _ = clip
+    tokenizer = processor.tokenizer
+    assert tokenizer.unk_token_id not in {tokenizer.eos_token_id, tokenizer.pad_token_id, tokenizer.bos_token_id}
+    for text in TEXTS_WITH_UNKNOWN_CHARACTERS:
+        ids = tokenizer(text)["input_ids"]
+        assert tokenizer.unk_token_id in ids, (text, tokenizer.convert_ids_to_tokens(ids))
+        assert [i for i, token in enumerate(ids) if token == tokenizer.eos_token_id] == [len(ids) - 1], text
+    # the scene vocabulary itself has no unknown characters
+    assert tokenizer.unk_token_id not in tokenizer("a small red star on the left")["input_ids"]
+
+
+def test_tiny_clip_pools_at_the_real_end_of_text_when_a_token_is_unknown(clip):
+    """pooler_output is the last layer's state at the real end-of-text position (the one the tokenizer appended),
+    also for padded batches and for texts holding the unknown token."""
+    import torch
+
+    (model, processor), _ = clip
+    tokenizer = processor.tokenizer
+    texts = [*TEXTS_WITH_UNKNOWN_CHARACTERS, "a small red star"]
+    encoded = tokenizer(texts, return_tensors="pt", padding=True, truncation=True)
+    ids = encoded["input_ids"].clone()
+    ids[-1, 2] = tokenizer.unk_token_id  # "a <unk> red star": the unknown token as id, too
+    with torch.no_grad():
+        out = model.text_model(input_ids=ids, attention_mask=encoded["attention_mask"])
+    real_end = encoded["attention_mask"].sum(dim=1) - 1
+    assert bool((ids[torch.arange(len(texts)), real_end] == tokenizer.eos_token_id).all())
+    for row, end in enumerate(real_end.tolist()):
+        unknown = torch.nonzero(ids[row] == tokenizer.unk_token_id)[:, 0]
+        assert len(unknown) and int(unknown.max()) < end, texts[row]
+        torch.testing.assert_close(out.pooler_output[row], out.last_hidden_state[row, end], rtol=0, atol=0)
+        assert not torch.allclose(out.pooler_output[row], out.last_hidden_state[row, int(unknown[0])])
 
 
 # ------------------------------------------------------------------ real-model branches

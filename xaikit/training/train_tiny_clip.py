@@ -2,13 +2,21 @@
 
     python -m xaikit.training.train_tiny_clip [--steps 1800] [--batch 96]
 
-1. trains a byte-level BPE tokenizer (``tokenizers``) on all scene captions,
+1. trains a byte-level BPE tokenizer (``tokenizers``) on all scene captions; its vocabulary holds the
+   printable ASCII characters (also word-final), every other character becomes its own unknown token
+   ``<|unk|>`` (id 2) -- not end-of-text (id 1, also padding), so the text encoder's pooling at the first
+   end-of-text token stays at the real end of the text,
 2. builds CLIPModel from a small CLIPConfig (hidden 64, 2 layers, 4 heads, 64 px, patch 8),
 3. trains it contrastively; besides the in-batch captions every image also sees
    hard negatives (its caption with one of colour/shape/size/position swapped),
    so single attribute words matter,
 4. save_pretrained model + CLIPProcessor (CLIPTokenizer + CLIPImageProcessor).
-Seeded; a few minutes on 2 CPU cores.
+Seeded (torch, numpy, data). Not bit-reproducible: the ``tokenizers`` BPE trainer orders merges of equally
+frequent pairs differently from run to run, so token ids (and with them the initial embeddings) differ; the
+vocabulary and the tokenisation of the captions do not.
+Measured 2026-11-29 (1800 steps, batch 96, 1 thread, the 2-core machine under load 13-18): 20 min wall,
+5 min CPU; final batch img->text accuracy 0.87. Two threads under that load were over 7x slower (under 250
+steps in 19 min: barrier waits), hence ``--threads 1`` by default. Quality: ``python -m xaikit.training.measure_quality``.
 """
 import xaikit  # noqa: F401  (triton-before-TensorFlow guard)
 
@@ -30,6 +38,10 @@ from xaikit.scenes import COLOURS, POSITION_WORDS, SHAPE_CLASSES, SIZE_WORDS, ma
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]  # OpenAI CLIP normalisation, kept for familiarity
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 MAX_TEXT_LEN = 16
+# Special tokens. EOS must not get id 2: transformers' CLIPTextTransformer then pools at argmax(input_ids)
+# (its pre-2023 behaviour), otherwise at the first position holding eos_token_id.
+BOS, EOS, UNK = "<|startoftext|>", "<|endoftext|>", "<|unk|>"
+PRINTABLE_ASCII = [chr(c) for c in range(0x21, 0x7F)]
 ATTRS = [("class_name", SHAPE_CLASSES), ("colour", COLOURS), ("size_word", SIZE_WORDS),
          ("position_word", POSITION_WORDS)]
 
@@ -44,27 +56,32 @@ def train_tokenizer(out_dir):
     from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
     from transformers import CLIPTokenizer
 
-    bos, eos = "<|startoftext|>", "<|endoftext|>"
-    tok = Tokenizer(models.BPE(unk_token=eos, end_of_word_suffix="</w>"))
+    bos, eos, unk = BOS, EOS, UNK
+    tok = Tokenizer(models.BPE(unk_token=unk, end_of_word_suffix="</w>"))
     tok.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "),
                                            normalizers.Lowercase()])
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""),
                              behavior="removed", invert=True),
         pre_tokenizers.ByteLevel(add_prefix_space=False)])
-    alphabet = pre_tokenizers.ByteLevel.alphabet()
-    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=[bos, eos], end_of_word_suffix="</w>",
+    alphabet = PRINTABLE_ASCII  # byte-level symbols of printable ASCII are the characters themselves
+    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=[bos, eos, unk], end_of_word_suffix="</w>",
                                   initial_alphabet=alphabet, show_progress=False)
     # a few extra generic words so other prompts ("a photo of a dog") tokenise sensibly
     extra = ["a photo of a", "an image of the", "object shape colour color", "dog cat bird car"]
     tok.train_from_iterator(all_captions() * 3 + extra, trainer)
     state = json.loads(tok.to_str())["model"]
     vocab = dict(state["vocab"])
-    # every byte also as a word-final symbol, so unseen words never map to <unk>
+    # every printable ASCII character also as a word-final symbol, so unseen English words split into known
+    # pieces; any other character (umlaut, emoji, control character) becomes <|unk|>
     for ch in sorted(alphabet):
         vocab.setdefault(ch + "</w>", len(vocab))
     merges = [tuple(m) if not isinstance(m, str) else tuple(m.split(" ")) for m in state["merges"]]
-    tokenizer = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=MAX_TEXT_LEN)
+    tokenizer = CLIPTokenizer(vocab=vocab, merges=merges, unk_token=unk, bos_token=bos, eos_token=eos,
+                              pad_token=eos, model_max_length=MAX_TEXT_LEN)
+    ids = (tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id)
+    if ids != (0, 1, 2) or tokenizer.pad_token_id != tokenizer.eos_token_id:
+        raise RuntimeError(f"unexpected special-token ids (bos, eos, unk) = {ids}, pad {tokenizer.pad_token_id}")
     return tokenizer
 
 
@@ -111,7 +128,7 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(TINY_CLIP_DIR))
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.time()
