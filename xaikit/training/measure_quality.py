@@ -6,6 +6,11 @@ Prints: MiniResNet accuracy, Grad-CAM pointing game at layer4, MiniVGG accuracy,
 tiny-CLIP caption ranking (true caption vs 9 captions of other scenes) and the
 rates at which swapping the colour / shape word lowers the similarity; load times.
 The helpers here (grad_cam, pointing_game, clip_*) are reused by the tests.
+
+Tiny CLIP, bars (tests/test_xaikit_models.py): ranking top-1 of 10 >= 0.80, colour and shape swap
+lower the similarity in >= 0.80 of the cases. Measured 2026-11-29 (--n 500 --seed 12345, CLIP part
+14.5 s on the loaded 2-core machine): ranking 0.994, colour swap 1.000, shape swap 0.962, load 0.63 s
+(weights retrained with the own unknown token <|unk|>; before: 0.994, 1.000, 0.958, 0.23 s, 5.3 s).
 """
 import xaikit  # noqa: F401  (triton-before-TensorFlow guard)
 
