@@ -8,7 +8,9 @@ Definitions (stated in the notebook, graded as such):
   order (stable sort).
 - ``token_importance``: last layer's attention of the text encoder, row of the end-of-text
   token (first position holding ``tokenizer.eos_token_id``), mean over heads, special tokens
-  dropped, normalised to sum 1. Tokens as ``tokenizer.convert_ids_to_tokens`` gives them.
+  (``tokenizer.all_special_ids``: start, end-of-text = padding, and the tiny CLIP's own unknown token
+  ``<|unk|>``, which has its own id so that it never passes for the end of the text) dropped, normalised
+  to sum 1. Tokens as ``tokenizer.convert_ids_to_tokens`` gives them.
 """
 
 from __future__ import annotations
