@@ -53,21 +53,56 @@ def clip():
 
 # ------------------------------------------------------------------ embedded torch model
 
-def test_resnet_keeps_torchvision_module_names_and_layer4_resolution(resnet):
-    import torch
-
+def test_resnet_keeps_torchvision_module_names_and_halves_the_resolution_per_stage(resnet):
     model, class_names, prep = resnet
     names = dict(model.named_children())
     assert list(names) == TORCHVISION_RESNET_NAMES
     assert "layer4.0.conv1" in dict(model.named_modules())
     assert class_names == SHAPE_CLASSES and model.fc.out_features == len(SHAPE_CLASSES)
     assert not model.training
-    feats = {}
-    h = model.layer4.register_forward_hook(lambda m, i, o: feats.setdefault("a", o))
+    shapes = mq.layer_shapes(model, prep, {"images": np.zeros((1, 64, 64, 3), np.uint8)})
+    # as in ResNet, layer2..layer4 each halve the resolution (coarser Grad-CAM maps in higher layers),
+    # and layer4 keeps at least 7 x 7 positions
+    assert [shape[1:] for shape in shapes.values()] == [(side, side) for side in models.MINI_RESNET_FEATURE_SIDES]
+    assert [shape[0] for shape in shapes.values()] == list(models.MINI_RESNET_WIDTHS)
+    assert models.MINI_RESNET_FEATURE_SIDES[1:] == tuple(side // 2 for side in models.MINI_RESNET_FEATURE_SIDES[:-1])
+    assert min(shapes["layer4"][1:]) >= 7
+
+
+def _receptive_field_centre(model, layer, row, column, side=64):
+    """Centre of mass of d(sum over channels of the layer's cell (row, column)) / d input, in input pixels."""
+    import torch
+
+    store = {}
+    handle = dict(model.named_modules())[layer].register_forward_hook(lambda m, i, o: store.__setitem__("a", o))
+    x = torch.ones(1, 3, side, side, requires_grad=True)
+    try:
+        model(x)
+    finally:
+        handle.remove()
+    (gradient,) = torch.autograd.grad(store["a"][0, :, row, column].sum(), x)
+    weight = gradient[0].sum(0).double()
+    rows, columns = np.mgrid[0:side, 0:side]
+    return (float((weight * torch.from_numpy(rows)).sum() / weight.sum()),
+            float((weight * torch.from_numpy(columns)).sum() / weight.sum()))
+
+
+@pytest.mark.parametrize("layer,stride", [("layer1", 1), ("layer2", 2), ("layer3", 4), ("layer4", 8)])
+def test_resnet_feature_grid_is_where_bilinear_upsampling_puts_it(layer, stride):
+    """With every conv a uniform positive kernel the network is linear and each receptive field symmetric, so
+    the input gradient's centre of mass is the cell's centre. Bilinear upsampling with align_corners=False
+    puts cell i at stride * i + (stride - 1) / 2; padded 3x3 stride-2 convs would put it at stride * i
+    (layer4: 3.5 px off)."""
+    import torch
+
+    model = models.build_mini_resnet().eval()
     with torch.no_grad():
-        model(prep(np.zeros((64, 64, 3), np.uint8)))
-    h.remove()
-    assert min(feats["a"].shape[-2:]) >= 7
+        for module in model.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                module.weight.fill_(1.0 / module.weight[0].numel())
+    cell = 4 * 8 // stride  # a cell near the middle: its receptive field stays off the padded border
+    centre = stride * cell + (stride - 1) / 2
+    assert _receptive_field_centre(model, layer, cell, cell) == pytest.approx((centre, centre), abs=1e-3)
 
 
 def test_preprocess_gives_normalised_batch_of_one():
@@ -83,9 +118,10 @@ def test_preprocess_gives_normalised_batch_of_one():
 
 
 def test_shipped_resnet_weights_accuracy_and_pointing_game(resnet, test_set):
+    """The issue's quality bars (measure_quality on 500 scenes: 1.000 and 0.932; on these 60: 1.000, 0.967)."""
     model, _, prep = resnet
-    assert mq.torch_accuracy(model, prep, test_set) >= 0.90
-    assert mq.pointing_game(model, prep, test_set) >= 0.80
+    assert mq.torch_accuracy(model, prep, test_set) >= 0.95
+    assert mq.pointing_game(model, prep, test_set, "layer4") >= 0.90
 
 
 def test_embedded_resnet_loads_quickly():

@@ -35,7 +35,8 @@ TINY_CLIP_DIR = WEIGHTS_DIR / "tiny_clip"
 INPUT_SIZE = 64  # all embedded models take 64x64 RGB scenes
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-MINI_RESNET_WIDTHS = (16, 32, 64, 128)
+MINI_RESNET_WIDTHS = (8, 16, 32, 64)  # layer1 runs at 64x64: narrow, so training stays ~15 min on 2 loaded cores
+MINI_RESNET_FEATURE_SIDES = (64, 32, 16, 8)  # layer1..layer4 on a 64x64 scene
 MINI_VGG_FILTERS = (16, 32, 64)
 
 RESNET50_FILENAME = "resnet50-11ad3fa6.pth"  # basename of ResNet50_Weights.IMAGENET1K_V2.url
@@ -75,12 +76,20 @@ def build_mini_resnet(num_classes: int = len(SHAPE_CLASSES), widths=MINI_RESNET_
 
     torchvision's ``ResNet`` hard-codes the widths 64..512 for BasicBlock (too big
     for the repo), so this class mirrors its attributes: conv1, bn1, relu, maxpool,
-    layer1..layer4 (one BasicBlock each), avgpool, fc. Strides are reduced for
-    64 px input: conv1 3x3/1, maxpool 2x2/2, layer2 /2, layer3 /1, layer4 /1, so
-    layer4's feature map is 16x16. Why: every padded 3x3 stride-2 stage shifts the
-    feature grid by half a cell against the bilinear (align_corners=False)
-    upsampling used by Grad-CAM; with torchvision's three such stages the map sat
-    3.5 px off, enough to miss small objects. Here the shift is 1 px.
+    layer1..layer4 (one BasicBlock each), avgpool, fc. As in ResNet, layer2, layer3
+    and layer4 each halve the resolution, so Grad-CAM maps get coarser from layer to
+    layer; for 64 px input the stem does not downsample (conv1 3x3/1, ``maxpool`` is
+    an identity), which keeps layer4 at 8x8: layer1 64x64, layer2 32x32, layer3 16x16,
+    layer4 8x8 (MINI_RESNET_FEATURE_SIDES).
+
+    The stride-2 blocks downsample grid-aligned (as in ResNet-D): conv1 is 4x4/2 with
+    padding 1 instead of 3x3/2, and the shortcut averages 2x2 before its 1x1 conv
+    (downsample = AvgPool2d, conv1x1, BatchNorm2d). Why: a padded 3x3 (or 1x1)
+    stride-2 conv centres output cell i on input pixel 2i, while Grad-CAM's bilinear
+    upsampling (align_corners=False) puts it at 2i + 0.5; over three such stages
+    layer4's map would sit 3.5 px (almost half of an 8 px cell) off the object, enough
+    to miss small shapes. A 4x4/2 kernel and 2x2 averaging centre cell i on 2i + 0.5,
+    so every layer's map lies where the upsampling puts it.
     """
     import torch.nn as nn
     from torchvision.models.resnet import BasicBlock, conv1x1
@@ -92,11 +101,11 @@ def build_mini_resnet(num_classes: int = len(SHAPE_CLASSES), widths=MINI_RESNET_
             self.conv1 = nn.Conv2d(3, widths[0], kernel_size=3, stride=1, padding=1, bias=False)
             self.bn1 = nn.BatchNorm2d(widths[0])
             self.relu = nn.ReLU(inplace=True)
-            self.maxpool = nn.MaxPool2d(kernel_size=2, stride=2)  # 2x2/2: grid-aligned
+            self.maxpool = nn.Identity()  # the name stays; no downsampling before layer1 at 64 px
             self.layer1 = self._make_layer(widths[0], stride=1)
             self.layer2 = self._make_layer(widths[1], stride=2)
-            self.layer3 = self._make_layer(widths[2], stride=1)
-            self.layer4 = self._make_layer(widths[3], stride=1)
+            self.layer3 = self._make_layer(widths[2], stride=2)
+            self.layer4 = self._make_layer(widths[3], stride=2)
             self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
             self.fc = nn.Linear(widths[3], num_classes)
             for m in self.modules():  # same init as torchvision
@@ -108,9 +117,14 @@ def build_mini_resnet(num_classes: int = len(SHAPE_CLASSES), widths=MINI_RESNET_
 
         def _make_layer(self, planes, stride):
             downsample = None
-            if stride != 1 or self.inplanes != planes:
-                downsample = nn.Sequential(conv1x1(self.inplanes, planes, stride), nn.BatchNorm2d(planes))
+            if stride != 1:  # grid-aligned: 2x2 average, then 1x1 (see the docstring)
+                downsample = nn.Sequential(nn.AvgPool2d(kernel_size=2, stride=2),
+                                           conv1x1(self.inplanes, planes), nn.BatchNorm2d(planes))
+            elif self.inplanes != planes:
+                downsample = nn.Sequential(conv1x1(self.inplanes, planes), nn.BatchNorm2d(planes))
             block = BasicBlock(self.inplanes, planes, stride, downsample)
+            if stride != 1:  # 4x4/2, padding 1: output cell i centred on input 2i + 0.5, size floor(n / 2)
+                block.conv1 = nn.Conv2d(self.inplanes, planes, kernel_size=4, stride=2, padding=1, bias=False)
             self.inplanes = planes
             return nn.Sequential(block)
 

@@ -1,8 +1,9 @@
 """Measure the shipped embedded models on a fresh generated test set.
 
-    python -m xaikit.training.measure_quality [--n 500] [--seed 12345]
+    python -m xaikit.training.measure_quality [--n 500] [--seed 12345] [--resnet-only] [--threads 1]
 
-Prints: MiniResNet accuracy, Grad-CAM pointing game at layer4, MiniVGG accuracy,
+Prints: MiniResNet accuracy, its layers' output shapes and the Grad-CAM pointing game per layer
+(the quality bar is layer4's), MiniVGG accuracy,
 tiny-CLIP caption ranking (true caption vs 9 captions of other scenes) and the
 rates at which swapping the colour / shape word lowers the similarity; load times.
 The helpers here (grad_cam, pointing_game, clip_*) are reused by the tests.
@@ -64,6 +65,24 @@ def pointing_game(model, preprocess, data, target_layer="layer4"):
         r, c = np.unravel_index(np.argmax(cam), cam.shape)
         hits.append(bool(mask[r, c]))
     return float(np.mean(hits))
+
+
+def layer_shapes(model, preprocess, data, layers=("layer1", "layer2", "layer3", "layer4")):
+    """Output shape (C, h, w) of each layer on the first scene of ``data``."""
+    import torch
+
+    shapes = {}
+    modules = dict(model.named_modules())
+    handles = [modules[name].register_forward_hook(
+        lambda module, inputs, output, name=name: shapes.__setitem__(name, tuple(output.shape[1:])))
+        for name in layers]
+    try:
+        with torch.no_grad():
+            model(preprocess(data["images"][0]))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {name: shapes[name] for name in layers}
 
 
 def keras_accuracy(model, preprocess, data):
@@ -128,6 +147,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--n", type=int, default=500, help="test-set size")
     p.add_argument("--seed", type=int, default=12345, help="test-set seed (training used 1, 2, 3)")
+    p.add_argument("--resnet-only", action="store_true", help="measure the MiniResNet only")
+    p.add_argument("--resnet-weights", help="MiniResNet state dict to measure instead of the shipped one")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (1 is faster on a loaded machine)")
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -138,13 +160,25 @@ def main(argv=None):
     print(f"test set: {args.n} scenes, seed {args.seed}")
 
     import torch
-    torch.set_num_threads(2)
-    (model, classes, prep), t = models.timed(models.load_image_classifier, "embedded")
+    torch.set_num_threads(args.threads)
+    if args.resnet_weights:  # a candidate from train_mini_resnet --out, before it replaces the shipped file
+        t0 = time.perf_counter()
+        model, prep = models.build_mini_resnet(), models.EMBEDDED_PREPROCESS
+        model.load_state_dict(torch.load(args.resnet_weights, map_location="cpu", weights_only=True))
+        model.eval()
+        t = time.perf_counter() - t0
+    else:
+        (model, classes, prep), t = models.timed(models.load_image_classifier, "embedded")
     print(f"MiniResNet load {t:.2f}s | accuracy {torch_accuracy(model, prep, data):.3f}")
-    t0 = time.perf_counter()
-    pg = pointing_game(model, prep, data)
-    print(f"MiniResNet Grad-CAM layer4 pointing game {pg:.3f} "
-          f"({1000 * (time.perf_counter() - t0) / args.n:.1f} ms per image)")
+    print("MiniResNet feature maps (C, h, w) on a 64x64 scene: " + ", ".join(
+        f"{layer} {shape}" for layer, shape in layer_shapes(model, prep, data).items()))
+    for layer in ("layer4", "layer3", "layer2", "layer1"):  # the quality bar is layer4's
+        t0 = time.perf_counter()
+        pg = pointing_game(model, prep, data, layer)
+        print(f"MiniResNet Grad-CAM {layer} pointing game {pg:.3f} "
+              f"({1000 * (time.perf_counter() - t0) / args.n:.1f} ms per image)", flush=True)
+    if args.resnet_only:
+        return
 
     from transformers import CLIPModel, CLIPProcessor  # noqa: F401  (import cost is not the loader's)
     (clip, processor), t = models.timed(models.load_clip, "embedded")
