@@ -29,6 +29,7 @@ else — the child closes every descriptor but the log before anything of the su
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -304,8 +305,17 @@ def main() -> int:
         del sys.path[0]  # `-m` put our scratch folder first; the kernels must not see it
     from . import warm
 
+    # The imports take minutes on a loaded machine and serve() checks the owner only afterwards: watch
+    # it meanwhile, so a grader killed during them does not leave this process importing for nobody.
+    imported = threading.Event()
+    watcher = threading.Thread(target=_exit_if_owner_gone, args=(args.owner, imported), daemon=True)
+    if args.owner is not None:
+        watcher.start()
     warm.preload([(module, tuple(names)) for module, names in json.loads(args.modules)])
     from . import execute  # noqa: F401  (imported once here, used by every job)
+    imported.set()
+    if watcher.is_alive():
+        watcher.join()  # before the first fork: the watcher must not run (or hold a lock) when a job forks
 
     _KEY[:] = bytes.fromhex(sys.stdin.readline().strip())  # the starter's key (never in argv or env)
     if len(_KEY) < 16:
@@ -317,7 +327,8 @@ def main() -> int:
         os.unlink(args.socket_path)
     old_umask = os.umask(0o177)  # only our own uid may connect
     try:
-        listener.bind(args.socket_path)
+        with _addressable(args.socket_path) as address:
+            listener.bind(address)
     finally:
         os.umask(old_umask)
     listener.listen(16)
@@ -334,15 +345,24 @@ def main() -> int:
                 os.unlink(path)
             except OSError:
                 pass
-        if args.idle and os.path.basename(os.getcwd()).startswith("xaigrade-zygote-"):
-            import shutil
-
-            shutil.rmtree(os.getcwd(), ignore_errors=True)  # a daemon's own scratch folder
+        _remove_own_scratch_folder()
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _remove_own_scratch_folder() -> None:
+    """The folder its starter made for it (cwd): a daemon's has no other owner, and an owned one's
+    starter may have been killed before its atexit ran."""
+    if os.path.basename(os.getcwd()).startswith("xaigrade-zygote-"):
+        import shutil
+
+        shutil.rmtree(os.getcwd(), ignore_errors=True)
+
+
+def _exit_if_owner_gone(owner: int, imported: threading.Event) -> None:
+    while not imported.wait(0.2):
+        if os.getppid() != owner:
+            _remove_own_scratch_folder()
+            os._exit(0)  # (no job exists yet, nothing to clean up but the folder)
 
 
 # --- the client (grader side) ----------------------------------------------------------------------
@@ -353,6 +373,21 @@ class ZygoteUnavailable(RuntimeError):
 
 def _key_file(socket_path: str) -> str:
     return socket_path + ".key"
+
+
+@contextlib.contextmanager
+def _addressable(socket_path: str):
+    """A Unix socket address is at most 107 bytes: a longer path (a deep XDG_RUNTIME_DIR, a test's
+    tmp folder) is reached through a descriptor of its folder, /proc/self/fd/N/name, instead of the
+    bind failing and the check silently starting cold."""
+    if len(os.fsencode(socket_path)) < 100:
+        yield socket_path
+        return
+    folder = os.open(os.path.dirname(socket_path) or ".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield f"/proc/self/fd/{folder}/{os.path.basename(socket_path)}"
+    finally:
+        os.close(folder)
 
 
 def _parent_of(pid: int) -> int | None:
@@ -439,7 +474,8 @@ class Zygote:
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.settimeout(CONNECT_SECONDS)
         try:
-            conn.connect(self.socket_path)
+            with _addressable(self.socket_path) as address:
+                conn.connect(address)
         except OSError:
             conn.close()
             raise
@@ -627,3 +663,7 @@ def _owned(modules: list, key: str) -> Zygote | None:
         zygote = None
     _owned_zygotes[key] = zygote
     return zygote
+
+
+if __name__ == "__main__":  # (last: main() uses the client-side helpers defined above, e.g. _key_file)
+    sys.exit(main())
