@@ -82,11 +82,20 @@ def scan_source(source: str) -> list[tuple[str, str]]:
             text = node.value
             word = next((w for w in SUSPICIOUS_WORDS if w in text), None)
             if word:
-                found.append(("grader_access", repr(text[:60])))
+                found.append(("grader_access", repr(_excerpt(text, text.index(word)))))
             elif text.startswith("/") and text.count("/") >= 2 and "\n" not in text and len(text) < 300 \
                     and not text.startswith(("/dev/null",)):
-                found.append(("absolute_path", repr(text[:60])))
+                found.append(("absolute_path", repr(_excerpt(text, 0))))
     return found
+
+
+def _excerpt(text: str, at: int, width: int = 60) -> str:
+    """At most ``width`` characters of ``text`` around position ``at``: the reviewer sees the word
+    that raised the flag even in a long path (a cut after 60 characters once hid it)."""
+    if len(text) <= width:
+        return text
+    start = max(0, min(at - width // 3, len(text) - width))
+    return ("…" if start else "") + text[start:start + width] + ("…" if start + width < len(text) else "")
 
 
 def scan_notebook(nb, is_ours) -> list[dict]:
