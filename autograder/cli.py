@@ -179,7 +179,7 @@ def cmd_grade(args) -> int:
                          progress_bar=True)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    print_table(report)
+    print_table(report, language=settings.language)
     print(f"graded in {time.monotonic() - started:.1f} s; gradebook: {layout.db_url}")
     _after_grading(assignments, layout, settings, args.nbgrader_feedback)
     return 0
@@ -220,7 +220,7 @@ def cmd_demo(args) -> int:
                          progress_bar=True)
     grading_seconds = time.monotonic() - graded_at
     (output / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    print_table(report, details=True)
+    print_table(report, details=True, language=settings.language)
     print(f"graded {sum(len(a) for a in report.values())} submissions in {grading_seconds:.1f} s "
           f"({_how(args, settings)})")
     _after_grading(assignments, layout, settings, nbgrader_feedback=True)

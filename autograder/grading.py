@@ -20,7 +20,7 @@ from xaikit.selfcheck.core import PUBLIC_DATA, PublicData, format_line, load_pub
 
 from .checks import Case, Exercise, ProbeError, Verdict, evaluate
 from .config import XaiGrade
-from .messages import outcome_message, render
+from .messages import outcome_message, render, text
 from .nbgrader_bridge import grade_cells, is_test_cell
 # (moved to references.py; still importable from here for the callers that name them so)
 from .references import (MAX_SET_ATTEMPTS, blind_spots, call_probe, compute_reference, disk_cached,  # noqa: F401
@@ -233,7 +233,8 @@ def run_sandboxed(grading: Grading) -> None:
     if killed:
         notes.append(render("sandbox_killed", {"reason": killed}, language))
     if run.problems:
-        notes.append(render("sandbox_files_invalid", {"detail": "; ".join(run.problems)[:300]}, language))
+        detail = "; ".join(problem.render(language) for problem in run.problems)[:300]
+        notes.append(render("sandbox_files_invalid", {"detail": detail}, language))
     runtime_flags = flags_from_runtime(run.runtime)
     grading.flags += [flag for flag in runtime_flags if flag not in grading.flags]
     notes += [describe_flag(flag, language) for flag in runtime_flags]
@@ -303,7 +304,10 @@ def annotate(nb, exercise: Exercise, verdicts: list[Verdict], language: str):
         by_task.setdefault(verdict.task, []).append(verdict)
     titles = {check.id: check.title_for(language) for check in exercise.checks}
     for cell in nb.cells:
-        cell.get("metadata", {}).pop("xaigrade_keep", None)
+        if cell.get("metadata", {}).pop("xaigrade_keep", None) and cell.get("cell_type") == "code":
+            # a demo cell the sandbox did not re-run (runner/execute.py): its output as submitted, labelled
+            label = nbformat.v4.new_output("stream", name="stderr", text=text("outputs.demo_kept", language) + "\n")
+            cell["outputs"] = [label, *(cell.get("outputs") or [])]
         if not is_test_cell(cell):
             continue
         grade_id = cell.metadata["nbgrader"]["grade_id"]

@@ -6,7 +6,7 @@ ships without this module) and rendered by its ``text(key, language, **params)``
 which also say how a missing parameter behaves. Exercise modules keep their own ``MESSAGES``.
 Keys of texts that are not verdicts or notes carry the place they are shown in as a prefix
 (``page.``, ``overview.``, ``export.``, ``collect.``, ``outputs.``, ``batch.``, ``fig.``, ``outcome.``,
-``result.``, ``flag.``).
+``result.``, ``file.``, ``flag.``, ``report.``).
 """
 
 from __future__ import annotations
@@ -94,6 +94,24 @@ OUTCOMES = {
     "result.unreadable": {"de": "Ergebnis nicht lesbar ({error})", "en": "result not readable ({error})"},
 }
 
+# a file the sandbox left that the grader does not read, and why (runner/results.py: ``UnsafeFile``,
+# ``validate_status``), shown in "sandbox_files_invalid" and the "result." messages
+FILES = {
+    "file.missing": {"de": "{name}: fehlt", "en": "{name}: missing"},
+    "file.link": {"de": "{name}: ist ein symbolischer Link (nicht gelesen)",
+                  "en": "{name}: is a symbolic link (not read)"},
+    "file.not_opened": {"de": "{name}: kann nicht geöffnet werden ({error})",
+                        "en": "{name}: cannot be opened ({error})"},
+    "file.not_regular": {"de": "{name}: keine normale Datei", "en": "{name}: not a regular file"},
+    "file.too_large": {"de": "{name}: größer als {mb} MiB", "en": "{name}: larger than {mb} MiB"},
+    "file.bad_name": {"de": "kein einfacher Dateiname: {name}", "en": "not a plain file name: {name}"},
+    "file.not_json": {"de": "{name}: kein gültiges JSON", "en": "{name}: not valid JSON"},
+    "file.not_object": {"de": "{name}: kein JSON-Objekt", "en": "{name}: not a JSON object"},
+    "file.bad_field": {"de": "{name}: Feld `{field}` ungültig", "en": "{name}: field `{field}` invalid"},
+    "file.not_notebook": {"de": "{name}: kein lesbares Notebook ({error})",
+                          "en": "{name}: not a readable notebook ({error})"},
+}
+
 
 # CSV, Gradescope and Moodle exports (exports.py)
 EXPORTS = {
@@ -122,6 +140,28 @@ OUTPUTS = {
                         "en": "[{mimetypes} output of the submission removed for safety]"},
     "outputs.cut": {"de": "… (gekürzt, {chars} Zeichen)",
                     "en": "… (cut, {chars} characters)"},
+    # the label of a demo cell's output kept as submitted (grading.annotate; runner/execute.py does not re-run it)
+    "outputs.demo_kept": {"de": "[xaigrade: Demonstrationszelle, bei der Bewertung nicht erneut ausgeführt – Ausgabe "
+                                "wie abgegeben]",
+                          "en": "[xaigrade: demo cell, not re-run for grading – output as submitted]"},
+}
+
+# the terminal tables of `xaigrade grade` and `xaigrade demo` (report.py)
+REPORT = {
+    "report.summary": {"de": "Punkte je Student und Aufgabe",
+                       "en": "Points per student and assignment"},
+    "report.student": {"de": "Student",
+                       "en": "Student"},
+    "report.checks": {"de": "{assignment}: Prüfungen",
+                      "en": "{assignment}: checks"},
+    "report.check": {"de": "Prüfung",
+                     "en": "Check"},
+    "report.points": {"de": "Punkte",
+                      "en": "Points"},
+    "report.feedback": {"de": "Rückmeldung",
+                        "en": "Feedback"},
+    "report.note": {"de": "(Hinweis)",
+                    "en": "(note)"},
 }
 
 # `xaigrade collect`'s report (collect.py)
@@ -366,5 +406,6 @@ def outcome_message(kind: str | None, params: dict) -> Message | None:
     return Message("outcome.with_detail", outcome=message, detail=params["detail"]) if params.get("detail") else message
 
 
-for _entries in (NOTES, OUTCOMES, FLAGS, PAGE, FIGURES, FIGURE_CUTS, OVERVIEW, EXPORTS, COLLECT, OUTPUTS, BATCH):
+for _entries in (NOTES, OUTCOMES, FILES, FLAGS, REPORT, PAGE, FIGURES, FIGURE_CUTS, OVERVIEW, EXPORTS, COLLECT,
+                 OUTPUTS, BATCH):
     register(_entries)

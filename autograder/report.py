@@ -1,4 +1,4 @@
-"""Terminal tables of a grading report."""
+"""Terminal tables of a grading report, headed in the report's language (``XaiGrade.language``)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .messages import text
 
-def print_table(report: dict, details: bool = False) -> None:
-    console = Console(width=160)
-    summary = Table(title="Punkte je Student und Aufgabe")
+
+def print_table(report: dict, details: bool = False, *, language: str, console: Console | None = None) -> None:
+    """The points per student and assignment; with ``details`` each assignment's checks and notes too.
+    ``language``: of the headings (the report's own texts are in it already)."""
+    console = console or Console(width=160)
+    summary = Table(title=text("report.summary", language))
     assignments = sorted({a for per_student in report.values() for a in per_student})
-    summary.add_column("Student")
+    summary.add_column(text("report.student", language))
     for assignment in assignments:
         summary.add_column(assignment, justify="right")
     for student in sorted(report):
@@ -27,11 +31,11 @@ def print_table(report: dict, details: bool = False) -> None:
     if not details:
         return
     for assignment in assignments:
-        table = Table(title=f"{assignment}: Prüfungen")
-        table.add_column("Student")
-        table.add_column("Prüfung")
-        table.add_column("Punkte", justify="right")
-        table.add_column("Rückmeldung", overflow="fold")
+        table = Table(title=text("report.checks", language, assignment=assignment))
+        table.add_column(text("report.student", language))
+        table.add_column(text("report.check", language))
+        table.add_column(text("report.points", language), justify="right")
+        table.add_column(text("report.feedback", language), overflow="fold")
         for student in sorted(report):
             entry = report[student].get(assignment, {})
             for check_id, verdict in entry.items():
@@ -41,5 +45,5 @@ def print_table(report: dict, details: bool = False) -> None:
                 message = "" if mark == "✔" else verdict["message"]
                 table.add_row(student, check_id, f"{mark} {verdict['score']:g}/{verdict['max_score']:g}", escape(message))
             for note in entry.get("_notes", []):
-                table.add_row(student, "(Hinweis)", "", escape(note))
+                table.add_row(student, text("report.note", language), "", escape(note))
         console.print(table)

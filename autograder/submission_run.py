@@ -16,7 +16,7 @@ from xaikit.selfcheck.core import PUBLIC_DATA
 
 from .checks import Case, Exercise
 from .config import XaiGrade
-from .messages import outcome_message
+from .messages import Message, outcome_message
 from .nbgrader_bridge import is_test_cell
 from .runner import sandbox
 from .runner.results import MAX_JOB_STATUS_BYTES, load_results
@@ -60,7 +60,7 @@ class SandboxRun:
     executed: object  # the executed notebook, or None
     status: dict  # the executor's status, validated (``results.validate_status``)
     outcome: sandbox.JobOutcome
-    problems: list = field(default_factory=list)  # what was wrong with the files the sandbox left
+    problems: list = field(default_factory=list)  # what was wrong with the files the sandbox left (messages)
     runtime: dict = field(default_factory=dict)  # what the submission's process did (``runtime.json``)
 
 
@@ -96,7 +96,7 @@ def _read_run(job: sandbox.JobFolder, cases: list[Case], settings: XaiGrade, out
     """Everything the grader takes from the work folder, through ``JobFiles`` only."""
     from .runner.results import JobFiles, UnsafeFile, validate_status
 
-    problems: list[str] = []
+    problems: list[Message] = []
     status, executed, runtime = {}, None, {}
     with JobFiles.open(job.work) as work:
         if work.exists("status.json"):
@@ -104,13 +104,15 @@ def _read_run(job: sandbox.JobFolder, cases: list[Case], settings: XaiGrade, out
                 status, wrong = validate_status(work.read("status.json", MAX_JOB_STATUS_BYTES))
                 problems += wrong
             except UnsafeFile as error:
-                problems.append(str(error))
+                problems.append(error.message)
         if work.exists("executed.ipynb"):
             try:
                 executed = nbformat.reads(work.read("executed.ipynb", MAX_EXECUTED_BYTES).decode("utf-8"),
                                           as_version=4)
-            except (UnsafeFile, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as error:
-                problems.append(f"executed.ipynb: {str(error)[:120]}")
+            except UnsafeFile as error:
+                problems.append(error.message)
+            except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as error:
+                problems.append(Message("file.not_notebook", name="executed.ipynb", error=type(error).__name__))
         results_dir = work.folder("results")
         try:
             results = load_results(results_dir, [c.id for c in cases], settings.max_result_mb * 2**20,

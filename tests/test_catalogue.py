@@ -297,3 +297,193 @@ def test_the_figure_helpers_and_the_catalogue_sit_below_checks_and_feedback():
     below = [(PROJECT_ROOT / "autograder" / f"{name}.py", "autograder") for name in ("figures", "messages")]
     assert not _offending(below, ("autograder.checks", "autograder.feedback", "autograder.grading"))
     # (that xaikit imports nothing of the grader is tests/test_layers.py's)
+
+
+# --- the last German in English output and English in German output (issue 16 follow-up) ---------------
+
+# Words of the English texts that must not stand in for German ones in a German report.
+ENGLISH = re.compile(r"\b(the|not|of|and|is|no|than|larger|missing|regular|file|result|check|points|feedback|"
+                     r"note|demo|output|submitted|invalid|symbolic|read)\b", re.IGNORECASE)
+
+
+def _graded_with_what_the_job_left(monkeypatch, language: str, leave):
+    """Grade the complete example submission in ``language`` while the sandbox's job runs nothing and only
+    leaves what ``leave(work, case_ids)`` puts into its folder: what the grader reads back from it."""
+    from autograder.checks import Exercise
+    from autograder.config import load_settings
+    from autograder.grading import grade_notebook
+    from autograder.runner import sandbox
+    from helpers import TEST_SETTINGS, hidden_setup
+
+    def left(job, settings, private_paths=None, warm=None):
+        with open(job.work / "cases.pkl", "rb") as handle:
+            leave(Path(job.work), [case["id"] for case in pickle.load(handle)])
+        return sandbox.JobOutcome(0, 1.0, "")
+
+    monkeypatch.setattr(sandbox, "run_job", left)
+    exercise, cases, expected, variants = hidden_setup("pdp")
+    settings = load_settings(PROJECT_ROOT, language=language, warm_start=False, **TEST_SETTINGS)
+    notebook = PROJECT_ROOT / "examples" / "submissions" / "full_solution" / "pdp" / "pdp.ipynb"
+    return grade_notebook(Exercise("pdp"), notebook, "s", PROJECT_ROOT / "release" / "pdp", cases, expected,
+                          variants, settings)
+
+
+def _unusable_files(work: Path, case_ids: list[str]) -> None:
+    """Files a submission could leave instead of the executor's: too large, a link, a pipe, a folder, no JSON."""
+    import os
+
+    from autograder.runner.results import MAX_JOB_STATUS_BYTES
+
+    (work / "status.json").write_bytes(b" " * (MAX_JOB_STATUS_BYTES + 1))
+    (work / "executed.ipynb").symlink_to(work / "notebook.ipynb")
+    results = work / "results"
+    results.mkdir()
+    os.mkfifo(results / f"{case_ids[0]}.json")
+    (results / f"{case_ids[1]}.json").write_text("{")
+    (results / f"{case_ids[2]}.json").write_text("[1]")
+    for case_id in case_ids[3:]:
+        (results / f"{case_id}.json").write_text('{"ok": true}')
+        (results / f"{case_id}.npz").mkdir()
+
+
+FILES_NOTE = {
+    "en": "Some files left by the run were invalid and were not used (status.json: larger than 1 MiB; "
+          "executed.ipynb: is a symbolic link (not read)).",
+    "de": "Einige Dateien, die die Ausführung hinterlassen hat, waren ungültig und wurden nicht verwendet "
+          "(status.json: größer als 1 MiB; executed.ipynb: ist ein symbolischer Link (nicht gelesen)).",
+}
+FILE_REASONS = {  # what the checks say about the result files (runner/results.py), by case
+    "en": {"linear_1d": "status file invalid (linear_1d.json: not a regular file)",
+           "forest_1d": "status file invalid (forest_1d.json: not valid JSON)",
+           "interaction_1d": "status file invalid (interaction_1d.json: not a JSON object)",
+           "boosting_1d": "result file not readable (boosting_1d.npz: not a regular file)"},
+    "de": {"linear_1d": "Statusdatei ungültig (linear_1d.json: keine normale Datei)",
+           "forest_1d": "Statusdatei ungültig (forest_1d.json: kein gültiges JSON)",
+           "interaction_1d": "Statusdatei ungültig (interaction_1d.json: kein JSON-Objekt)",
+           "boosting_1d": "Ergebnisdatei nicht lesbar (boosting_1d.npz: keine normale Datei)"},
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_files_the_job_left_unusable_are_reported_in_the_reports_language(monkeypatch, language):
+    """``UnsafeFile`` and the status file's problems are data (kind + params), rendered in the report's
+    language: the English report says why a file was not used in English, the German one in German."""
+    result = _graded_with_what_the_job_left(monkeypatch, language, _unusable_files)
+    assert FILES_NOTE[language] in result.notes, result.notes
+    assert result.score == 0 and all(v.message_key == "invalid_result" for v in result.verdicts)
+    shown = result.notes + [v.message for v in result.verdicts]
+    reasons = FILE_REASONS[language]  # (the first case of each check decides its message: linear_1d, boosting_2d)
+    for reason in (reasons["linear_1d"], reasons["boosting_1d"].replace("boosting_1d", "boosting_2d")):
+        assert any(reason in message for message in shown), (reason, shown)
+    other = GERMAN if language == "en" else ENGLISH
+    for message in shown:
+        assert not other.search(message), message
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_unusable_result_file_says_why_in_the_reports_language(tmp_path, language):
+    from autograder.runner.results import JobFiles, load_results
+
+    ids = list(FILE_REASONS[language])
+    _unusable_files(tmp_path, ids)
+    with JobFiles.open(tmp_path / "results") as folder:
+        results = load_results(folder, ids, 1 << 20)
+    other = GERMAN if language == "en" else ENGLISH
+    for case_id, reason in FILE_REASONS[language].items():
+        shown = render(results[case_id].kind, results[case_id].params, language)
+        assert reason in shown and not other.search(shown), shown
+
+
+def test_an_unusable_file_is_data_and_pickles():
+    from autograder.runner.results import UnsafeFile
+
+    error = UnsafeFile("too_large", {"name": "a.npz", "mb": 3})
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.kind, copy.params) == ("too_large", {"name": "a.npz", "mb": 3})
+    assert copy.message.render("en") == "a.npz: larger than 3 MiB"
+    assert copy.message.render("de") == "a.npz: größer als 3 MiB"
+
+
+def _table(report: dict, language: str) -> str:
+    import io
+
+    from rich.console import Console
+
+    from autograder.report import print_table
+
+    console = Console(file=io.StringIO(), width=400)
+    print_table(report, details=True, language=language, console=console)
+    return " ".join(console.file.getvalue().split())  # (a title wraps over the width of its table)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_terminal_tables_of_a_grading_are_in_its_language(monkeypatch, language):
+    result = _graded_with_what_the_job_left(monkeypatch, language, _unusable_files)
+    shown = _table({"s": {"pdp": result.report()}}, language)
+    headings = {"en": ["Points per student and assignment", "pdp: checks", "Check", "Points", "Feedback", "(note)"],
+                "de": ["Punkte je Student und Aufgabe", "pdp: Prüfungen", "Prüfung", "Punkte", "Rückmeldung",
+                       "(Hinweis)"]}
+    for heading in headings[language]:
+        assert heading in shown, (heading, shown)
+    assert "0/8" in shown  # (the points as graded)
+    other = GERMAN if language == "en" else ENGLISH
+    assert not other.search(shown), shown
+
+
+def test_xaigrade_grade_prints_its_tables_in_the_configured_language(monkeypatch, tmp_path, capsys):
+    """The command passes ``--language`` (else the course's ``XaiGrade.language``) to the tables."""
+    import shutil
+
+    from autograder import batch, cli
+
+    course = tmp_path / "course"
+    (course / "source" / "pdp").mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text("c = get_config()\nc.XaiGrade.language = 'en'\n"
+                                               "c.XaiGrade.hidden_seed = 20261125\nc.XaiGrade.allow_public_seed = True\n")
+    shutil.copy(PROJECT_ROOT / "source" / "pdp" / "pdp.ipynb", course / "source" / "pdp")
+    graded = {"s": {"pdp": {"pdp_1d.values": {"score": 0, "max_score": 2, "message": "x", "message_key": "values",
+                                              "task": "test_pdp_1d", "case": "linear_1d"}}}}
+    monkeypatch.setattr(batch, "grade_batch", lambda *args, **kwargs: graded)
+    monkeypatch.setattr(cli, "_after_grading", lambda *args, **kwargs: None)
+    for given, language in ((None, "en"), ("de", "de"), ("en", "en")):
+        assert cli.main((["--language", given] if given else []) + ["grade", "--course-dir", str(course)]) == 0
+        out = " ".join(capsys.readouterr().out.split())
+        assert text("report.summary", language) in out, out
+        assert text("report.summary", "de" if language == "en" else "en") not in out
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_demo_cell_kept_as_submitted_is_labelled_in_the_reports_language(monkeypatch, language):
+    """The sandbox keeps an unchanged demo cell's submitted output (runner/execute.py) and the grader labels
+    it, in the report's language, in the annotated notebook."""
+    import shutil
+
+    def as_if_executed(work: Path, case_ids: list[str]) -> None:  # (a notebook that ran, without a probe)
+        shutil.copy(work / "notebook.ipynb", work / "executed.ipynb")
+        (work / "status.json").write_text("{}")
+
+    result = _graded_with_what_the_job_left(monkeypatch, language, as_if_executed)
+    label = text("outputs.demo_kept", language) + "\n"
+    labelled = [cell for cell in result.executed.cells if cell.cell_type == "code" and cell.outputs
+                and cell.outputs[0].get("text") == label]
+    assert len(labelled) == 2  # (pdp's two demo cells)
+    assert all("xaigrade_keep" not in cell.metadata for cell in result.executed.cells)
+    other = GERMAN if language == "en" else ENGLISH
+    texts = [output.get("text", "") for cell in result.executed.cells if cell.cell_type == "code"
+             for output in cell.outputs if output.get("text", "").startswith("[xaigrade")]
+    assert texts and not [shown for shown in texts if other.search(shown)], texts
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_case_without_any_result_is_not_checked_in_the_reports_language(language):
+    """The student side's fallback when a case has no result at all (xaikit.selfcheck.core)."""
+    from xaikit.selfcheck.core import evaluate
+    from helpers import hidden_setup
+
+    exercise, cases, expected, variants = hidden_setup("pdp")
+    verdicts = evaluate(exercise, cases, {}, expected, variants, language)
+    reason = {"en": "(no result)", "de": "(kein Ergebnis)"}[language]
+    assert verdicts and all(v.message_key == "not_run" and v.score == 0 for v in verdicts)
+    other = GERMAN if language == "en" else ENGLISH
+    for verdict in verdicts:
+        assert reason in verdict.message and not other.search(verdict.message), verdict.message

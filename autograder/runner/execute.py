@@ -31,8 +31,6 @@ PROBE_SOURCE = (
     + PROBE_SUFFIX
 )
 MAX_RESTARTS = 3
-KEPT_NOTE = ("[xaigrade: Demonstrationszelle, bei der Bewertung nicht erneut ausgeführt – Ausgabe wie abgegeben / "
-             "demo cell, not re-run for grading – output as submitted]\n")
 # An IPython startup file of the job's own IPYTHONDIR, so it runs in the kernel before any cell and
 # is not part of the notebook: caps what print() can send per cell, so a
 # loop printing 1 GB neither fills the kernel's memory nor the executor's. Removing the cap only
@@ -202,9 +200,8 @@ def main(job_dir: str, warm: bool = False) -> int:
     status = {"cell_errors": [], "cell_timeouts": [], "kernel_deaths": [], "started": time.time()}
     skip: set[int] = set()
     kept = [cell for cell in nb.cells if cell.cell_type == "code" and cell.metadata.get("xaigrade_keep")]
-    for cell in kept:  # a demo cell that is not re-run: its submitted output, capped and labelled
-        _truncate_outputs(cell, job["max_output_chars"])
-        cell.outputs.insert(0, nbformat.v4.new_output("stream", name="stderr", text=KEPT_NOTE))
+    for cell in kept:  # a demo cell that is not re-run: its submitted output, capped
+        _truncate_outputs(cell, job["max_output_chars"])  # (labelled by the grader: grading.annotate)
     for _ in range(MAX_RESTARTS + 1):
         for cell in nb.cells:
             if cell.cell_type == "code" and not cell.metadata.get("xaigrade_keep"):

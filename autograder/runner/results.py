@@ -11,6 +11,7 @@ the batch's.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
@@ -33,7 +34,24 @@ MAX_LISTED = 10_000
 
 
 class UnsafeFile(Exception):
-    """A job file that is missing, not a regular file, reached through a link, or too large."""
+    """A job file that is missing, not a regular file, reached through a link, or too large.
+
+    Why, as data: ``kind`` + ``params`` (the file's ``name`` and what the message needs), shown as the
+    catalogue's ``file.<kind>`` (``message``) in the report's language."""
+
+    def __init__(self, kind: str, params: dict):
+        super().__init__(kind, params)
+        self.kind, self.params = kind, params
+
+    @property
+    def message(self) -> Message:
+        return Message(f"file.{self.kind}", **self.params)
+
+    def __str__(self) -> str:  # (for logs; students read ``message``)
+        return f"{self.kind} {self.params}"
+
+
+_OPEN_ERRORS = {errno.ENOENT: "missing", errno.ELOOP: "link"}  # (O_NOFOLLOW on a link: ELOOP)
 
 
 class JobFiles:
@@ -75,19 +93,22 @@ class JobFiles:
         try:
             fd = os.open(_plain(name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self.fd)
         except OSError as error:
-            raise UnsafeFile(f"{name}: {error.strerror}") from None
+            kind = _OPEN_ERRORS.get(error.errno, "not_opened")
+            raise UnsafeFile(kind, {"name": name, **({} if kind != "not_opened" else
+                                                      {"error": errno.errorcode.get(error.errno, "?")})}) from None
+        too_large = {"name": name, "mb": max_bytes // 2**20 or 1}
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
-                raise UnsafeFile(f"{name}: keine normale Datei")
+                raise UnsafeFile("not_regular", {"name": name})
             if info.st_size > max_bytes:
-                raise UnsafeFile(f"{name}: größer als {max_bytes // 2**20 or 1} MiB")
+                raise UnsafeFile("too_large", too_large)
             chunks, size = [], 0
             while chunk := os.read(fd, min(1 << 20, max_bytes + 1 - size)):
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > max_bytes:  # (it grew while we read)
-                    raise UnsafeFile(f"{name}: größer als {max_bytes // 2**20 or 1} MiB")
+                    raise UnsafeFile("too_large", too_large)
             return b"".join(chunks)
         finally:
             os.close(fd)
@@ -106,7 +127,7 @@ class JobFiles:
 
 def _plain(name: str) -> str:
     if not name or "/" in name or name in (".", ".."):
-        raise UnsafeFile(f"not a plain file name: {name!r}")
+        raise UnsafeFile("bad_name", {"name": repr(name)[:80]})
     return name
 
 
@@ -128,9 +149,13 @@ def _load_one(results: JobFiles | None, case_id: str, max_bytes: int, interrupte
     try:
         status = json.loads(results.read(f"{case_id}.json", MAX_STATUS_BYTES))
         if not isinstance(status, dict):
-            raise ValueError("status is not an object")
-    except (ValueError, UnsafeFile) as error:
-        return ProbeError("invalid_result", {"reason": Message("result.status_invalid", error=str(error)[:200])})
+            return ProbeError("invalid_result", {"reason": Message(
+                "result.status_invalid", error=Message("file.not_object", name=f"{case_id}.json"))})
+    except UnsafeFile as error:
+        return ProbeError("invalid_result", {"reason": Message("result.status_invalid", error=error.message)})
+    except ValueError:
+        return ProbeError("invalid_result", {"reason": Message("result.status_invalid",
+                                                               error=Message("file.not_json", name=f"{case_id}.json"))})
     if status.get("ok") is not True:
         kind = status.get("kind")
         params = status.get("params") if isinstance(status.get("params"), dict) else {}
@@ -143,7 +168,7 @@ def _load_one(results: JobFiles | None, case_id: str, max_bytes: int, interrupte
     try:
         data = results.read(f"{case_id}.npz", max_bytes)
     except UnsafeFile as error:
-        return ProbeError("invalid_result", {"reason": Message("result.file_unreadable", error=str(error)[:200])})
+        return ProbeError("invalid_result", {"reason": Message("result.file_unreadable", error=error.message)})
     return load_arrays(data, max_bytes)
 
 
@@ -208,31 +233,32 @@ STATUS_FIELDS = {
 TIMING_KEYS = ("kernel_start", "student_cells", "probe")
 
 
-def validate_status(data: bytes) -> tuple[dict, list[str]]:
-    """The executor's status with every value checked by type and size, and what was wrong with it.
+def validate_status(data: bytes) -> tuple[dict, list[Message]]:
+    """The executor's status with every value checked by type and size, and what was wrong with it
+    (messages, rendered in the report's language).
 
     The executor runs in the sandbox beside the submission, so its status file is the submission's
     to forge: a malformed field is dropped (and reported), never trusted or allowed to raise."""
-    problems: list[str] = []
+    problems: list[Message] = []
     try:
         raw = json.loads(data)
-    except ValueError as error:
-        return {}, [f"status.json: {error}"[:200]]
+    except ValueError:
+        return {}, [Message("file.not_json", name="status.json")]
     if not isinstance(raw, dict):
-        return {}, ["status.json: kein Objekt"]
+        return {}, [Message("file.not_object", name="status.json")]
     status: dict = {}
     for key, fields in STATUS_FIELDS.items():
         given = raw.get(key)
         status[key] = _entries(given, fields)
         if (given is not None and not isinstance(given, list)) or \
                 (isinstance(given, list) and len(status[key]) < min(len(given), 50)):
-            problems.append(f"status.json: {key}")
+            problems.append(Message("file.bad_field", name="status.json", field=key))
     timings = raw.get("timings") if isinstance(raw.get("timings"), dict) else {}
     status["timings"] = {}
     for key in TIMING_KEYS:
         value = _seconds(timings.get(key, 0.0))
         if value is None:
-            problems.append(f"status.json: timings.{key}")
+            problems.append(Message("file.bad_field", name="status.json", field=f"timings.{key}"))
         status["timings"][key] = value or 0.0
     status["warm_kernel"] = raw.get("warm_kernel") is True
     status["kernel_start_failures"] = _strings(raw.get("kernel_start_failures"), 5, 200)

@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from .compare import Failure
-from .messages import render
+from .messages import Message, render
 
 PUBLIC_DATA = "public_checks.npz"
 
@@ -206,7 +206,7 @@ def _evaluate_check(exercise, check, cases, student, expected, variants, languag
     if not cases:
         raise ValueError(f"check {check.id} selects no case")
     for case in cases:
-        result = student.get(case.id, ProbeError("not_run", {"reason": "no result"}))
+        result = student.get(case.id, ProbeError("not_run", {"reason": Message("no_result")}))
         if isinstance(result, ProbeError):
             params = {"case": case.label, **result.params}
             return Verdict(check.id, check.task, 0.0, check.points, result.kind,

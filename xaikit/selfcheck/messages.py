@@ -209,6 +209,10 @@ GENERIC["ambiguous_mistake"] = {  # core.diagnose: the result fits several known
     "en": "{what} Your result fits several typical mistakes that cannot be told apart on this input ({case}). "
           "Likely causes:{causes}",
 }
+GENERIC["no_result"] = {  # core.evaluate: a case the probe left no result for, inside "not_run"
+    "de": "kein Ergebnis",
+    "en": "no result",
+}
 GENERIC["public_checks_failed"] = {  # the self-check's test cell fails with this (xaikit.selfcheck)
     "de": "Öffentliche Prüfungen nicht bestanden: {checks}",
     "en": "Public checks failed: {checks}",
