@@ -141,9 +141,12 @@ def _classes_case(rng, index, x, side, checks: list[Check]) -> Case:
 
 
 def layer_cases(rng, scenes) -> list[Case]:
-    """probe_layer: other layers of the MiniResNet (explicit classes), and layer2 of a random CNN."""
+    """probe_layer: other layers of the MiniResNet (the top class, given explicitly), and layer2 of a random CNN.
+    The top class: for a runner-up class the softmax gradient can leave a 'softmax instead of logit' student's two
+    maps all zero but for a small spot (4 of 40 scenes at layer3.0.conv1 of the retrained MiniResNet), too alike
+    to tell the layers apart, and that student lost this check too, for a mistake it does not name."""
     cases = []
-    for index, (layer, rank) in enumerate([("layer2", 0), ("layer3.0.conv1", 1)]):
+    for index, (layer, rank) in enumerate([("layer2", 0), ("layer3.0.conv1", 0)]):
         x, _ = scene_tensor(scenes[5 - index], 56, 56)
         class_idx = ranked_classes(EMBEDDED, x)[rank]
         cases.append(Case(f"layer_embedded_{index}", "probe_layer",
