@@ -88,6 +88,22 @@ def test_hidden_cases_make_the_mistakes_distinguishable():
             assert _differ(expected[case.id]["cam_layer"], expected[case.id]["cam_default"]), case.id
 
 
+def test_on_every_hidden_set_each_mistake_loses_exactly_its_checks():
+    """Not only on the variant tests' set: a check a mistake does not concern must not cost it a point on any
+    of the K sets (the layer check did on some sets, when a candidate's two layers' maps came out alike)."""
+    from autograder.checks import evaluate
+    from helpers import all_hidden_sets, probe_all
+
+    wrong = []
+    for index, (exercise, cases, expected, variants) in enumerate(all_hidden_sets("gradcam")):
+        for variant_id, overrides in reference.VARIANTS.items():
+            results = probe_all(exercise, cases, {**vars(reference), **overrides})
+            lost = {v.check_id for v in evaluate(exercise, cases, results, expected, variants) if not v.passed}
+            if lost != EXPECTED_LOSSES[variant_id]:
+                wrong.append(f"set {index + 1}: {variant_id} loses {sorted(lost)}")
+    assert wrong == []
+
+
 def test_hidden_inputs_differ_from_public_ones():
     from autograder.checks import Exercise
 

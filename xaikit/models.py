@@ -89,7 +89,9 @@ def build_mini_resnet(num_classes: int = len(SHAPE_CLASSES), widths=MINI_RESNET_
     upsampling (align_corners=False) puts it at 2i + 0.5; over three such stages
     layer4's map would sit 3.5 px (almost half of an 8 px cell) off the object, enough
     to miss small shapes. A 4x4/2 kernel and 2x2 averaging centre cell i on 2i + 0.5,
-    so every layer's map lies where the upsampling puts it.
+    so every layer's map lies where the upsampling puts it. Measured (train_mini_resnet's
+    defaults, measure_quality on 500 scenes, one run each): grid-aligned accuracy 1.000,
+    layer4 pointing game 0.932; torchvision's 3x3/2 conv and 1x1/2 shortcut 0.982, 0.916.
     """
     import torch.nn as nn
     from torchvision.models.resnet import BasicBlock, conv1x1
