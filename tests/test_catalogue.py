@@ -487,3 +487,17 @@ def test_a_case_without_any_result_is_not_checked_in_the_reports_language(langua
     other = GERMAN if language == "en" else ENGLISH
     for verdict in verdicts:
         assert reason in verdict.message and not other.search(verdict.message), verdict.message
+
+
+@pytest.mark.parametrize("language, foreign", [("de", "missing"), ("en", "fehlt")])
+def test_a_result_without_a_needed_value_is_reported_in_one_language(language, foreign):
+    """compare's criteria (and CLIP's own) once said "`pd` fehlt / missing" in both languages at once."""
+    from xaikit.selfcheck.compare import numeric_array
+    from xaikit.selfcheck.exercises import clip
+
+    _, failure = numeric_array({}, "pd")
+    shown = render(failure.key, failure.params, language)
+    assert "`pd`" in shown and foreign not in shown
+    for clip_failure in (clip._same_tokens({}, {"tokens": ["a"]}), clip._same_ranking({}, {"ranking": ["a"]})):
+        shown = render(clip_failure.key, clip_failure.params, language)
+        assert "`" in shown and foreign not in shown

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .messages import Message
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -32,7 +34,7 @@ class Tolerance:
 def numeric_array(result: dict, key: str) -> tuple[np.ndarray | None, Failure | None]:
     """The result ``key`` as a float array, or the failure that prevents it."""
     if key not in result:
-        return None, Failure("invalid_result", {"reason": f"`{key}` fehlt / missing"})
+        return None, Failure("invalid_result", {"reason": Message("result_key_missing", key=key)})
     value = np.asarray(result[key])
     if value.dtype.kind == "U" and value.size == 1 and str(value.ravel()[0]).startswith("__invalid__"):
         return None, Failure("invalid_result", {"reason": f"`{key}`: {str(value.ravel()[0])[12:]}"})
@@ -72,14 +74,14 @@ def array_close(student: dict, expected: dict, key: str, tol: Tolerance) -> Fail
 def flag_true(student: dict, key: str, message: str) -> Failure | None:
     """A boolean flag the probe recorded (e.g. 'input unchanged') must be true."""
     if key not in student:
-        return Failure("invalid_result", {"reason": f"`{key}` fehlt / missing"})
+        return Failure("invalid_result", {"reason": Message("result_key_missing", key=key)})
     return None if bool(np.asarray(student[key]).all()) else Failure(message)
 
 
 def same_sequence(student: dict, expected: dict, key: str) -> Failure | None:
     """Equal sequences (rankings, token lists); compared as strings, order matters."""
     if key not in student:
-        return Failure("invalid_result", {"reason": f"`{key}` fehlt / missing"})
+        return Failure("invalid_result", {"reason": Message("result_key_missing", key=key)})
     got = [str(x) for x in np.asarray(student[key]).ravel()]
     want = [str(x) for x in np.asarray(expected[key]).ravel()]
     if got == want:

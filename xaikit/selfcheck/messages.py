@@ -213,6 +213,10 @@ GENERIC["no_result"] = {  # core.evaluate: a case the probe left no result for, 
     "de": "kein Ergebnis",
     "en": "no result",
 }
+GENERIC["result_key_missing"] = {  # a probe's result lacks a value a check needs (compare.py, criteria)
+    "de": "`{key}` fehlt",
+    "en": "`{key}` missing",
+}
 GENERIC["public_checks_failed"] = {  # the self-check's test cell fails with this (xaikit.selfcheck)
     "de": "Öffentliche Prüfungen nicht bestanden: {checks}",
     "en": "Public checks failed: {checks}",

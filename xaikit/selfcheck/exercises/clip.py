@@ -21,6 +21,7 @@ import numpy as np
 from ..compare import Failure, Tolerance, all_of, close, numeric_array
 from ..probe import as_numpy, cached_model, require
 from ..core import Case, Check
+from ..messages import Message
 
 NOTEBOOK = "clip"
 
@@ -238,7 +239,7 @@ def _strip(token: str) -> str:
 
 def _same_tokens(student, expected, case=None):
     if "tokens" not in student:
-        return Failure("invalid_result", {"reason": "`tokens` fehlt / missing"})
+        return Failure("invalid_result", {"reason": Message("result_key_missing", key="tokens")})
     got = [_strip(str(t)) for t in np.asarray(student["tokens"]).ravel()]
     want = [_strip(str(t)) for t in np.asarray(expected["tokens"]).ravel()]
     if got != want:
@@ -248,7 +249,7 @@ def _same_tokens(student, expected, case=None):
 
 def _same_ranking(student, expected, case=None):
     if "ranking" not in student:
-        return Failure("invalid_result", {"reason": "`ranking` fehlt / missing"})
+        return Failure("invalid_result", {"reason": Message("result_key_missing", key="ranking")})
     got = [str(t) for t in np.asarray(student["ranking"]).ravel()]
     want = [str(t) for t in np.asarray(expected["ranking"]).ravel()]
     if got == want:
