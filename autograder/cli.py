@@ -99,6 +99,7 @@ def _ensure_secret(course: Path, settings) -> None:
 def cmd_check(args) -> int:
     """Student side: run the notebook and the public checks; no reference code needed."""
     from .grading import PUBLIC_DATA, format_line, grade_notebook, load_public, public_cases
+    from .messages import text
 
     if args.stop_daemons:
         from .runner.zygote import stop_daemons
@@ -138,7 +139,8 @@ def cmd_check(args) -> int:
             print(exercise.task_title(task, settings.language))
         print(format_line(verdict, titles[verdict.check_id]))
     passed = all(v.passed for v in result.verdicts)
-    print(f"{'✔' if passed else '✘'} {result.score:g}/{result.max_score:g} Punkte in den öffentlichen Prüfungen")
+    print(text("report.public_total", settings.language, mark="✔" if passed else "✘", score=result.score,
+               max_score=result.max_score))
     return 0 if passed else 1
 
 

@@ -162,6 +162,9 @@ REPORT = {
                         "en": "Feedback"},
     "report.note": {"de": "(Hinweis)",
                     "en": "(note)"},
+    # the last line of `xaigrade check`
+    "report.public_total": {"de": "{mark} {score:g}/{max_score:g} Punkte in den öffentlichen Prüfungen",
+                            "en": "{mark} {score:g}/{max_score:g} points in the public checks"},
 }
 
 # `xaigrade collect`'s report (collect.py)

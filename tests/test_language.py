@@ -279,7 +279,9 @@ def test_the_feedback_page_of_a_graded_example_names_tasks_not_test_cells(langua
     assert "test_" not in page.text
 
 
-def test_xaigrade_check_prints_the_task_titles(capsys, tmp_path):
+@pytest.mark.parametrize("language, total, foreign", [("de", "Punkte in den öffentlichen Prüfungen", "points"),
+                                                      ("en", "points in the public checks", "Punkte")])
+def test_xaigrade_check_prints_the_task_titles(capsys, tmp_path, language, total, foreign):
     import shutil
 
     from autograder.checks import Exercise
@@ -288,9 +290,11 @@ def test_xaigrade_check_prints_the_task_titles(capsys, tmp_path):
     notebook = tmp_path / "pdp.ipynb"
     shutil.copy(PROJECT_ROOT / "examples" / "submissions" / "buggy_axis" / "pdp" / "pdp.ipynb", notebook)
     shutil.copy(PROJECT_ROOT / "release" / "pdp" / "public_checks.npz", tmp_path)
-    assert main(["check", str(notebook), "--no-daemon"]) == 1
+    assert main(["--language", language, "check", str(notebook), "--no-daemon"]) == 1
     out = capsys.readouterr().out
     exercise = Exercise("pdp")
     for task in exercise.tasks:
-        assert exercise.task_title(task, "de") in out.splitlines()
+        assert exercise.task_title(task, language) in out.splitlines()
     assert "test_pdp" not in out
+    last = out.splitlines()[-1]
+    assert last.startswith("✘ ") and last.endswith(total) and foreign not in last  # (the total was German only)
