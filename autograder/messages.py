@@ -1,5 +1,8 @@
 """The grader's message catalogue: every text the grader shows, in German (course language) and English.
 
+(Over 400 lines on purpose: it is data, one entry per text; one file is the one place to look up and to
+review the wording of a concept, which several files would split again.)
+
 One catalogue, one formatting function: the entries below are added to the student side's
 ``xaikit.selfcheck.messages.CATALOGUE`` (whose generic check messages the grader shares; the kit
 ships without this module) and rendered by its ``text(key, language, **params)`` / ``render``,

@@ -3,6 +3,9 @@
 
 Every case states its exact outcome: the points (only honest work counts), the note or flag the
 report must carry, and that the batch finishes. After the batch the machine must be clean.
+
+(Over 400 lines on purpose: the attack table and the two module-scoped batches it runs in — the expensive
+part — belong together; split files would each grade the batch again.)
 Grader-side attacks (pictures, huge notebooks, zip bombs, script in pages) are in
 ``test_redteam_grader.py``; hidden inputs and the course secret in ``test_hidden_inputs.py``.
 """
