@@ -22,11 +22,11 @@ def build_hidden_cases(seed: int) -> list[Case]:
     features = tuple(str(f) for f in rng.choice(HIDDEN_FEATURES, size=3, replace=False))
     X_full, y, X_eval = boston_rows(rng, 60)
     models = fit_models(X_full, y, seed)
-    one_d = pd_1d_cases(rng, models, X_full, X_eval, features)
-    return one_d[:-1] + pd_2d_cases(rng, models, X_full, X_eval, features, one_d[-1])
+    one_d = hidden_pd_1d_cases(rng, models, X_full, X_eval, features)
+    return one_d[:-1] + hidden_pd_2d_cases(rng, models, X_full, X_eval, features, one_d[-1])
 
 
-def pd_1d_cases(rng, models, X_full, X_eval, features) -> list:
+def hidden_pd_1d_cases(rng, models, X_full, X_eval, features) -> list:
     """probe_pd_1d: linear (exact), forest, the interaction model, boosting; last: the interaction data."""
     cases = [model_1d_case(rng, "linear", models, X_full, X_eval, features[0], 5),
              model_1d_case(rng, "forest", models, X_full, X_eval, features[1], 7)]
@@ -36,6 +36,6 @@ def pd_1d_cases(rng, models, X_full, X_eval, features) -> list:
     return cases + [interaction_X]
 
 
-def pd_2d_cases(rng, models, X_full, X_eval, features, interaction_X) -> list[Case]:
+def hidden_pd_2d_cases(rng, models, X_full, X_eval, features, interaction_X) -> list[Case]:
     """probe_pd_2d: boosting on two hidden features (non-square grid), the interaction model."""
     return [boosting_2d_case(rng, models, X_full, X_eval, (features[1], features[2])), interaction_2d(interaction_X)]
