@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .exercises import lecture_position
 from .messages import text
 
 
@@ -14,7 +15,7 @@ def print_table(report: dict, details: bool = False, *, language: str, console: 
     ``language``: of the headings (the report's own texts are in it already)."""
     console = console or Console(width=160)
     summary = Table(title=text("report.summary", language))
-    assignments = sorted({a for per_student in report.values() for a in per_student})
+    assignments = sorted({a for per_student in report.values() for a in per_student}, key=lecture_position)
     summary.add_column(text("report.student", language))
     for assignment in assignments:
         summary.add_column(assignment, justify="right")

@@ -503,3 +503,19 @@ def test_a_result_without_a_needed_value_is_reported_in_one_language(language, f
     for clip_failure in (clip._same_tokens({}, {"tokens": ["a"]}), clip._same_ranking({}, {"ranking": ["a"]})):
         shown = render(clip_failure.key, clip_failure.params, language)
         assert "`" in shown and foreign not in shown
+
+
+def test_the_summary_table_lists_assignments_in_lecture_order():
+    """(It once sorted them by name: clip, counterfactual, gradcam, pdp.)"""
+    import io
+
+    from rich.console import Console
+
+    from autograder.exercises import assignments
+    from autograder.report import print_table
+
+    entry = {"_max_score": 1.0, "_score": 1.0}
+    console = Console(file=io.StringIO(), width=200)
+    print_table({"s": {name: dict(entry) for name in sorted(assignments())}}, language="en", console=console)
+    header = next(line for line in console.file.getvalue().splitlines() if "Student" in line)
+    assert sorted(assignments(), key=header.index) == list(assignments()) == ["pdp", "gradcam", "counterfactual", "clip"]

@@ -67,7 +67,9 @@ def array_close(student: dict, expected: dict, key: str, tol: Tolerance) -> Fail
         return Failure("not_finite", {"key": key})
     if np.allclose(got, want, rtol=tol.rtol, atol=tol.atol, equal_nan=True):
         return None
-    error = float(np.nanmax(np.abs(got - want))) if got.size else 0.0
+    differences = np.abs(got - want)
+    differences = differences[~np.isnan(differences)]  # (NaN where either is NaN: no number, no warning)
+    error = float(differences.max()) if differences.size else float("nan")
     return Failure("values", {"key": key, "max_error": error, "rtol": tol.rtol, "atol": tol.atol})
 
 
