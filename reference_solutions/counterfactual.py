@@ -202,7 +202,9 @@ def modifies_input(model, image, target_class, steps=50, lr=0.1, distance_weight
 
 def random_start(model, image, target_class, steps=50, lr=0.1, distance_weight=0.05):
     # starts from the image plus unseeded noise: two calls give different results
-    return _descent(model, image, target_class, steps, lr, distance_weight, start_noise=0.02)
+    # (±0.005: far enough from the reference for cf.matches_reference (mean |Δ| ≈ 0.004–0.005 vs 1e-3), close
+    # enough that cf.proximity never fails on it (L1 ratio ≤ 1.04 vs 1.5; ±0.02 reached 1.29 and failed now and then))
+    return _descent(model, image, target_class, steps, lr, distance_weight, start_noise=0.005)
 
 
 def softmax_twice(model, image, target_class, steps=50, lr=0.1, distance_weight=0.05):

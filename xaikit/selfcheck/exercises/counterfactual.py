@@ -94,7 +94,7 @@ def probe_cf(namespace, inputs):
 
 
 def probe_cf_repeat(namespace, inputs):
-    """Two calls with the same seed must give the same counterfactual."""
+    """Two calls with the same arguments (and the same global seeds) must give the same counterfactual."""
     import keras
 
     function = require(namespace, "generate_counterfactual")
