@@ -242,7 +242,8 @@ def test_the_throwaway_exercise_is_registered_released_graded_and_passes_the_cor
     assert graded.returncode == 0, graded.stdout[-2000:] + graded.stderr[-3000:]
     report = json.loads((root / "report.json").read_text())
     verdicts = {student: report[student][NAME]["means.values"] for student in students}
-    assert (verdicts["full_solution"]["score"], verdicts["full_solution"]["message_key"]) == (1, "passed")
+    assert (verdicts["full_solution"]["score"], verdicts["full_solution"]["message_key"]) == (1, "passed"), \
+        json.dumps(report["full_solution"][NAME], ensure_ascii=False)[:3000]  # (the notes say why it did not run)
     assert (verdicts["buggy_rows"]["score"], verdicts["buggy_rows"]["message_key"]) == (0, "mean_over_rows")
     assert "average across each row" in verdicts["buggy_rows"]["message"]
     assert verdicts["blank_release"]["score"] == 0 and verdicts["blank_release"]["message_key"] != "passed"

@@ -352,10 +352,16 @@ def main() -> int:
 def _remove_own_scratch_folder() -> None:
     """The folder its starter made for it (cwd): a daemon's has no other owner, and an owned one's
     starter may have been killed before its atexit ran."""
-    if os.path.basename(os.getcwd()).startswith("xaigrade-zygote-"):
+    folder = os.getcwd()
+    if os.path.basename(folder).startswith("xaigrade-zygote-"):
         import shutil
 
-        shutil.rmtree(os.getcwd(), ignore_errors=True)
+        gone = folder + ".removing"  # renamed first: an import still running in the main thread (the owner
+        try:                         # watcher's case) cannot write new files into it while it is removed
+            os.rename(folder, gone)
+        except OSError:
+            gone = folder
+        shutil.rmtree(gone, ignore_errors=True)
 
 
 def _exit_if_owner_gone(owner: int, imported: threading.Event) -> None:
