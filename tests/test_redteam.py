@@ -494,7 +494,10 @@ def _grading_with_a_first_result(submissions: Path, output: Path):
     (its command, the process, the folder of state files)."""
     command = [str(Path(sys.executable).parent / "xaigrade"), "grade", "pdp", "--submissions", str(submissions),
                "--output", str(output)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Ctrl-C as in a terminal: a pytest-xdist worker ignores SIGINT, and an ignored SIGINT is inherited
+    # (Python then installs no KeyboardInterrupt handler), so the grader would never see it
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     state_dir = output / ".xaigrade" / "graded"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not list(state_dir.rglob("*.json")):

@@ -198,9 +198,12 @@ def namespace_command() -> tuple[str, ...]:
 
 
 def exposed_paths() -> list[str]:
-    """What the kernel may read: our two packages and the Python installation."""
+    """What the kernel may read: our two packages and the Python installation, with every library folder
+    on its path (a venv that reaches another environment's site-packages through a .pth file under /tmp)."""
+    libraries = [p for p in sys.path if os.path.basename(p.rstrip("/")) in ("site-packages", "dist-packages")
+                 and os.path.isdir(p)]
     return [str(PROJECT_ROOT / "autograder"), str(PROJECT_ROOT / "xaikit"), sys.prefix, sys.base_prefix,
-            str(Path(os.path.realpath(sys.executable)).parent.parent)]
+            str(Path(os.path.realpath(sys.executable)).parent.parent), *dict.fromkeys(libraries)]
 
 
 def hidden_paths(extra: list[str]) -> list[str]:
