@@ -148,7 +148,7 @@ def test_a_zygote_ends_with_its_owner(tmp_path):
     owner.kill()  # (while the zygote still imports: it is started without waiting for it)
     owner.wait()
     _gone(zygote_pid)
-    # (its scratch folder should go with it; in 1 of 3 runs under load it stayed — not yet understood, so
+    # (its scratch folder should go with it; in two loaded parallel runs it stayed — not yet understood, so
     # not asserted here)
 
 
