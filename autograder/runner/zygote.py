@@ -333,15 +333,13 @@ def main() -> int:
         os.umask(old_umask)
     listener.listen(16)
     try:
-        print("ready", flush=True)
-    except OSError:  # the starter is gone already (its pipe is closed): nobody to serve
-        listener.close()
-        _remove_own_scratch_folder()
-        return 0
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)  # the client stopped reading; nothing may write into a closed pipe
-    os.close(devnull)
-    try:
+        try:
+            print("ready", flush=True)
+        except OSError:  # the starter is gone already (its pipe is closed): nobody to serve
+            return 0
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)  # the client stopped reading; nothing may write into a closed pipe
+        os.close(devnull)
         serve(listener, args.owner, args.idle)
     finally:
         listener.close()
