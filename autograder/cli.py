@@ -297,6 +297,28 @@ def cmd_overview(args) -> int:
     return 0
 
 
+def cmd_fairness(args) -> int:
+    """Every correct alternative (reference_solutions/alternatives/) on the public cases and on the K hidden sets of
+    this course's secret, and each check's tolerance against them and the known mistakes. Exit 1 if correct work
+    loses a point anywhere."""
+    from .fairness import fairness_report, format_report
+    from .references import pin_threads
+    from .secret import course_secret
+
+    course = _course(args)
+    settings = load_settings(course)
+    _ensure_secret(course, settings)
+    secret = course_secret(course, settings)
+    pin_threads()
+    unfair = 0
+    for name in _available(args.assignments, course):
+        report = fairness_report(load_exercise(name), secret, settings.hidden_sets, settings.public_seed,
+                                 settings.cache_reference)
+        print(format_report(report), flush=True)
+        unfair += len(report.unfair)
+    return 1 if unfair else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xaigrade", description=__doc__)
     parser.add_argument("--language", choices=("de", "en"), default=None, help="feedback language")
@@ -367,6 +389,12 @@ def build_parser() -> argparse.ArgumentParser:
     kit.add_argument("folder", nargs="?", default="dist/student-kit", help="where the wheel goes (default: %(default)s)")
     kit.add_argument("--course-dir", default=None, help=COURSE_DIR_HELP)
     kit.set_defaults(func=cmd_student_kit)
+
+    fairness = sub.add_parser("fairness", help="correct alternatives on the public cases and every hidden set; "
+                              "each check's tolerance against correct work and known mistakes")
+    fairness.add_argument("assignments", nargs="*")
+    fairness.add_argument("--course-dir", default=None, help=COURSE_DIR_HELP)
+    fairness.set_defaults(func=cmd_fairness)
 
     demo = sub.add_parser("demo", help="release everything and grade the example submissions")
     demo.add_argument("assignments", nargs="*")

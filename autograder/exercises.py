@@ -29,6 +29,7 @@ EXERCISE_FILES = {
     "xaikit/selfcheck/exercises/{name}.py": "student side: probes, public cases, checks' criteria and messages",
     "reference_solutions/{name}.py": "reference functions and VARIANTS (known mistakes)",
     "reference_solutions/hidden/{name}.py": "build_hidden_cases(seed): the hidden inputs",
+    "reference_solutions/alternatives/{name}.py": "ALTERNATIVES: correct solutions written differently (full marks everywhere)",
     "autograder/checks/{name}.py": "ORDER, DIAGNOSES, CHECKS, MESSAGES, build_cases: registers the exercise",
     "examples/buggy/{name}.py": "BUGGY: realistic wrong submissions for the demo",
     "tests/test_{name}_checks.py": "EXPECTED_LOSSES (and MESSAGE_FOR): what each known mistake loses",
@@ -40,7 +41,8 @@ GENERATED_FILES = {
     "examples/submissions/full_solution/{name}/{name}.ipynb": "examples/build_examples.py",
 }
 # The Python modules among them, by folder: a module in one of these folders belongs to an exercise.
-_MODULE_FOLDERS = ("autograder/checks", "xaikit/selfcheck/exercises", "reference_solutions", "reference_solutions/hidden")
+_MODULE_FOLDERS = ("autograder/checks", "xaikit/selfcheck/exercises", "reference_solutions", "reference_solutions/hidden",
+                   "reference_solutions/alternatives")
 _GRADER_SIDE = "reference_solutions"  # absent where only the student side is installed
 # What a checks module must define (besides ORDER) for the grader.
 REQUIRED_NAMES = ("DIAGNOSES", "CHECKS", "MESSAGES", "build_cases")

@@ -70,7 +70,11 @@ def _fingerprint_inputs(exercise: Exercise, seed: int, kind: str) -> str:
     hasher = hashlib.sha256(f"{kind}|{exercise.name}|{seed}|{sys.version}".encode())
     files = [Path(exercise.module.__file__), Path(__file__).parent / "checks" / "__init__.py",
              PROJECT_ROOT / "reference_solutions" / f"{exercise.name}.py",
-             PROJECT_ROOT / "reference_solutions" / "hidden" / f"{exercise.name}.py"]  # (xaikit/ below: student side)
+             PROJECT_ROOT / "reference_solutions" / "hidden" / f"{exercise.name}.py"]
+    alternatives = PROJECT_ROOT / "reference_solutions" / "alternatives" / f"{exercise.name}.py"
+    if kind == "alternatives" or "reference_solutions.alternatives" in _text(files[-1]):
+        files.append(alternatives)  # (a builder that screens its cases with them depends on them too)
+    # xaikit/ (student side: probes, criteria, models, weights)
     files += sorted(p for p in (PROJECT_ROOT / "xaikit").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     for path in files:
         if path.exists():
@@ -82,6 +86,13 @@ def _fingerprint_inputs(exercise: Exercise, seed: int, kind: str) -> str:
         except metadata.PackageNotFoundError:
             pass
     return hasher.hexdigest()[:20]
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
 
 
 def disk_cached(exercise: Exercise, seed: int, kind: str, build):
@@ -141,28 +152,58 @@ MAX_SET_ATTEMPTS = 3  # candidates per set (each costs one reference computation
 _warned: set = set()
 
 
+def alternatives_context(exercise: Exercise, seed: int, cases: list[Case], use_cache: bool = True) -> dict:
+    """The correct alternatives' results on the cases of the hidden set with this seed (cached like the set)."""
+    from .fairness import alternative_results
+
+    def build():
+        pin_threads()
+        return alternative_results(exercise, cases, dict(vars(reference_module(exercise))))
+
+    return disk_cached(exercise, seed, "alternatives", build) if use_cache else build()
+
+
 def hidden_set(exercise: Exercise, secret: bytes, index: int, use_cache: bool = True) -> tuple[list[Case], dict, dict]:
-    """Hidden case set ``index``: the first candidate seed (``secret.set_seed``) whose cases show every known
-    mistake in every check that names it, so diagnosis and points work the same on every set. Each candidate's
-    results are cached, so the search is paid once per secret. If none of ``MAX_SET_ATTEMPTS`` candidates has
-    no blind spot, the one with the fewest is used and the blind spots are reported on stderr (the exercise's
-    hidden builders then need more varied cases; ``tests/test_<ex>_checks.py`` fails on it)."""
+    """Hidden case set ``index``: its cases, the reference's and the variants' results (``choose_hidden_set``)."""
+    return choose_hidden_set(exercise, secret, index, use_cache)[1]
+
+
+def choose_hidden_set(exercise: Exercise, secret: bytes, index: int, use_cache: bool = True
+                      ) -> tuple[int, tuple[list[Case], dict, dict]]:
+    """(seed, context) of hidden case set ``index``: the first candidate seed (``secret.set_seed``) on which every correct
+    alternative of the exercise gets full marks (``fairness.unfair_spots``) and whose cases show every known
+    mistake in every check that names it (``blind_spots``), so points and diagnosis work the same on every set.
+    Each candidate's results are cached, so the search is paid once per secret. If none of ``MAX_SET_ATTEMPTS``
+    candidates has both, the fairest one is used (a lost point for correct work is worse than a missed mistake),
+    then the one with the fewest blind spots, and what is wrong is reported on stderr (the exercise's hidden
+    builders then need other cases; ``tests/test_fairness.py`` and ``tests/test_exercises.py`` fail on it)."""
+    from .fairness import unfair_spots
     from .secret import set_seed
 
     best = None
     for attempt in range(MAX_SET_ATTEMPTS):
-        context = hidden_context(exercise, set_seed(secret, exercise.name, index, attempt), use_cache)
+        seed = set_seed(secret, exercise.name, index, attempt)
+        try:
+            context = hidden_context(exercise, seed, use_cache)
+        except Exception as error:  # noqa: BLE001 - a builder that finds no fair case for this seed: the next one
+            print(f"xaigrade: {exercise.name} hidden set {index + 1}, candidate {attempt + 1}: {error}", file=sys.stderr)
+            continue
         blind = blind_spots(exercise, *context)
-        if not blind:
-            return context
-        if best is None or len(blind) < len(best[1]):
-            best = (context, blind)
+        unfair = unfair_spots(exercise, context[0], context[1], alternatives_context(exercise, seed, context[0], use_cache))
+        if not blind and not unfair:
+            return seed, context
+        if best is None or (len(unfair), len(blind)) < (len(best[2]), len(best[3])):
+            best = (seed, context, unfair, blind)
+    if best is None:
+        raise RuntimeError(f"{exercise.name} hidden set {index + 1}: none of {MAX_SET_ATTEMPTS} candidate seeds gave "
+                           "cases (see the messages above)")
     key = (exercise.name, index)
+    seed, context, unfair, blind = best
     if key not in _warned:
         _warned.add(key)
-        print(f"xaigrade: warning: {exercise.name} hidden set {index + 1}: no candidate seed without blind spots; "
-              f"using one where {', '.join(best[1])}", file=sys.stderr)
-    return best[0]
+        print(f"xaigrade: warning: {exercise.name} hidden set {index + 1}: no candidate seed that is fair and has "
+              f"no blind spots; using one where {', '.join(unfair + blind)}", file=sys.stderr)
+    return seed, context
 
 
 # --- the released data of the public cases ---------------------------------------------------------

@@ -26,13 +26,13 @@ import pytest
 
 from autograder.config import PROJECT_ROOT
 from autograder.exercises import EXERCISE_FILES, assignments
-from helpers import expectations
+from helpers import HIDDEN_SETS, expectations
 
 NAME = "throwaway"
 GUIDE = PROJECT_ROOT / "docs" / "adding_an_exercise.md"
 FRAMEWORK = ("autograder", "xaikit", "reference_solutions/__init__.py", "reference_solutions/hidden/__init__.py",
-             "nbgrader_config.py", "examples/build_examples.py", "tests/conftest.py", "tests/helpers.py",
-             "tests/test_exercises.py")
+             "reference_solutions/alternatives/__init__.py", "nbgrader_config.py", "examples/build_examples.py",
+             "tests/conftest.py", "tests/helpers.py", "tests/test_exercises.py", "tests/test_fairness.py")
 
 
 def _notebook() -> str:
@@ -86,7 +86,7 @@ def build_public_cases(seed):
 
 
 def _values(student, expected, case):
-    return array_close(student, expected, "means", Tolerance(rtol=1e-9, atol=1e-12))
+    return array_close(student, expected, "means", Tolerance(rtol=1e-6, atol=1e-6))  # float32 work: ~1e-7
 
 
 CHECKS = [Check("means.values", "test_column_means", 1, {"de": "Spaltenmittel", "en": "column means"},
@@ -114,6 +114,30 @@ from xaikit.selfcheck.exercises.throwaway import matrix_case
 def build_hidden_cases(seed):
     rng = np.random.default_rng(seed)
     return [matrix_case(rng, 4, 7), matrix_case(rng, 6, 2)]
+''',
+    "reference_solutions/alternatives/<ex>.py": '''import numpy as np
+
+
+def with_a_loop(X):
+    X = np.asarray(X, dtype=float)
+    return np.array([X[:, j].mean() for j in range(X.shape[1])])
+
+
+def sum_over_count(X):
+    return np.sum(X, axis=0) / len(X)
+
+
+def in_float32(X):
+    return np.asarray(X, dtype=np.float32).mean(axis=0)
+
+
+def transposed(X):
+    return np.asarray(X).T.mean(axis=1)
+
+
+ALTERNATIVES = {name: {"column_means": function} for name, function in
+                [("with_a_loop", with_a_loop), ("sum_over_count", sum_over_count), ("in_float32", in_float32),
+                 ("transposed", transposed)]}
 ''',
     "autograder/checks/<ex>.py": '''from xaikit.selfcheck.exercises import throwaway as _public
 from xaikit.selfcheck.exercises.throwaway import *  # noqa: F401,F403
@@ -152,7 +176,7 @@ def listed_in_the_guide() -> list[str]:
 
 def test_the_guide_lists_exactly_the_files_the_registry_knows_and_the_throwaway_writes():
     listed = listed_in_the_guide()
-    assert len(listed) == len(set(listed)) == 7, listed
+    assert len(listed) == len(set(listed)) == 8, listed
     assert set(listed) == {pattern.replace("{name}", "<ex>") for pattern in EXERCISE_FILES}
     assert set(listed) == set(THROWAWAY)
 
@@ -248,9 +272,10 @@ def test_the_throwaway_exercise_is_registered_released_graded_and_passes_the_cor
     assert "average across each row" in verdicts["buggy_rows"]["message"]
     assert verdicts["blank_release"]["score"] == 0 and verdicts["blank_release"]["message_key"] != "passed"
 
-    core = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_exercises.py")
+    core = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_exercises.py", "tests/test_fairness.py")
     assert core.returncode == 0, core.stdout[-3000:]
-    assert re.search(r"\b6 passed\b", core.stdout), core.stdout[-1000:]  # 5 properties + 1 variant: all ran
+    # test_exercises: 5 properties + 1 variant; test_fairness: 3 + one per hidden set: all ran
+    assert re.search(rf"\b{6 + 3 + HIDDEN_SETS} passed\b", core.stdout), core.stdout[-1000:]
 
 
 def _without(root: Path, relative: str):
@@ -304,7 +329,8 @@ def test_a_checks_module_without_order_or_that_fails_to_import_is_an_error_namin
 
 def _fake_exercises(root: Path, orders: dict) -> None:
     for name, order in orders.items():
-        for folder in ("autograder/checks", "xaikit/selfcheck/exercises", "reference_solutions", "reference_solutions/hidden"):
+        for folder in ("autograder/checks", "xaikit/selfcheck/exercises", "reference_solutions", "reference_solutions/hidden",
+                       "reference_solutions/alternatives"):
             (root / folder).mkdir(parents=True, exist_ok=True)
             (root / folder / f"{name}.py").write_text(f"ORDER = {order}\n" if folder == "autograder/checks" else "")
 

@@ -7,6 +7,8 @@ so tolerances and their messages are stated once.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +31,38 @@ class Tolerance:
 
     def __str__(self):
         return f"rtol={self.rtol:g}, atol={self.atol:g}"
+
+
+# --- how close a comparison came to its limit (read by the fairness figures, never by a verdict) -----------
+# Each tolerance comparison below reports its deviation as a share of what it allows: 1.0 is the limit, a result
+# passes at <= 1. ``recording()`` collects these shares while criteria run, so the grader can state per check the
+# largest share a correct solution reached and the smallest a caught mistake did (``autograder/fairness.py``).
+
+_RECORDS: contextvars.ContextVar = contextvars.ContextVar("xaikit_comparison_records", default=None)
+
+
+@contextlib.contextmanager
+def recording():
+    """Collect ``(what, share of the limit)`` of every tolerance comparison made inside the block (this thread)."""
+    records: list = []
+    token = _RECORDS.set(records)
+    try:
+        yield records
+    finally:
+        _RECORDS.reset(token)
+
+
+def record(what: str, share: float) -> None:
+    records = _RECORDS.get()
+    if records is not None:
+        records.append((what, float(share)))
+
+
+def within_limit(what: str, value: float, limit: float) -> bool:
+    """``value <= limit`` for a scalar bound (a mean difference, a distance ratio), recorded for the figures."""
+    share = float(value) / limit if limit > 0 else (0.0 if value <= 0 else float("inf"))
+    record(what, share if np.isfinite(share) else float("inf"))
+    return bool(value <= limit)
 
 
 def numeric_array(result: dict, key: str) -> tuple[np.ndarray | None, Failure | None]:
@@ -62,15 +96,31 @@ def array_close(student: dict, expected: dict, key: str, tol: Tolerance) -> Fail
         return failure
     want = np.asarray(expected[key], dtype=np.float64)
     if got.shape != want.shape:
+        record(key, float("inf"))
         return Failure("shape", {"key": key, "expected": tuple(want.shape), "got": tuple(got.shape)})
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(want)):
+        record(key, float("inf"))
         return Failure("not_finite", {"key": key})
+    if _RECORDS.get() is not None:
+        record(key, _share_of_tolerance(got, want, tol))
     if np.allclose(got, want, rtol=tol.rtol, atol=tol.atol, equal_nan=True):
         return None
     differences = np.abs(got - want)
     differences = differences[~np.isnan(differences)]  # (NaN where either is NaN: no number, no warning)
     error = float(differences.max()) if differences.size else float("nan")
     return Failure("values", {"key": key, "max_error": error, "rtol": tol.rtol, "atol": tol.atol})
+
+
+def _share_of_tolerance(got: np.ndarray, want: np.ndarray, tol: Tolerance) -> float:
+    """max |got - want| / (atol + rtol |want|): numpy.allclose passes exactly when this is <= 1."""
+    if got.size == 0:
+        return 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = np.abs(got - want) / (tol.atol + tol.rtol * np.abs(want))
+    both_nan = np.isnan(got) & np.isnan(want)
+    shares = np.where(both_nan, 0.0, shares)
+    shares = np.where(np.isnan(shares), np.inf, shares)  # NaN on one side only: as far as it gets
+    return float(np.max(shares))
 
 
 def flag_true(student: dict, key: str, message: str) -> Failure | None:
