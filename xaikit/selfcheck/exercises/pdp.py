@@ -1,6 +1,11 @@
 """Self-check of the partial-dependence exercise (scikit-learn, Boston housing): probes, public
-cases and checks. Tolerance: rtol=1e-6, atol=1e-8 - partial dependence is deterministic, so only
-floating-point summation order may differ."""
+cases and checks. Tolerance: rtol=1e-6, atol=1e-6 - partial dependence is deterministic, so only
+floating-point summation order and the dtype of the student's copy may differ. float64 work differs by
+< 1e-9 of the tolerance; a copy in float32 (inputs rounded at 6e-8 relative) reaches up to 0.05 of it on
+the hidden sets. atol: with atol=1e-8 such a float32 copy used up to 1.96 of the tolerance (lost the check on
+35 of 100,000 draws of the interaction data) where a mean of the unit-scale model a*b + c**2 cancels to about 0;
+with 1e-6, at most 0.05 in 40,000 draws. The named mistakes are caught at >= 500 times the tolerance
+(60 random hidden sets; >= 1,100 on the tests' K sets, ``tests/test_fairness.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from ..probe import Snapshot, require
 from ..core import Case, Check
 
 NOTEBOOK = "pdp"
-TOLERANCE = Tolerance(rtol=1e-6, atol=1e-8)
+TOLERANCE = Tolerance(rtol=1e-6, atol=1e-6)
 PROBE_FUNCTIONS = {"probe_pd_1d": "partial_dependence_1d", "probe_pd_2d": "partial_dependence_2d"}
 PUBLIC_FEATURES = ("RM", "LSTAT")
 
