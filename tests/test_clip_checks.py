@@ -179,3 +179,27 @@ def test_hidden_inputs_differ_from_public_ones():
     general = [c.inputs["model"] for c in public + hidden if c.probe == "probe_general"]
     assert general[0]["config"] != general[1]["config"] and general[0]["seed"] != general[1]["seed"]
     assert len(hidden) > len(public)
+
+
+def test_token_texts_fit_the_text_encoder_without_truncation():
+    """Task 3 does not ask for truncation=True: every text token_importance gets must fit the text encoder as it is
+    (a correct solution that tokenises without truncation would crash on a longer one)."""
+    exercise = Exercise("clip")
+    _, hidden, _, _ = hidden_setup("clip")
+    _, processor = clip_checks.load_model("embedded")
+    tokenizer = processor.tokenizer
+    for case in exercise.build_cases(7, public=True) + list(hidden):
+        if "text" in case.inputs:
+            assert len(tokenizer(case.inputs["text"])["input_ids"]) <= tokenizer.model_max_length, case.id
+
+
+def test_the_softmax_sum_check_records_its_share_of_the_tolerance():
+    from xaikit.selfcheck.compare import recording
+
+    check = next(c for c in clip_checks.CHECKS if c.id == "similarity.softmax_sums_to_one")
+    expected = {"probs": np.array([0.25, 0.75])}
+    with recording() as records:
+        assert check.criterion({"probs": np.array([0.25, 0.75 + 0.5 * clip_student.TOLERANCE.atol])}, expected, None) is None
+        assert check.criterion({"probs": np.array([1.0, 1.0])}, expected, None).key == "probs_sum"
+    assert [name for name, _ in records] == ["probs_sum", "probs_sum"]
+    assert abs(records[0][1] - 0.5) < 1e-6 and records[1][1] > 1e3

@@ -18,7 +18,7 @@ import json
 
 import numpy as np
 
-from ..compare import Failure, Tolerance, all_of, close, numeric_array
+from ..compare import Failure, Tolerance, all_of, close, numeric_array, within_limit
 from ..probe import as_numpy, cached_model, require
 from ..core import Case, Check
 from ..messages import Message
@@ -267,7 +267,7 @@ def _probs_sum(student, expected, case):
     if got.shape != want.shape:
         return Failure("shape", {"key": "probs", "expected": tuple(want.shape), "got": tuple(got.shape)})
     total = float(np.sum(got))
-    if abs(total - float(np.sum(want))) <= TOLERANCE.atol:  # the reference's sum is 1
+    if within_limit("probs_sum", abs(total - float(np.sum(want))), TOLERANCE.atol):  # the reference's sum is 1
         return None
     return Failure("probs_sum", {"sum": total})
 
