@@ -242,3 +242,70 @@ def test_saliency_and_overlay_definitions():
     out = reference.overlay_heatmap(image, heatmap, alpha=0.5)
     assert out.dtype == np.uint8 and out.shape == (4, 5, 3)
     np.testing.assert_allclose(out, 0.5 * image + 0.5 * cm.jet(heatmap)[..., :3] * 255, atol=0.51)
+
+
+def test_amplified_head_keeps_logits_and_maps_and_scales_the_raw_cam():
+    """``RandomCNN.amplify_head`` (the random CNNs' raw maps on the scale of real networks', issue 20): the logits for
+    its input, and so the prediction, the softmax and every min-max scaled map, stay; raw CAM and gradients grow."""
+    from autograder.checks.gradcam import RandomCNN
+    from reference_solutions.hidden.gradcam import _raw_cam_max
+
+    model = RandomCNN([6, 8, 12, 8], [3, 5, 3, 1], [False, True, False, False], num_classes=4, seed=5).eval()
+    x = torch.randn(1, 3, 33, 47, generator=torch.Generator().manual_seed(0))
+    logits, heatmap, saliency = model(x).detach(), reference.grad_cam(model, x, "layer2", 1), reference.saliency_map(model, x)
+    raw = _raw_cam_max(model, x, "layer2", 1)
+    model.amplify_head(x, 50.0)
+    torch.testing.assert_close(model(x).detach(), logits, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(reference.grad_cam(model, x, "layer2", 1), heatmap, atol=1e-5)
+    np.testing.assert_allclose(reference.saliency_map(model, x), saliency, atol=1e-5)
+    assert _raw_cam_max(model, x, "layer2", 1) == pytest.approx(50.0 * raw, rel=1e-4)
+
+
+def _raw_scales(cases):
+    """case id -> the smallest positive raw maximum of the maps a random-CNN case's probe compares."""
+    from reference_solutions.hidden.gradcam import _raw_cam_max
+
+    scales = {}
+    for case in cases:
+        inputs = case.inputs
+        if case.id.startswith(("cam_random_", "classes_random_", "layer_random")):
+            if case.probe == "probe_classes":
+                maps = [(inputs["layer"], inputs[key]) for key in ("class_a", "class_b")] + [(inputs["layer"], None)]
+            elif case.probe == "probe_layer":
+                maps = [(inputs["layer"], inputs["class_idx"]), ("layer4", inputs["class_idx"])]
+            else:
+                maps = [(inputs["layer"], inputs["class_idx"])]
+            scales[case.id] = min(v for v in (_raw_cam_max(inputs["model"], inputs["x"], *m) for m in maps) if v > 0)
+        elif case.id == "saliency_random":
+            x = inputs["x"].detach().clone().requires_grad_(True)
+            logits = inputs["model"](x)
+            (gradient,) = torch.autograd.grad(logits[0, inputs["class_idx"]], x)
+            scales[case.id] = float(gradient.abs().max())
+    return scales
+
+
+def test_random_cnn_maps_lie_on_the_scale_of_real_networks_in_public_and_hidden_cases():
+    """A student's epsilon in the min-max denominator (pytorch-grad-cam: 1e-7) costs eps / (raw maximum) of the
+    tolerance: every compared map of a random CNN has a raw maximum of at least the floor, on the public cases
+    (which sit on it: the hardest conditioning the hidden sets use) and on every hidden set."""
+    from autograder.checks import Exercise
+    from helpers import all_hidden_sets
+    from reference_solutions.hidden.gradcam import CAM_FLOOR, SALIENCY_FLOOR
+
+    floor = {"saliency_random": SALIENCY_FLOOR}
+    public = _raw_scales(Exercise("gradcam").build_cases(7, public=True))
+    assert set(public) == {"cam_random_0", "classes_random_0", "saliency_random"}
+    for case_id, scale in public.items():
+        assert floor.get(case_id, CAM_FLOOR) * 0.99 <= scale <= floor.get(case_id, CAM_FLOOR) * 3, (case_id, scale)
+    for index, (_, cases, _, _) in enumerate(all_hidden_sets("gradcam")):
+        for case_id, scale in _raw_scales(cases).items():
+            assert scale >= floor.get(case_id, CAM_FLOOR) * (1 - 1e-3), (index + 1, case_id, scale)
+
+
+def test_range_check_allows_float32_rounding_only():
+    from xaikit.selfcheck.exercises.gradcam import _unit_range
+
+    check = _unit_range("heatmap")
+    assert check({"heatmap": np.array([[-1e-15, 0.5], [1.0 + 1.2e-7, 1.0]])}) is None  # cv2.normalize, float32
+    assert check({"heatmap": np.array([[0.0, 1.01]])}).key == "heatmap_range"
+    assert check({"heatmap": np.array([[-0.001, 1.0]])}).key == "heatmap_range"

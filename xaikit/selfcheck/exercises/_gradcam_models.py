@@ -50,12 +50,31 @@ class RandomCNN(nn.Module):
                 self.fc.weight[0].abs_()
                 self.fc.weight[1] = -self.fc.weight[1].abs()
 
-    def forward(self, x):
+    def features(self, x):
+        """What ``fc`` sees: the last feature map, averaged over the positions."""
         for index in range(1, self.depth + 1):
             x = F.relu(getattr(self, f"layer{index}")(x))
             if self.pools[index - 1]:
                 x = F.max_pool2d(x, 2)
-        return self.fc(x.mean(dim=(2, 3)))
+        return x.mean(dim=(2, 3))
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+    def amplify_head(self, x, gain: float) -> "RandomCNN":
+        """``fc`` weights times ``gain``, its bias moved so that the logits for ``x`` stay what they were.
+
+        The prediction, the softmax and every min-max scaled map for ``x`` stay as they were; the raw maps (a CAM
+        value is about the logit's share per position, ~ logit / (h·w)) grow by ``gain``. Small random CNNs on
+        inputs of a thousand positions give raw CAMs of 1e-5 to 1e-3, far below real networks' (MiniResNet,
+        ResNet-50: 0.01 to 0.5), where an epsilon in a student's min-max denominator, ``/(max - min + 1e-7)``
+        as in pytorch-grad-cam, already costs a share of the tolerance; amplified, they lie on the real scale."""
+        with torch.no_grad():
+            features = self.features(x)
+            logits = self.fc(features)[0]
+            self.fc.weight.mul_(float(gain))
+            self.fc.bias.copy_(logits - features[0] @ self.fc.weight.T)
+        return self
 
 
 # --- models and inputs --------------------------------------------------------------------------

@@ -4,9 +4,16 @@ public cases and checks. Side effects are recorded by the probes as flags (hooks
 the embedded model, scenes), ``_gradcam_cases.py`` (one case builder per probe, shared with the grader's
 hidden cases), ``_gradcam_messages.py`` (the checks' messages).
 
-Tolerances: weights alpha ``rtol=1e-4`` plus ``atol=1e-4 * max|alpha|`` (float32 summation order);
-heatmaps and saliency maps ``atol=1e-3`` on [0, 1] (mistakes differ by 0.05 to 1);
-overlay +-4 of 255 per channel (rounding, and the 256-entry quantisation of the jet colour map).
+Tolerances (measured over correct alternatives written differently and the known mistakes, on the public cases
+and K hidden sets; ``tests/test_fairness.py``): weights alpha ``rtol=1e-4`` plus ``atol=1e-4 * max|alpha|``
+(float32 vs float64, other summation orders: up to 0.002 of it; mistakes 4000 times it); heatmaps and saliency maps
+``atol=1e-3`` on [0, 1] (an epsilon of 1e-7 in the min-max denominator: up to 0.02 of it, 1e-6: 0.18; mistakes 5 to
+200 times it), and in [0, 1] up to float32 rounding (RANGE_SLACK); overlay +-8 of 255 per channel: correct overlays
+differ by up to 4 (a heatmap brought to 256 levels first, ``jet(np.uint8(255 * heatmap))``, shifts the colour by up
+to one of jet's 256 entries, 4.5 levels, times alpha <= 0.6; truncating instead of rounding adds up to 1), the
+known mistakes by 88 or more, OpenCV's own jet table by 13 to 21 (it loses the point, as the notebook says).
+A CAM's raw values are about the logit's share per position: the random CNNs' are brought to the scale of real
+networks' (``RandomCNN.amplify_head``), so that a student's epsilon does not decide the result.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ import xaikit  # noqa: F401  (torch/triton before anything can import TensorFlow
 import numpy as np
 import torch
 
-from ..compare import Failure, Tolerance, all_of, array_close, close, flag, numeric_array, shaped_array, within
+from ..compare import (Failure, Tolerance, all_of, array_close, close, flag, numeric_array, shaped_array,
+                       within_limit)
 from ..core import Case, Check
 from ..probe import Snapshot, as_numpy, require
 from ._gradcam_cases import (all_negative_case, cam_cases, classes_case, hygiene_case,  # noqa: F401  (hidden cases)
@@ -33,9 +41,14 @@ NOTEBOOK = "gradcam"
 # notebook's helpers import lazily (xaikit.load_image_classifier), besides the notebook's own imports.
 WARM_IMPORTS = [("torchvision.models", ("ResNet50_Weights", "resnet50")), ("torchvision.models.resnet", ())]
 HEATMAP_TOL = Tolerance(rtol=0.0, atol=1e-3)
-OVERLAY_TOL = Tolerance(rtol=0.0, atol=4.0)
+OVERLAY_TOL = Tolerance(rtol=0.0, atol=8.0)
 WEIGHTS_RTOL = 1e-4
 DIFFER_THRESHOLD = 0.03  # mean |difference| of two min-max scaled maps that counts as 'different'
+RANGE_SLACK = 1e-5  # how far outside [0, 1] a normalised map may stray (float32 rounding: cv2.normalize gives -1e-15)
+# fc gain of the public random CNNs whose maps are compared (``RandomCNN.amplify_head``): their smallest raw CAM
+# maximum becomes 0.010 (from 1.7e-4), the least the grader's hidden cases have
+PUBLIC_HEAD_GAIN = 60.0
+PUBLIC_SALIENCY_GAIN = 2.0  # likewise the random CNN's saliency maximum max|d logit / d x|: 0.011 (from 5.3e-3)
 PROBE_FUNCTIONS = {"probe_weights": "grad_cam_weights", "probe_cam": "grad_cam", "probe_classes": "grad_cam",
                    "probe_layer": "grad_cam", "probe_overlay": "overlay_heatmap",
                    "probe_saliency": "saliency_map"}
@@ -144,7 +157,13 @@ def build_public_cases(seed: int) -> list[Case]:
     cases.append(Case("layer_embedded_0", "probe_layer",
                       {"model": EMBEDDED, "x": x, "layer": "layer3", "class_idx": class_idx},
                       f"MiniResNet, Szene 64×64, Klasse {class_idx}, Schicht layer3"))
-    return cases + overlay_cases(rng, scenes, sizes, [None, 0.25]) + saliency_cases(rng, scenes, 64, 64)
+    for case in cases:  # the random CNNs' raw maps on the scale of real networks' (``RandomCNN.amplify_head``)
+        if case.id.startswith(("cam_random_", "classes_random_")):
+            case.inputs["model"].amplify_head(case.inputs["x"], PUBLIC_HEAD_GAIN)
+    cases += overlay_cases(rng, scenes, sizes, [None, 0.25])
+    saliency = saliency_cases(rng, scenes, 64, 64)
+    saliency[1].inputs["model"].amplify_head(saliency[1].inputs["x"], PUBLIC_SALIENCY_GAIN)
+    return cases + saliency
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -164,7 +183,22 @@ def _shape_and_range(student, expected, case):
         return failure
     if not np.all(np.isfinite(got)):
         return Failure("not_finite", {"key": "heatmap"})
-    return within("heatmap", 0.0, 1.0, "heatmap_range")(student)
+    return _unit_range("heatmap")(student)
+
+
+def _unit_range(key):
+    """Every value of ``student[key]`` in [0, 1], up to float32 rounding (RANGE_SLACK; recorded)."""
+    def criterion(student, expected=None, case=None):
+        got, failure = numeric_array(student, key)
+        if failure:
+            return failure
+        if got.size == 0:
+            return None
+        low, high = float(np.nanmin(got)), float(np.nanmax(got))
+        if within_limit(f"{key} in [0, 1]", max(0.0, -low, high - 1.0), RANGE_SLACK):
+            return None
+        return Failure("heatmap_range", {"key": key, "low": 0.0, "high": 1.0, "min": low, "max": high})
+    return criterion
 
 
 def _all_negative(student, expected, case):
@@ -179,9 +213,12 @@ def _all_negative(student, expected, case):
     return failure
 
 
-def _close(a, b) -> bool:
+def _close(a, b, what: str = "map") -> bool:
+    """Two maps agree within HEATMAP_TOL (the largest difference, recorded as a share of it)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return a.shape == b.shape and bool(np.all(np.isfinite(a))) and bool(np.allclose(a, b, rtol=0.0, atol=HEATMAP_TOL.atol))
+    if a.shape != b.shape or not np.all(np.isfinite(a)):
+        return within_limit(what, np.inf, HEATMAP_TOL.atol)
+    return within_limit(what, float(np.max(np.abs(a - b))) if a.size else 0.0, HEATMAP_TOL.atol)
 
 
 def _unit(a):
@@ -190,14 +227,15 @@ def _unit(a):
     return (a - low) / (high - low) if high > low else np.zeros_like(a)
 
 
-def _differ(a, b) -> bool:
-    """Two of the student's maps differ clearly (each min-max scaled first: the scale is judged elsewhere)."""
+def _differ(a, b, what: str = "maps differ") -> bool:
+    """Two of the student's maps differ clearly (each min-max scaled first: the scale is judged elsewhere): their
+    mean |difference| is at least DIFFER_THRESHOLD (recorded as the share threshold / difference, 1 at the limit)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.shape != b.shape:
         return True
     if a.size == 0 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        return False
-    return bool(np.mean(np.abs(_unit(a) - _unit(b))) > DIFFER_THRESHOLD)
+        return within_limit(what, DIFFER_THRESHOLD, 0.0)
+    return within_limit(what, DIFFER_THRESHOLD, float(np.mean(np.abs(_unit(a) - _unit(b)))))
 
 
 def _maps(student, expected, keys):
@@ -215,15 +253,16 @@ def _class_dependence(student, expected, case):
     failure = _maps(student, expected, ("cam_a", "cam_b", "cam_none", "cam_top"))
     if failure:
         return failure
-    if _close(student["cam_top"], expected["cam_top"]):
-        if not _close(student["cam_none"], expected["cam_none"]):
+    if _close(student["cam_top"], expected["cam_top"], "cam_top"):
+        if not _close(student["cam_none"], expected["cam_none"], "cam_none"):
             return Failure("none_not_top_class")
-        if not (_close(student["cam_a"], expected["cam_a"]) and _close(student["cam_b"], expected["cam_b"])):
+        if not (_close(student["cam_a"], expected["cam_a"], "cam_a")
+                and _close(student["cam_b"], expected["cam_b"], "cam_b")):
             return Failure("class_ignored")
         return None
-    if not _differ(student["cam_a"], student["cam_b"]):
+    if not _differ(student["cam_a"], student["cam_b"], "cam_a, cam_b differ"):
         return Failure("class_ignored")
-    if not _close(student["cam_none"], student["cam_top"]):
+    if not _close(student["cam_none"], student["cam_top"], "cam_none = cam_top"):
         return Failure("none_not_top_class")
     return None
 
@@ -234,9 +273,10 @@ def _layer_choice(student, expected, case):
     failure = _maps(student, expected, ("cam_layer", "cam_default"))
     if failure:
         return failure
-    if _close(student["cam_default"], expected["cam_default"]):
-        return None if _close(student["cam_layer"], expected["cam_layer"]) else Failure("layer_not_used")
-    return None if _differ(student["cam_layer"], student["cam_default"]) else Failure("layer_not_used")
+    if _close(student["cam_default"], expected["cam_default"], "cam_default"):
+        return None if _close(student["cam_layer"], expected["cam_layer"], "cam_layer") else Failure("layer_not_used")
+    return None if _differ(student["cam_layer"], student["cam_default"], "cam_layer, cam_default differ") \
+        else Failure("layer_not_used")
 
 
 def _overlay(student, expected, case):
@@ -300,7 +340,7 @@ CHECKS = [
     Check("saliency.values", "test_saliency", 1,
           {"de": "Saliency-Map: max. über Farbkanäle von |∂y^c/∂x|, auf [0, 1] normiert",
            "en": "Saliency map: max over colour channels of |∂y^c/∂x|, normalised to [0, 1]"},
-          "probe_saliency", all_of(close("saliency", HEATMAP_TOL), within("saliency", 0.0, 1.0, "heatmap_range"))),
+          "probe_saliency", all_of(close("saliency", HEATMAP_TOL), _unit_range("saliency"))),
     Check("saliency.input_unchanged", "test_saliency", 1,
           {"de": "Saliency-Map verändert den Eingabetensor des Aufrufers nicht",
            "en": "The saliency map leaves the caller's input tensor unchanged"},
