@@ -163,7 +163,9 @@ def _after_grading(assignments, layout, settings, nbgrader_feedback: bool) -> No
     if nbgrader_feedback:
         for assignment in assignments:
             if (layout.output / "autograded").exists():
-                generate_nbgrader_feedback(layout.output, assignment)
+                # one student's notebook that nbgrader cannot render is that student's note, not the batch's
+                for note in generate_nbgrader_feedback(layout.output, assignment, settings.language).values():
+                    print(note)
     print_overview(layout.output, settings.language)
     print(f"class overview: {write_overview(layout.output, language=settings.language)}")
 

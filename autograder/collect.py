@@ -323,6 +323,14 @@ def _same_file(target: Path, data: bytes) -> bool:
         return False
 
 
+def plain_name(name: str) -> str:
+    """A name as the gradebook keeps it: printable, without the characters that make markup (nbgrader's
+    formgrader prints the names unescaped into its page) and no word starting with what a spreadsheet reads
+    as a formula (``nbgrader export`` writes them into its CSV as they are); Moodle's names hold neither."""
+    words = "".join(c for c in name if c.isprintable() and c not in '<>&"`').split()
+    return " ".join(word.lstrip("=+-@") for word in words if word.lstrip("=+-@"))[:200]
+
+
 def _register_students(db_url: str, students: dict) -> list[str]:
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -335,8 +343,9 @@ def _register_students(db_url: str, students: dict) -> list[str]:
                 gradebook.find_student(student)
             except MissingEntry:
                 new.append(student)
-            first, _, last = name.rpartition(" ")
-            gradebook.update_or_create_student(student, first_name=first or name, last_name=last if first else "",
+            shown = plain_name(name)
+            first, _, last = shown.rpartition(" ")
+            gradebook.update_or_create_student(student, first_name=first or shown, last_name=last if first else "",
                                                lms_user_id=pid)
     return new
 

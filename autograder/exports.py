@@ -19,6 +19,17 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(value) -> str:
+    """A text cell no spreadsheet reads as a formula (CSV injection, OWASP's rule): text that starts with
+    ``= + - @``, a tab or a carriage return gets a single quote before it. For every cell whose text may come
+    from a student (ids, names, e-mail addresses, messages); numbers the grader formats are left as they are."""
+    value = "" if value is None else str(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 def load_states(output: Path) -> dict:
@@ -84,7 +95,8 @@ def write_grades_csv(db_url: str, target: Path) -> Path:
             cells = [_fmt(row.scores[a][0]) if a in row.scores else "" for a in assignments]
             total = sum(score for score, _, _ in row.scores.values())
             max_total = sum(max_score for _, max_score, _ in row.scores.values())
-            writer.writerow([row.student, row.last_name, row.first_name, *cells, _fmt(total), _fmt(max_total)])
+            writer.writerow([as_text(row.student), as_text(row.last_name), as_text(row.first_name), *cells, _fmt(total),
+                             _fmt(max_total)])
     return target
 
 
@@ -118,9 +130,10 @@ def write_checks_csv(states: dict, target: Path) -> Path:
         writer.writerow(["assignment", "check", "task", "message_key", "passed", "students", "share",
                          "student_ids", "example_message"])
         for row in mistake_counts(states):
-            writer.writerow([row["assignment"], row["check"], row["task"], row["message_key"],
-                             "yes" if row["passed"] else "no", row["count"], f"{row['share']:.3f}",
-                             " ".join(sorted(row["students"])), row["example_message"]])
+            writer.writerow([as_text(row["assignment"]), as_text(row["check"]), as_text(row["task"]),
+                             as_text(row["message_key"]), "yes" if row["passed"] else "no", row["count"],
+                             f"{row['share']:.3f}", as_text(" ".join(sorted(row["students"]))),
+                             as_text(row["example_message"])])
     return target
 
 
@@ -215,10 +228,11 @@ def write_moodle(output: Path, db_url: str, assignment: str, target: Path, langu
                 continue
             score, max_score, _ = row.scores[assignment]
             state = states.get(row.student, {}).get(assignment)
-            writer.writerow([f"Participant {row.lms_user_id}", f"{row.first_name} {row.last_name}".strip() or row.student,
-                             row.email, text("export.status_submitted", language), f"{score:.2f}", f"{max_score:.2f}",
-                             text("export.yes", language), "-", now, _moodle_comment(assignment, score, max_score, state,
-                                                                              language)])
+            writer.writerow([as_text(f"Participant {row.lms_user_id}"),
+                             as_text(f"{row.first_name} {row.last_name}".strip() or row.student), as_text(row.email),
+                             text("export.status_submitted", language), f"{score:.2f}", f"{max_score:.2f}",
+                             text("export.yes", language), "-", now,
+                             as_text(_moodle_comment(assignment, score, max_score, state, language))])
     return target, skipped
 
 

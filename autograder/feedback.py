@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import html
 import logging
+import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from pathlib import Path
 from . import figures
 from .exercises import assignments
 from .messages import text
-from .safe_outputs import CSP_META, RefusedFile, add_csp_to_file
+from .safe_outputs import CSP_META, RefusedFile, add_csp_to_file, open_regular
 
 log = logging.getLogger(__name__)
 PAGE_NAME = "xaigrade.html"
@@ -219,11 +221,16 @@ def link_cell(language: str = "de"):
     return cell
 
 
-def generate_nbgrader_feedback(output: Path, assignment: str) -> None:
-    """nbgrader's own ``generate_feedback`` for ``output``/autograded into ``output``/feedback.
+def generate_nbgrader_feedback(output: Path, assignment: str, language: str = "de") -> dict[str, str]:
+    """nbgrader's own ``generate_feedback`` for ``output``/autograded into ``output``/feedback, one student
+    at a time; returns ``{student: note}`` for the students whose nbgrader feedback could not be made.
 
-    nbgrader wipes feedback/<student>/<assignment>/ first and copies the non-notebook files of the
-    autograded folder; our page lies there too, so it ends up beside nbgrader's HTML again.
+    A batch's pages never depend on one student's notebook: nbgrader runs per student, and one that
+    fails costs only that student nbgrader's HTML (nbgrader wipes the student's folder then: our page
+    is put back, with a page in place of nbgrader's that says why). Every page in the feedback folders
+    gets the Content-Security-Policy, also when nbgrader stops half-way. nbgrader wipes
+    feedback/<student>/<assignment>/ first and copies the non-notebook files of the autograded folder;
+    our page lies there too, so it ends up beside nbgrader's HTML again.
     """
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
@@ -232,17 +239,73 @@ def generate_nbgrader_feedback(output: Path, assignment: str) -> None:
 
     if assignment not in assignments():
         raise ValueError(assignment)
+    output = Path(output)
     config = Config()
     config.CourseDirectory.root = str(output)
-    config.CourseDirectory.db_url = f"sqlite:///{(Path(output) / 'gradebook.db').resolve()}"
+    config.CourseDirectory.db_url = f"sqlite:///{(output / 'gradebook.db').resolve()}"
     config.Exchange.course_id = "xai_vl5"
-    with _venv_on_path():
-        outcome = NbGraderAPI(config=config).generate_feedback(assignment, force=True)
-    if not outcome.get("success"):
-        raise RuntimeError(f"nbgrader generate_feedback {assignment} failed:\n{outcome.get('error') or outcome.get('log')}")
-    # its pages run no script, whatever is in them (the outputs were made safe in grading.annotate)
-    for page in sorted((Path(output) / "feedback").glob(f"*/{assignment}/*.html")):
-        try:
-            add_csp_to_file(page)
-        except (OSError, RefusedFile):
-            log.warning("no Content-Security-Policy added to %s (not a regular file?)", page)
+    autograded = output / "autograded"
+    students = sorted(p.name for p in autograded.iterdir() if (p / assignment).is_dir()) if autograded.is_dir() else []
+    failed: dict[str, str] = {}
+    try:
+        with _venv_on_path():
+            api = NbGraderAPI(config=config)
+            for student in students:
+                if _GLOB.search(student):  # nbgrader takes the id as a glob pattern
+                    failed[student] = text("batch.nbgrader_feedback_failed", language, student=student,
+                                           assignment=assignment, reason=text("batch.id_not_plain", language))
+                    continue
+                try:
+                    outcome = api.generate_feedback(assignment, student_id=student, force=True)
+                except Exception as error:  # noqa: BLE001 - one student's failure, never the batch's
+                    outcome = {"success": False, "error": f"{type(error).__name__}: {error}"}
+                if not outcome.get("success"):
+                    reason = _why(outcome)
+                    log.warning("nbgrader generate_feedback %s for %s failed:\n%s", assignment, student,
+                                outcome.get("error") or outcome.get("log"))
+                    failed[student] = text("batch.nbgrader_feedback_failed", language, student=student,
+                                           assignment=assignment, reason=reason)
+                    _keep_our_page(output, student, assignment, language)
+    finally:
+        # its pages run no script, whatever is in them (the outputs were made safe in grading.annotate)
+        for page in sorted((output / "feedback").glob(f"*/{assignment}/**/*.htm*")):
+            try:
+                add_csp_to_file(page)
+            except (OSError, RefusedFile):
+                log.warning("no Content-Security-Policy added to %s (not a regular file?)", page)
+    return failed
+
+
+_GLOB = re.compile(r"[*?\[\]]")
+
+
+def _why(outcome: dict) -> str:
+    """What went wrong, from nbgrader's log and error: the last exception line that is not nbgrader's
+    summary ("see the above traceback"), else the last line; short and printable."""
+    lines = [line.strip() for key in ("log", "error") for line in str(outcome.get(key) or "").splitlines()]
+    errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Entry)\b", line)
+              and "NbGraderException" not in line]
+    reason = (errors or [line for line in lines if line] or ["?"])[-1]
+    return "".join(c if c.isprintable() else "?" for c in reason)[:200]
+
+
+def _keep_our_page(output: Path, student: str, assignment: str, language: str) -> None:
+    """After nbgrader failed for ``student``: our page back in the feedback folder (nbgrader removed the
+    folder), and in place of nbgrader's page one that says there is none."""
+    folder = output / "feedback" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    ours = output / "autograded" / student / assignment / PAGE_NAME
+    try:
+        fd = open_regular(ours)
+    except RefusedFile:
+        pass
+    else:
+        with os.fdopen(fd, "rb") as source:
+            (folder / PAGE_NAME).write_bytes(source.read())
+    title = text("page.title", language, assignment=assignment)
+    for notebook in sorted((output / "autograded" / student / assignment).glob("*.ipynb")):
+        (folder / f"{notebook.stem}.html").write_text(
+            f"<!DOCTYPE html>\n<html lang='{language}'><head><meta charset='utf-8'>{CSP_META}<title>"
+            f"{html.escape(title)}</title></head><body><p class='nbgrader-missing'>"
+            f"{html.escape(text('page.nbgrader_missing', language))} <a href='{PAGE_NAME}'>{PAGE_NAME}</a></p>"
+            f"</body></html>\n", encoding="utf-8")

@@ -21,7 +21,7 @@ from xaikit.selfcheck.core import PUBLIC_DATA, PublicData, format_line, load_pub
 from .checks import Case, Exercise, ProbeError, Verdict, evaluate
 from .config import XaiGrade
 from .messages import outcome_message, render, text
-from .nbgrader_bridge import grade_cells, is_test_cell
+from .nbgrader_bridge import grade_cells, impose_release_metadata, is_test_cell
 # (moved to references.py; still importable from here for the callers that name them so)
 from .references import (MAX_SET_ATTEMPTS, blind_spots, call_probe, compute_reference, disk_cached,  # noqa: F401
                          hidden_context, hidden_set, pack_public, pin_threads, public_cases, reference_module,
@@ -131,13 +131,15 @@ def read_submission(path: Path, max_mb: int | None = None):
 
 
 def restored_test_cells(exercise: Exercise, nb, release_nb) -> tuple[object, list[tuple[str, dict]]]:
-    """``nb`` with every test cell of the release as released (put back where missing or changed), and
-    notes on what was restored; a notebook sharing no graded cell with the release is another assignment's."""
+    """``nb`` with the release's nbgrader metadata on its cells (``impose_release_metadata``: grade ids,
+    points, cell types are the release's, nbgrader metadata the release does not have is removed) and
+    every test cell of the release as released (put back where missing or changed), and notes on what
+    was restored; a notebook sharing no grade id with the release is another assignment's."""
+    matched, notes = impose_release_metadata(nb, release_nb)
+    if not matched:
+        raise NotebookProblem("notebook_wrong_assignment", {"assignment": exercise.name})
     release_cells = grade_cells(release_nb)
     submitted_cells = grade_cells(nb)
-    if not set(release_cells) & set(submitted_cells):
-        raise NotebookProblem("notebook_wrong_assignment", {"assignment": exercise.name})
-    notes = []
     for grade_id, info in release_cells.items():
         if not is_test_cell(info["cell"]):
             continue
@@ -259,10 +261,16 @@ def evaluate_results(grading: Grading) -> None:
 
 
 def annotate_notebook(grading: Grading) -> None:
-    """The executed notebook (or, if nothing came back, the submission) with the verdicts in its test cells."""
+    """The executed notebook (or, if nothing came back, the submission) with the verdicts in its test cells.
+
+    The executed notebook comes from the sandbox: its cells get the release's nbgrader metadata again
+    (and graded cells it lacks are added back), so nothing of the submission's metadata reaches formgrader."""
     executed = grading.run.executed
-    grading.autograded = annotate(executed if executed is not None else grading.nb, grading.exercise,
-                                  grading.verdicts, grading.language)
+    grading.autograded, restored = annotate(executed if executed is not None else grading.nb, grading.exercise,
+                                            grading.verdicts, grading.language, grading.release_nb)
+    for note in (render(key, params, grading.language) for key, params in restored):
+        if note not in grading.notes:
+            grading.notes.append(note)
 
 
 STEPS = (validate, restore_test_cells, scan_code, run_sandboxed, evaluate_results, annotate_notebook)
@@ -290,20 +298,25 @@ def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Pa
     return grading.result()
 
 
-def annotate(nb, exercise: Exercise, verdicts: list[Verdict], language: str):
+def annotate(nb, exercise: Exercise, verdicts: list[Verdict], language: str, release_nb=None):
     """Show each test cell's verdicts as its output (what formgrader and nbgrader feedback display).
 
-    Every output, Markdown and raw cell is made safe to render first (``safe_outputs``): the notebook's
-    outputs come from the student (their cells, and kept demo cells' pasted outputs), and the pages
-    formgrader and nbgrader's feedback make from it must not run the student's script."""
+    With ``release_nb`` the cells get the release's nbgrader metadata first (graded cells the notebook
+    lacks are added back) and ``(notebook, notes on what was changed)`` is returned; the notebook only
+    without it. Every output, Markdown and raw cell is made safe to render (``safe_outputs``): the
+    notebook's outputs come from the student (their cells, and kept demo cells' pasted outputs), and the
+    pages formgrader and nbgrader's feedback make from it must not run the student's script."""
     from .safe_outputs import sanitize_notebook
 
-    nb = sanitize_notebook(copy.deepcopy(nb), language)
+    nb = copy.deepcopy(nb)
+    restored = impose_release_metadata(nb, release_nb, add_missing=True)[1] if release_nb is not None else None
+    nb = sanitize_notebook(nb, language)
     by_task: dict[str, list[Verdict]] = {}
     for verdict in verdicts:
         by_task.setdefault(verdict.task, []).append(verdict)
     titles = {check.id: check.title_for(language) for check in exercise.checks}
     for cell in nb.cells:
+        cell.metadata.pop("xaigrade_link", None)  # (only the link cell batch.py puts first carries it)
         if cell.get("metadata", {}).pop("xaigrade_keep", None) and cell.get("cell_type") == "code":
             # a demo cell the sandbox did not re-run (runner/execute.py): its output as submitted, labelled
             label = nbformat.v4.new_output("stream", name="stderr", text=text("outputs.demo_kept", language) + "\n")
@@ -314,4 +327,4 @@ def annotate(nb, exercise: Exercise, verdicts: list[Verdict], language: str):
         lines = [format_line(v, titles.get(v.check_id, v.check_id)) for v in by_task.get(grade_id, [])]
         cell.metadata.pop("xaigrade_skip", None)
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n")] if lines else []
-    return nb
+    return nb if restored is None else (nb, restored)

@@ -42,6 +42,34 @@ NOTES = {
         "de": "Die Testzelle `{cell}` wurde gelöscht oder verändert; sie wurde für die Bewertung durch das Original ersetzt.",
         "en": "The test cell `{cell}` was deleted or changed; it was replaced by the original for grading.",
     },
+    "metadata_restored": {
+        "de": "Die nbgrader-Metadaten der Zelle `{cell}` waren verändert ({what}); für die Bewertung gelten die der "
+              "Vorlage. Ihr Inhalt bleibt Ihrer.",
+        "en": "The nbgrader metadata of cell `{cell}` had been changed ({what}); the release's apply for grading. Its "
+              "content stays yours.",
+    },
+    "metadata_removed": {
+        "de": "Zelle {index} trug nbgrader-Metadaten, die es in der Vorlage nicht gibt (grade_id „{grade_id}“); sie "
+              "wurden entfernt, die Zelle zählt als gewöhnliche Zelle.",
+        "en": "Cell {index} carried nbgrader metadata the release does not have (grade_id “{grade_id}”); they were "
+              "removed, the cell counts as an ordinary cell.",
+    },
+    "metadata_copied": {
+        "de": "Zelle {index} trug die nbgrader-Metadaten einer anderen Zelle (grade_id `{grade_id}`, z. B. kopiert); "
+              "sie wurden entfernt, die Zelle zählt als gewöhnliche Zelle.",
+        "en": "Cell {index} carried the nbgrader metadata of another cell (grade_id `{grade_id}`, e.g. copied); they "
+              "were removed, the cell counts as an ordinary cell.",
+    },
+    "metadata_removed_more": {
+        "de": "Bei {count} weiteren Zellen wurden ebenso nbgrader-Metadaten entfernt.",
+        "en": "The nbgrader metadata of {count} more cells were removed as well.",
+    },
+    "graded_cell_added": {
+        "de": "Die bewertete Zelle `{cell}` fehlte in der Abgabe; sie wurde im bewerteten Notebook so eingefügt, wie "
+              "sie ausgegeben wurde (leer), damit sie bewertet werden kann.",
+        "en": "The graded cell `{cell}` was missing from the submission; it was added to the graded notebook as "
+              "released (empty), so that it can be graded.",
+    },
     "cell_error": {
         "de": "Zelle {index} bricht mit einem Fehler ab: {error}",
         "en": "Cell {index} stops with an error: {error}",
@@ -257,6 +285,10 @@ PAGE = {
                      "en": "Example of a passed case: {caption}"},
     "page.nbgrader_link": {"de": "Das bewertete Notebook (nbgrader-Rückmeldung)",
                            "en": "The graded notebook (nbgrader feedback)"},
+    "page.nbgrader_missing": {"de": "Die Ansicht des bewerteten Notebooks (nbgrader) konnte für Ihre Abgabe nicht "
+                                    "erzeugt werden. Ihre Bewertung mit allen Prüfungen und Hinweisen steht auf",
+                              "en": "The view of the graded notebook (nbgrader) could not be generated for your "
+                                    "submission. Your grade with every check and note is on"},
     "page.link_cell": {"de": "**Ausführliche Rückmeldung mit Bildern:** [{page}]({page}) (liegt neben dieser Seite)",
                        "en": "**Detailed feedback with pictures:** [{page}]({page}) (next to this page)"},
     "page.picture_skipped": {"de": "Kein Bild zu dieser Prüfung: es wäre zu aufwendig zu zeichnen.",
@@ -357,6 +389,14 @@ BATCH = {
                           "en": "no .ipynb file handed in"},
     "batch.grader_error": {"de": "interner Fehler des Graders",
                            "en": "internal error of the grader"},
+    "batch.nbgrader_feedback_failed": {
+        "de": "{student}: nbgraders Rückmeldung zu {assignment} konnte nicht erzeugt werden ({reason}); die "
+              "Bewertung und die Rückmeldungsseite xaigrade.html sind vollständig, an Stelle von nbgraders Seite "
+              "steht ein Hinweis.",
+        "en": "{student}: nbgrader's feedback on {assignment} could not be generated ({reason}); the grade and the "
+              "feedback page xaigrade.html are complete, a note stands in place of nbgrader's page."},
+    "batch.id_not_plain": {"de": "die Kennung enthält Zeichen, die nbgrader als Suchmuster liest",
+                           "en": "the id holds characters nbgrader reads as a search pattern"},
     "batch.worker_lost": {"de": "Der Bewertungsprozess ist abgebrochen ({error}); die Abgabe wird beim nächsten "
                                 "`xaigrade grade` erneut bewertet.",
                           "en": "The grading process died ({error}); the submission is graded again by the next "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import difflib
 import os
 import shutil
 import sys
@@ -63,19 +65,188 @@ def register_assignment(assignment: str, source_root: Path, db_url: str) -> None
         generate_assignment(assignment, source_root, Path(scratch) / "release", db_url)
 
 
+def _nbgrader(cell) -> dict:
+    """The cell's nbgrader metadata, or {} when it has none (or none that is a JSON object)."""
+    metadata = cell.get("metadata") if isinstance(cell, dict) else None
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
 def grade_cells(nb) -> dict[str, dict]:
-    """grade_id -> nbgrader metadata for every graded cell of a notebook."""
+    """grade_id -> nbgrader metadata for every graded cell of a notebook (the first cell of an id; an id
+    that is not a string is no grade id: a submission's metadata may hold anything)."""
     cells = {}
     for index, cell in enumerate(nb.cells):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") or meta.get("solution") or meta.get("task"):
-            cells[meta.get("grade_id")] = {"index": index, "cell": cell, **meta}
+        meta = _nbgrader(cell)
+        grade_id = meta.get("grade_id")
+        if (meta.get("grade") or meta.get("solution") or meta.get("task")) and isinstance(grade_id, str) \
+                and grade_id not in cells:
+            cells[grade_id] = {"index": index, "cell": cell, **meta}
     return cells
 
 
 def is_test_cell(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    meta = _nbgrader(cell)
     return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+# --- the release's nbgrader metadata on the submission's cells (as nbgrader's OverwriteCells) -------
+
+# what the release decides about a graded cell: its nbgrader metadata, and these keys beside it
+RELEASE_CELL_KEYS = ("deletable", "editable")
+COMPARED = ("grade_id", "grade", "solution", "task", "locked", "points")
+MAX_REMOVED_NOTES = 5  # notes on cells whose nbgrader metadata was removed; the rest are counted
+
+
+def _text(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(str(s) for s in source) if isinstance(source, list) else str(source)
+
+
+def shown_id(value, limit: int = 40) -> str:
+    """A grade id from a submission as a note may show it: printable, short (still to be escaped)."""
+    shown = value if isinstance(value, str) else repr(value)
+    shown = "".join(c if c.isprintable() else "?" for c in shown[:limit + 1])
+    return shown[:limit] + "…" if len(shown) > limit else shown
+
+
+def _release_number(cell, order: dict):
+    """The index of the release cell whose grade id ``cell`` carries, or None."""
+    grade_id = _nbgrader(cell).get("grade_id")
+    return order.get(grade_id) if isinstance(grade_id, str) else None
+
+
+def _key(cell) -> tuple:
+    return cell.get("cell_type"), hash(_text(cell).strip())
+
+
+def _match(cells: list, release: list, order: dict) -> tuple[dict[int, int], dict[int, int]]:
+    """Submitted cell index -> release cell index, for the submission's cells with nbgrader metadata; and
+    release cell index -> submitted cell index for the cells the student left as they were.
+
+    First by grade id, where it is one of the release's (of several cells with the same id: for a locked
+    cell the first that is unchanged, else the first that was edited, else the first). The rest by
+    position, from a diff of the two notebooks' cells (type and source): the cells the student did not
+    touch (headings, questions, demo code) align the rest, so a cell whose grade id was changed is
+    matched with the release cell in its place: between two aligned cells, the one with the release
+    cell's source; if as many changed cells as release cells are left, in order; else, in order, the
+    one most like the release cell (``_likeness``). A cell the release has nothing in place of stays
+    unmatched."""
+    marked = {i for i, cell in enumerate(cells) if "nbgrader" in cell.get("metadata", {})}
+    claims: dict[int, list[int]] = {}
+    for i in sorted(marked):
+        if _release_number(cells[i], order) is not None:
+            claims.setdefault(_release_number(cells[i], order), []).append(i)
+    pairs: dict[int, int] = {}
+    for number, claimants in claims.items():
+        wanted = release[number]
+        unchanged = [i for i in claimants if _key(cells[i]) == _key(wanted)]
+        edited = [i for i in claimants if i not in unchanged]
+        preferred = unchanged if _nbgrader(wanted).get("locked") else edited
+        pairs[(preferred or claimants)[0]] = number
+    graded = set(order.values())
+    diff = difflib.SequenceMatcher(None, [_key(c) for c in release], [_key(c) for c in cells])
+    kept: dict[int, int] = {}
+    for tag, r1, r2, s1, s2 in diff.get_opcodes():
+        if tag == "equal":
+            kept.update((n, s1 + n - r1) for n in range(r1, r2))
+        if tag not in ("equal", "replace"):
+            continue  # cells only the release or only the submission has
+        free = [n for n in range(r1, r2) if n in graded and n not in pairs.values()]
+        left = [i for i in range(s1, s2) if i in marked and i not in pairs]
+        if tag == "equal":
+            pairs.update((s1 + n - r1, n) for n in free if s1 + n - r1 in left)
+        elif len(left) == len(free):
+            pairs.update(zip(left, free))
+        else:
+            after = -1
+            for n in free:
+                later = [i for i in left if i > after]
+                if later:
+                    best = max(later, key=lambda i: (_likeness(cells[i], release[n]), -i))
+                    pairs[best], after = n, best
+    return pairs, kept
+
+
+def _likeness(cell, wanted) -> int:
+    """How many of the cell type and the nbgrader fields (but the grade id) ``cell`` has as ``wanted``."""
+    mine, theirs = _nbgrader(cell), _nbgrader(wanted)
+    return (cell.get("cell_type") == wanted.get("cell_type")) + sum(mine.get(key) == theirs.get(key)
+                                                                     for key in COMPARED[1:])
+
+
+def _as_type(cell, kind: str):
+    """``cell`` as a cell of type ``kind`` (its source, metadata and id kept; outputs dropped)."""
+    made = nbformat.v4.new_code_cell() if kind == "code" else nbformat.v4.new_markdown_cell()
+    made["source"] = _text(cell)
+    made["metadata"] = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+    if isinstance(cell.get("id"), str):
+        made["id"] = cell["id"]
+    return made
+
+
+def impose_release_metadata(nb, release_nb, add_missing: bool = False) -> tuple[int, list[tuple[str, dict]]]:
+    """Give ``nb``'s cells the release's nbgrader metadata, in place, as nbgrader's ``OverwriteCells`` does:
+    each cell matched to a release cell (``_match``) gets that cell's nbgrader metadata (grade id,
+    points, grade/solution/task/locked, checksum), its ``deletable``/``editable`` and its cell type; its
+    source stays the student's. nbgrader metadata on a cell the release does not have is removed. With
+    ``add_missing``, graded cells of the release that no cell matches are added back as released, after
+    the cell in place of the release cell before them (for the autograded notebook: formgrader can grade
+    them there).
+
+    Returns how many cells were matched by a grade id of the release (none: another assignment's
+    notebook) and notes ``(key, params)`` on what was changed, for the instructor."""
+    release = release_nb.cells
+    cells = nb.cells = [cell for cell in nb.cells if isinstance(cell, dict)]  # (the sandbox's notebook: anything)
+    for cell in cells:
+        if not isinstance(cell.get("metadata"), dict):
+            cell["metadata"] = {}
+    order = {_nbgrader(cell)["grade_id"]: number for number, cell in enumerate(release)
+             if isinstance(_nbgrader(cell).get("grade_id"), str)}
+    pairs, kept = _match(cells, release, order)
+    by_id = sum(1 for i, n in pairs.items() if _release_number(cells[i], order) == n)
+    notes: list[tuple[str, dict]] = []
+    removed: list[tuple[str, dict]] = []
+    for i, cell in enumerate(cells):
+        if "nbgrader" not in cell["metadata"]:
+            continue
+        if i not in pairs:
+            meta = _nbgrader(cell)
+            if meta.get("grade_id") or any(meta.get(flag) for flag in ("grade", "solution", "task", "locked")):
+                copied = _release_number(cell, order) is not None  # (of a cell matched otherwise)
+                removed.append(("metadata_copied" if copied else "metadata_removed",
+                                {"index": i, "grade_id": shown_id(meta.get("grade_id", ""))}))
+            del cell["metadata"]["nbgrader"]  # (empty metadata goes without a note)
+            continue
+        wanted = release[pairs[i]]
+        mine, theirs = _nbgrader(cell), _nbgrader(wanted)
+        changed = [key for key in COMPARED if mine.get(key) != theirs.get(key)]
+        if cell.get("cell_type") != wanted.get("cell_type"):
+            changed.append("cell_type")
+            cell = cells[i] = _as_type(cell, wanted["cell_type"])
+        cell["metadata"]["nbgrader"] = copy.deepcopy(dict(theirs))
+        for key in RELEASE_CELL_KEYS:
+            cell["metadata"].pop(key, None)
+            if key in wanted.get("metadata", {}):
+                cell["metadata"][key] = wanted["metadata"][key]
+        if changed:
+            notes.append(("metadata_restored", {"cell": theirs["grade_id"], "what": ", ".join(changed)}))
+    notes += removed[:MAX_REMOVED_NOTES]
+    if len(removed) > MAX_REMOVED_NOTES:
+        notes.append(("metadata_removed_more", {"count": len(removed) - MAX_REMOVED_NOTES}))
+    if add_missing:  # after the cell in place of the release cell before it (its question, say)
+        placed = {**kept, **{number: i for i, number in pairs.items()}}
+        for number in sorted(order.values()):
+            wanted, meta = release[number], _nbgrader(release[number])
+            if number in pairs.values() or not (meta.get("grade") or meta.get("task")):
+                continue
+            before = max((n for n in placed if n < number), default=None)
+            at = placed[before] + 1 if before is not None else 0
+            cells.insert(at, copy.deepcopy(wanted))
+            placed = {n: (i + 1 if i >= at else i) for n, i in placed.items()}
+            placed[number] = at
+            notes.append(("graded_cell_added", {"cell": meta["grade_id"]}))
+    return by_id, notes
 
 
 def record_scores(db_url: str, assignment: str, notebook: str, student: str,

