@@ -43,6 +43,12 @@ class XaiGrade(Configurable):
     job_disk_mb = Int(768, help="Total size of everything one submission may write (its job folder is a tmpfs of "
                       "this size when grading as root; 0: no total limit, only max_file_mb per file).").tag(config=True)
     job_max_files = Int(20_000, help="Files and folders one submission may create (inodes of its job folder).").tag(config=True)
+    cpu_shares = Int(1024, help="CPU weight of each job when grading as root (a cpu cgroup per job, cgroup v1 "
+                     "cpu.shares): every job weighs the same, so a job running 40 busy processes gets no more CPU "
+                     "than its neighbour running one. 0: no cpu cgroup (jobs compete process by process).").tag(config=True)
+    job_cpus = Float(0.0, help="Most CPUs one job may use (cgroup v1 cpu.cfs_quota_us), e.g. 1.0; 0 (default): no "
+                     "cap, a job may use CPUs its neighbours leave idle (the weight above still shares them fairly "
+                     "under load).").tag(config=True)
     max_output_chars = Int(200_000, help="Notebook output kept per cell; the rest is cut.").tag(config=True)
     max_result_mb = Int(64, help="Largest result file accepted from the sandbox, MiB.").tag(config=True)
     max_notebook_mb = Int(20, help="Largest submitted notebook the grader reads, MiB (checked before parsing; a larger "

@@ -20,7 +20,7 @@ from .messages import Message, outcome_message
 from .nbgrader_bridge import is_test_cell
 from .runner import sandbox
 from .runner.results import MAX_JOB_STATUS_BYTES, load_results
-from .runner.runtime import RUNTIME_FILE, read_runtime
+from .runner.runtime import read_runtime
 
 
 def warm_process(exercise: Exercise, release_dir: Path, settings: XaiGrade, student_check: bool = False):
@@ -117,8 +117,8 @@ def _read_run(job: sandbox.JobFolder, cases: list[Case], settings: XaiGrade, out
         try:
             results = load_results(results_dir, [c.id for c in cases], settings.max_result_mb * 2**20,
                                    outcome_message(outcome.kind, outcome.params))
-            if results_dir is not None and results_dir.exists(RUNTIME_FILE):
-                runtime = read_runtime(results_dir)
+            # (whether the probe ran, the record is there and complete: the grader decides, runtime.read_runtime)
+            runtime = read_runtime(results_dir, ended=outcome.kind is None)
         finally:
             if results_dir is not None:
                 results_dir.close()

@@ -17,6 +17,7 @@ BENCHMARKS = PROJECT_ROOT / "benchmarks"
     ("gradcam_reference.py", ["--quick"], "reference / grad-cam package"),
     ("grading_throughput.py", ["--assignments", "pdp", "--quick"], "speed-up of xaigrade over nbgrader"),
     ("check_latency.py", ["--assignments", "pdp", "--repeat", "0"], "pdp: cold"),
+    ("cpu_isolation.py", ["--quick"], "hog, a cpu weight per job"),
 ])
 def test_benchmark_script_runs_and_prints_figures(script, args, expected):
     result = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,

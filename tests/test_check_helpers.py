@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from xaikit.selfcheck.compare import Tolerance, all_of, close, flag, same_shape, within
-from xaikit.selfcheck.probe import Snapshot, cached_model
+from xaikit.selfcheck.probe import Snapshot, cached_model, fingerprint, unchanged_input
 
 TOL = Tolerance(rtol=0.0, atol=1e-3)
 
@@ -56,11 +56,19 @@ def test_flag_within_and_all_of():
     (lambda: torch.ones(2, 2), lambda x: setattr(x, "grad", torch.zeros(2, 2))),
 ])
 def test_snapshot_sees_every_change_of_the_callers_object(make, mutate):
+    """What the probe hands back (``after()``) differs from the fingerprint of the input as built exactly when
+    the caller's object changed; the comparison is the grader's (``unchanged_input``)."""
+    built = fingerprint(make())
     untouched = Snapshot(make())
-    assert untouched.unchanged()
+    assert untouched.after() == built
     changed = Snapshot(make())
     mutate(changed.value)
-    assert not changed.unchanged()
+    assert changed.after() != built
+    check = unchanged_input("x_after", "x", "input_mutated")
+    case = type("Case", (), {"inputs": {"x": make()}})()
+    assert check({"x_after": np.array(untouched.after())}, {}, case) is None
+    assert check({"x_after": np.array(changed.after())}, {}, case).key == "input_mutated"
+    assert check({"x_after": np.array(True)}, {}, case).key == "input_mutated"  # (a boolean is no input)
 
 
 def test_the_model_cache_builds_once_per_key():

@@ -12,6 +12,8 @@ Grader-side attacks (pictures, huge notebooks, zip bombs, script in pages) are i
 
 from __future__ import annotations
 
+import base64
+import ctypes
 import json
 import os
 import shutil
@@ -98,6 +100,225 @@ if FOREIGN:
 """
 
 
+# --- attacks of the second red team (issue 21) -------------------------------------------------------------
+
+# Leaves an object of every kind of IPC and a key in every keyring it can reach, and says what it made. The names
+# carry the batch's tag: the host is searched for exactly these after the batch.
+IPC_ATTACK = r"""
+import ctypes, json, os
+_libc = ctypes.CDLL(None, use_errno=True)
+_tag, _key, _made = {tag!r}, {key}, {{}}
+def _result(value):
+    return value if value >= 0 else -ctypes.get_errno()
+_made["shm"] = _result(_libc.shmget(_key, 256 << 20, 0o1000 | 0o600))  # IPC_CREAT; 256 MiB as in the report
+if _made["shm"] >= 0:
+    _libc.shmat.restype = ctypes.c_void_p
+    _at = _libc.shmat(_made["shm"], None, 0)
+    if _at not in (None, 2**64 - 1):
+        ctypes.memset(_at, 1, 1 << 20)
+_made["msg"] = _result(_libc.msgget(_key, 0o1000 | 0o600))
+_made["sem"] = _result(_libc.semget(_key, 1, 0o1000 | 0o600))
+_made["mqueue"] = _result(_libc.mq_open(("/" + _tag).encode(), os.O_CREAT | os.O_RDWR, ctypes.c_int(0o600), None))
+_fd = os.open("/dev/shm/" + _tag, os.O_CREAT | os.O_RDWR, 0o600)
+_made["posix_shm"] = os.write(_fd, b"left behind")
+_add_key = {{"x86_64": 248, "aarch64": 217}}[os.uname().machine]
+for _ring, _name in ((-3, "session"), (-4, "user"), (-5, "user_session")):
+    _made["key_" + _name] = _result(_libc.syscall(_add_key, b"user", f"{{_tag}}-{{_name}}".encode(), b"left behind",
+                                                  11, _ring))
+print("IPC", json.dumps(_made))
+print("UIDMAP", open("/proc/self/uid_map").read().split())
+"""
+
+# Scans its own memory (every writable mapping, through /proc/self/mem) for the zygote's request key, as 32 raw
+# bytes and as 64 hex digits. The cell holds the key only masked and searches for its first half, comparing the
+# second half masked: the whole key never exists here. A control key of the same kind, planted in this memory, is
+# found (the scan is not blind).
+KEY_ATTACK = r"""
+import json
+_MASK = 0x5A
+def _masked(data):
+    return bytes(b ^ _MASK for b in data)
+_key, _control = bytes.fromhex({key_masked!r}), bytes.fromhex({control_masked!r})
+_planted = bytearray(_control)
+for _i in range(len(_planted)):
+    _planted[_i] ^= _MASK
+_planted_hex = bytearray(_planted.hex().encode())
+def _scan(*keys):
+    needles = []
+    for key in keys:
+        needles.append((_masked(key[:16]), key[16:], False))
+        needles.append((_masked(key[:16]).hex().encode(), key[16:], True))
+    counts, scanned = [0] * len(needles), 0
+    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", buffering=0) as mem:
+        regions = [line.split() for line in maps]
+        for fields in regions:
+            if not fields[1].startswith("rw"):
+                continue
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            at = start
+            while at < end:
+                try:
+                    mem.seek(at)
+                    chunk = mem.read(min(end - at, (64 << 20) + 63))
+                except (OSError, ValueError, OverflowError):
+                    break
+                scanned += len(chunk)
+                for number, (first, rest, as_hex) in enumerate(needles):
+                    pos = chunk.find(first)
+                    while pos >= 0:
+                        tail = chunk[pos + len(first):pos + len(first) + (32 if as_hex else 16)]
+                        try:
+                            tail = bytes.fromhex(tail.decode()) if as_hex else tail
+                        except (UnicodeDecodeError, ValueError):
+                            tail = b""
+                        counts[number] += len(tail) == 16 and _masked(tail) == rest
+                        pos = chunk.find(first, pos + 1)
+                at += 64 << 20
+    return counts, scanned
+(_raw, _hex, _control_raw, _control_hex), _scanned = _scan(_key, _control)
+print("KEYSCAN", json.dumps({{"raw": _raw, "hex": _hex, "control_raw": _control_raw, "control_hex": _control_hex,
+                             "mib": _scanned >> 20}}))
+"""
+
+# 8 busy processes for 2 s, each in a session of its own (the scheduler's autogroups share per session), and which
+# cpu cgroup (with which weight) the kernel and each of them runs in.
+CPU_ATTACK = r"""
+import json, os, time
+def _cpu_cgroup(pid="self"):
+    for line in open(f"/proc/{pid}/cgroup"):
+        _, controllers, path = line.strip().split(":", 2)
+        if "cpu" in controllers.split(","):
+            return path
+_kids = []
+for _ in range(8):
+    _pid = os.fork()
+    if _pid == 0:
+        os.setsid()
+        _end = time.monotonic() + 2
+        while time.monotonic() < _end:
+            pass
+        os._exit(0)
+    _kids.append(_pid)
+_paths = sorted({_cpu_cgroup() or ""} | {_cpu_cgroup(kid) or "" for kid in _kids})
+for _kid in _kids:
+    os.waitpid(_kid, 0)
+try:
+    _shares = int(open(f"/sys/fs/cgroup/cpu{_cpu_cgroup()}/cpu.shares").read())
+except (OSError, ValueError):
+    _shares = None
+print("CPUCG", json.dumps({"paths": _paths, "shares": _shares}))
+"""
+
+# A child of the kernel tries to ptrace the executor (PID 1 of the job), which keeps the run record.
+PTRACE_ATTACK = r"""
+import ctypes, os
+_r, _w = os.pipe()
+_pid = os.fork()
+if _pid == 0:
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _done = _libc.ptrace(0x4206, 1, None, None)  # PTRACE_SEIZE (the tracee keeps running)
+    os.write(_w, str(0 if _done == 0 else ctypes.get_errno()).encode())
+    os._exit(0)  # (a tracer that exits lets go of its tracee)
+os.waitpid(_pid, 0)
+print("PTRACE_EXECUTOR", os.read(_r, 20).decode())
+"""
+
+# Switches the run record off as the report did, then runs hidden code; the solution is scikit-learn's.
+SWITCH_OFF_PAYLOAD = """
+import ctypes, socket, subprocess
+subprocess.run(['true'])
+_s = socket.socket()
+_s.settimeout(1)
+try:
+    _s.connect(('127.0.0.1', {port}))
+except OSError:
+    pass
+ctypes.CDLL(None).getpid()
+open('/etc/passwd').read()
+"""
+
+# Closes the kernel's end of the record's channel (any SOCK_SEQPACKET socket it holds), then runs a process.
+CLOSE_RECORD = r"""
+import os, socket
+for _name in os.listdir("/proc/self/fd"):
+    try:
+        _s = socket.socket(fileno=os.dup(int(_name)))
+    except (OSError, ValueError):
+        continue
+    try:
+        if _s.family == socket.AF_UNIX and _s.type == socket.SOCK_SEQPACKET:
+            os.close(int(_name))
+    finally:
+        _s.close()
+getattr(__import__('subpro' + 'cess'), 'run')(['true'])
+"""
+
+# Right after the probe (its end is an audit event, and a cell may add a hook of its own), fills the job's disk:
+# the executor can write no record after it. (atexit would not do: a warm kernel ends through os._exit.)
+FILL_AFTER_PROBE = r"""
+import sys
+def _fill(event, args):
+    if event == "xaigrade.probe" and args and args[0] == "end":
+        try:
+            with open("fill.bin", "wb") as handle:
+                while True:
+                    handle.write(b"x" * (1 << 24))
+        except OSError:
+            pass
+sys.addaudithook(_fill)
+"""
+
+
+# scikit-learn's partial_dependence as the solution, called in another thread; imported without an import
+# statement (the static scan does not see it: only the watch on the run can).
+_LIBRARY_CALL = ("_pd = getattr(__import__('sklearn.inspection', fromlist=['partial_dependence']), 'partial_dependence')\n"
+                 "def _library_pd(model, X, feature, grid):\n"
+                 "    return _pd(model, X.astype(float), [feature], kind='average', method='brute',\n"
+                 "               custom_values={feature: np.asarray(grid, dtype=float)})['average'][0]\n")
+LIBRARY_IN_A_THREAD = _LIBRARY_CALL + (
+    "import threading\n"
+    "def partial_dependence_1d(model, X, feature, grid):\n"
+    "    out = {}\n"
+    "    worker = threading.Thread(target=lambda: out.update(r=_library_pd(model, X, feature, grid)))\n"
+    "    worker.start()\n"
+    "    worker.join()\n"
+    "    return out['r']\n")
+LIBRARY_IN_A_RAW_THREAD = _LIBRARY_CALL + (
+    "import _thread\n"
+    "def partial_dependence_1d(model, X, feature, grid):\n"
+    "    out, done = {}, _thread.allocate_lock()\n"
+    "    done.acquire()\n"
+    "    def work():\n"
+    "        try:\n"
+    "            out['r'] = _library_pd(model, X, feature, grid)\n"
+    "        finally:\n"
+    "            done.release()\n"
+    "    _thread.start_new_thread(work, ())\n"
+    "    done.acquire()\n"
+    "    return out['r']\n")
+
+# Correct values, but the caller's X is overwritten (each loses 'input unchanged': 6/8); the report's patch of the
+# probe's Snapshot, and one that hands back a made-up fingerprint.
+MUTATING = {
+    "partial_dependence_1d": "def partial_dependence_1d(model, X, feature, grid):\n"
+                             "    values = []\n"
+                             "    for v in grid:\n"
+                             "        X[feature] = v\n"
+                             "        values.append(model.predict(X).mean())\n"
+                             "    return np.array(values)\n",
+    "partial_dependence_2d": "def partial_dependence_2d(model, X, features, grid_a, grid_b):\n"
+                             "    a, b = features\n"
+                             "    out = np.zeros((len(grid_a), len(grid_b)))\n"
+                             "    for i, va in enumerate(grid_a):\n"
+                             "        for j, vb in enumerate(grid_b):\n"
+                             "            X[a], X[b] = va, vb\n"
+                             "            out[i, j] = model.predict(X).mean()\n"
+                             "    return out\n"}
+PATCH_SNAPSHOT = ("import xaikit.selfcheck.probe as _probe\n"
+                  "_probe.Snapshot.unchanged = lambda self: True\n"
+                  "_probe.Snapshot.after = lambda self: '0' * 64\n")
+
+
 def _swap_after_probe(name: str, make: str) -> str:
     """The student's function, on its next call after the probe wrote ``results/linear_1d``'s status,
     puts ``make`` (code that creates ``results/.swap``) in place of ``results/<name>`` first."""
@@ -142,13 +363,13 @@ def _cases(listener_port, submissions, output, bait=None):
         for other in nb.cells:
             other["id"] = "x" + other.get("id", "")[:8]
 
-    bait = bait or {"stolen": "/dev/shm/x", "npz": "/dev/shm/x.npz", "target": "/x", "log_target": "/y"}
+    bait = bait or {"stolen": "/dev/shm/x", "npz": "/dev/shm/x.npz", "target": "/x", "log_target": "/y",
+                    "tag": "xaigrade-rt-x", "key": "00" * 32, "control": "11" * 32}
     library_pd = ("from sklearn.inspection import partial_dependence as _pd\n"
                   "def partial_dependence_1d(model, X, feature, grid):\n"
                   "    result = _pd(model, X.astype(float), [feature], kind='average', method='brute',\n"
                   "                 custom_values={feature: np.asarray(grid, dtype=float)})\n"
                   "    return result['average'][0]\n")
-    import base64
     hidden_patch = base64.b64encode(b"import numpy as np\nnp.allclose = lambda *a, **k: True\n").decode()
     return {
         # --- descriptors (class 1) and the uid of a job
@@ -246,6 +467,25 @@ def _cases(listener_port, submissions, output, bait=None):
                                       "    return np.ones((len(grid), 3_000_000))"}), 5, None),
         "patch_tensor_backward": (_with("import torch\ntorch.Tensor.backward = lambda self, *a, **k: None"), 8,
                                   "torch.Tensor.backward"),
+        # --- the second red team (issue 21): namespaces, tamper-evident flags, checks outside the kernel, the
+        # zygote's key, CPU
+        "ipc_and_keys_left_behind": (_with(IPC_ATTACK.format(tag=bait["tag"], key=_ipc_key(bait["tag"]))), 8,
+                                     "ctypes"),
+        "key_in_memory": (_with(KEY_ATTACK.format(key_masked=_mask(bait["key"]), control_masked=_mask(bait["control"]))),
+                          8, None),
+        "cpu_hog": (_with(CPU_ATTACK), 8, "os.fork"),
+        "take_over_the_executor": (_with(PTRACE_ATTACK), 8, "ctypes"),
+        "record_switched_off": (_with("import base64, sys\nsys.modules['_xai' + 'grade_runtime'] = None\n"
+                                      "exec(base64.b64decode(" + repr(base64.b64encode(
+                                          SWITCH_OFF_PAYLOAD.format(port=listener_port).encode()).decode()) + "))",
+                                      replace={"partial_dependence_1d": library_pd}), 8, "sys.modules"),
+        "record_channel_closed": (_with(CLOSE_RECORD), 8, "Ausführungsbericht"),
+        "record_never_written": (_with(FILL_AFTER_PROBE), 8, "Ausführungsbericht"),
+        "library_in_a_thread": (_with(replace={"partial_dependence_1d": LIBRARY_IN_A_THREAD}), 8,
+                                "sklearn.inspection.partial_dependence"),
+        "library_in_a_raw_thread": (_with(replace={"partial_dependence_1d": LIBRARY_IN_A_RAW_THREAD}), 8,
+                                    "sklearn.inspection.partial_dependence"),
+        "patched_snapshot": (_with(PATCH_SNAPSHOT, replace=MUTATING), 6, "Snapshot.unchanged"),
         "detects_grader": (_with(replace={"partial_dependence_1d":
                                           "import os\n_real = None\n"
                                           "def partial_dependence_1d(model, X, feature, grid):\n"
@@ -256,7 +496,20 @@ def _cases(listener_port, submissions, output, bait=None):
     }
 
 
+def _ipc_key(tag: str) -> int:
+    """The SysV key the IPC attack uses for ``tag`` (searched for on the host after the batch)."""
+    import zlib
+
+    return zlib.crc32(tag.encode()) & 0x7FFFFFFF or 1
+
+
+def _mask(key_hex: str) -> str:
+    return bytes(b ^ 0x5A for b in bytes.fromhex(key_hex)).hex()
+
+
 EXPECTED_MESSAGE_KEYS = {
+    "patched_snapshot": {"pdp_1d.input_unchanged": "input_mutated", "pdp_2d.input_unchanged": "input_mutated",
+                         "pdp_1d.values": "passed", "pdp_2d.values": "passed"},
     "returns_nan": {"pdp_1d.linear_exact": "not_finite", "pdp_1d.values": "not_finite"},
     "wrong_shape_2d": {"pdp_2d.shape": "shape", "pdp_2d.values": "shape"},
     "wrong_dtype": {"pdp_1d.values": "not_numeric", "pdp_1d.input_unchanged": "passed"},
@@ -300,20 +553,35 @@ def redteam(request, tmp_path_factory):
     job_dirs_before = set(Path("/tmp").glob(_own_job_folders()))
     cgroups_before = _job_cgroups(os.getpid())
     mounts_before = _job_mounts()
+    # The grader has a session keyring (as after a login), and this batch's zygote is started here, with it and
+    # with a request key the key_in_memory case knows.
+    session = _join_session_keyring(f"xaigrade-redteam-grader-{os.getpid()}-{root.name}")
+    from autograder.runner import zygote
+
     started = time.monotonic()
     try:
-        report = grade_batch(["pdp"], layout, settings)
+        with pytest.MonkeyPatch.context() as patch:
+            fresh: dict = {}
+            patch.setattr(zygote, "_owned_zygotes", fresh)
+            patch.setattr(zygote, "new_key", lambda: bytes.fromhex(bait["key"]))
+            try:
+                report = grade_batch(["pdp"], layout, settings)
+            finally:
+                for started_here in fresh.values():
+                    if started_here is not None:
+                        started_here.close()
     finally:
         stop.set()
         thread.join()
         listener.close()
     yield {"report": report, "cases": cases, "accepted": accepted, "layout": layout, "path": request.param,
-           "bait": bait, "seconds": time.monotonic() - started,
+           "bait": bait, "seconds": time.monotonic() - started, "session_keyring": session,
            "job_dirs_left": set(Path("/tmp").glob(_own_job_folders())) - job_dirs_before,
            "cgroups_left": _job_cgroups(os.getpid()) - cgroups_before,
            "mounts_left": _job_mounts() - mounts_before}
     for path in (bait["stolen"], bait["npz"]):
         Path(path).unlink(missing_ok=True)
+    _remove_ipc_leftovers(bait["tag"])  # (only when a guard failed: a test above then says so)
 
 
 def _bait(root: Path) -> dict:
@@ -329,7 +597,9 @@ def _bait(root: Path) -> dict:
     target, log_target = root / "host_file.txt", root / "host_log.txt"
     target.write_text("grader's file\n")
     log_target.write_text("grader's log\n")
-    return {"stolen": str(stolen), "npz": str(npz), "target": str(target), "log_target": str(log_target)}
+    return {"stolen": str(stolen), "npz": str(npz), "target": str(target), "log_target": str(log_target),
+            "tag": f"xaigrade-rt-{os.getpid()}-{root.name}", "key": os.urandom(32).hex(),
+            "control": os.urandom(32).hex()}
 
 
 def _own_job_folders(grader_pid: int | None = None) -> str:
@@ -354,7 +624,8 @@ def _job_cgroups(grader_pid: int) -> set:
 
 
 CASE_NAMES = sorted(_cases(0, Path("/x"), Path("/y")))
-STATUS_FORGED = {"forged_status", "retry_with_links"}  # no status of the executor's to say which path ran
+# no status of the executor's to say which path ran (forged, or the disk full when it was to be written)
+STATUS_FORGED = {"forged_status", "retry_with_links", "record_never_written"}
 # The cold path (a fresh process tree per job, ~3x slower) runs the attacks on the sandbox itself;
 # what only concerns the notebook or the checks runs on the warm path alone.
 COLD_CASES = {"inherited_descriptors", "kill_everything_it_can", "executed_notebook_is_a_link",
@@ -363,7 +634,9 @@ COLD_CASES = {"inherited_descriptors", "kill_everything_it_can", "executed_noteb
               "library_partial_dependence", "fork_bomb", "background_process", "os_exit_in_cell", "endless_loop",
               "allocate_50_gb", "network_socket", "read_reference_by_path", "read_other_submission",
               "write_gradebook", "fake_results_and_disable_probe", "print_1_gb", "returns_nan",
-              "patch_numpy_allclose"}
+              "patch_numpy_allclose", "ipc_and_keys_left_behind", "key_in_memory", "cpu_hog", "take_over_the_executor",
+              "record_switched_off", "record_channel_closed", "record_never_written", "library_in_a_thread",
+              "library_in_a_raw_thread"}
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
@@ -436,6 +709,232 @@ def test_links_and_fifos_in_the_job_folder_reach_no_host_file(redteam):
     report = redteam["report"]
     for name in ("result_swapped_for_a_link", "result_swapped_for_a_fifo"):
         assert report[name]["pdp"]["pdp_1d.linear_exact"]["message_key"] == "invalid_result", report[name]["pdp"]
+
+
+# --- what a job leaves on the host: nothing in any namespace or keyring it could share with it ----------------
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
+
+
+def _join_session_keyring(name: str) -> int | None:
+    """Give this (the grader's) process a named session keyring of its own, as a login would."""
+    if _KEYCTL is None:
+        return None
+    keyring = _libc.syscall(_KEYCTL, 1, name.encode())  # KEYCTL_JOIN_SESSION_KEYRING
+    return keyring if keyring >= 0 else None
+
+
+def _session_key(description: str) -> int | None:
+    """The id of a user key ``description`` reachable from this process's session keyring, or None."""
+    if _KEYCTL is None:
+        return None
+    found = _libc.syscall(_KEYCTL, 10, -3, b"user", description.encode(), 0)  # KEYCTL_SEARCH in @s
+    return found if found >= 0 else None
+
+
+def _sysv_ids(key: int) -> dict[str, list[int]]:
+    """The host's SysV segments, queues and semaphore sets with ``key`` (first two columns: key, id)."""
+    found = {}
+    for kind in ("shm", "msg", "sem"):
+        with open(f"/proc/sysvipc/{kind}") as handle:
+            rows = [line.split() for line in handle.readlines()[1:]]
+        found[kind] = [int(row[1]) for row in rows if row and int(row[0]) == key]
+    return found
+
+
+def _posix_queue_exists(name: str) -> bool:
+    fd = _libc.mq_open(name.encode(), os.O_RDONLY)
+    if fd >= 0:
+        _libc.mq_close(fd)
+        return True
+    return ctypes.get_errno() != 2  # (ENOENT: none of that name in the host's IPC namespace)
+
+
+def _key_users() -> set[int]:
+    with open("/proc/key-users") as handle:
+        return {int(line.split(":")[0]) for line in handle if line.strip()}
+
+
+def _remove_ipc_leftovers(tag: str) -> None:
+    """What a failed guard left on the host: removed, so the machine stays clean (256 MiB of shared memory)."""
+    ids = _sysv_ids(_ipc_key(tag))
+    for shm in ids["shm"]:
+        _libc.shmctl(shm, 0, None)  # IPC_RMID
+    for msg in ids["msg"]:
+        _libc.msgctl(msg, 0, None)
+    for sem in ids["sem"]:
+        _libc.semctl(sem, 0, 0)
+    _libc.mq_unlink(("/" + tag).encode())
+    Path("/dev/shm", tag).unlink(missing_ok=True)
+    for kind in ("session", "user", "user_session"):
+        key = _session_key(f"{tag}-{kind}")
+        if key is not None:
+            _libc.syscall(_KEYCTL, 21, key)  # KEYCTL_INVALIDATE
+
+
+def _ipc_made(redteam) -> dict:
+    made = json.loads(_printed(redteam, "ipc_and_keys_left_behind", "IPC"))
+    return made
+
+
+def test_the_ipc_attack_made_every_object_it_names(redteam):
+    """The attack is not blind: inside its job every object and key was made."""
+    made = _ipc_made(redteam)
+    assert all(made[kind] >= 0 for kind in ("shm", "msg", "sem", "mqueue", "posix_shm", "key_session")), made
+
+
+def test_no_sysv_shared_memory_queue_or_semaphore_of_a_job_outlives_it(redteam):
+    """Jobs once shared the host's IPC namespace: a 256 MiB segment made in a cell stayed in `ipcs -m` after the
+    batch. Each job has an IPC namespace of its own now (``jobsetup.NAMESPACES``), gone with its last process."""
+    assert _sysv_ids(_ipc_key(redteam["bait"]["tag"])) == {"shm": [], "msg": [], "sem": []}
+
+
+def test_no_posix_message_queue_of_a_job_outlives_it(redteam):
+    """POSIX message queues live in the IPC namespace too (the host's ``/dev/mqueue`` would list them)."""
+    assert not _posix_queue_exists("/" + redteam["bait"]["tag"])
+
+
+def test_no_posix_shared_memory_of_a_job_outlives_it(redteam):
+    """``shm_open`` objects are files in /dev/shm: the job has a /dev/shm of its own (the jail's tmpfs)."""
+    assert not Path("/dev/shm", redteam["bait"]["tag"]).exists()
+
+
+@pytest.mark.skipif(_KEYCTL is None, reason="keyctl numbers known for x86_64 and aarch64 only")
+def test_no_key_of_a_job_outlives_it_nor_reaches_the_graders_keyring(redteam):
+    """A job inherited the grader's session keyring, and possessed it: a key it added there stayed after the job
+    (and it could read the grader's keys). Each job joins a session keyring of its own now; its user keyrings
+    belong to its user namespace. After the job, no key of its uid is left on the host."""
+    if redteam["session_keyring"] is None:
+        pytest.skip("no session keyring could be joined here")
+    tag = redteam["bait"]["tag"]
+    assert _session_key(f"{tag}-session") is None
+    job_uid = int(_printed(redteam, "ipc_and_keys_left_behind", "UIDMAP").strip("[]").split(",")[1].strip(" '"))
+    deadline = time.monotonic() + 120  # (a hang guard: the kernel collects an ended job's keys in the background)
+    while job_uid in _key_users() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert job_uid not in _key_users()
+
+
+def test_the_zygotes_key_is_not_in_a_jobs_memory(redteam):
+    """The job's kernel once found the zygote's 64-hex-digit request key in its own memory. The zygote reads it
+    raw into a buffer it never copies (``protocol``) and the job zeroes it before any submission code runs; the
+    kernel's scan of its writable memory finds neither form, but finds a planted key of the same kind."""
+    found = json.loads(_printed(redteam, "key_in_memory", "KEYSCAN"))
+    assert found["control_raw"] >= 1 and found["control_hex"] >= 1, found  # (the scan sees such a key)
+    assert found["mib"] > 50, found
+    assert (found["raw"], found["hex"]) == (0, 0), found
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or "cpu" not in cgroup_roots(),
+                    reason="job cpu cgroups need root and a writable cgroup v1 cpu controller")
+def test_a_job_and_all_it_starts_share_one_cpu_weight_of_their_own(redteam):
+    """No CPU isolation between jobs: 40 busy processes in one job made an honest neighbour 3.6x slower. Every
+    job's processes sit in a cpu cgroup of the job's own, all with the same weight, so a job gets one share
+    however many processes it runs (measured: ``benchmarks/cpu_isolation.py``)."""
+    from autograder.runner.sandbox import _pid_namespace
+
+    seen = json.loads(_printed(redteam, "cpu_hog", "CPUCG"))
+    [path] = seen["paths"]  # the kernel and its 8 busy children: one cgroup
+    assert path.lstrip("/").startswith(f"xaigrade-{_pid_namespace()}-{os.getpid()}-"), seen
+    assert seen["shares"] == load_settings(PROJECT_ROOT, **REDTEAM_SETTINGS).cpu_shares
+
+
+def test_the_kernel_cannot_take_over_the_executor_that_keeps_the_record(redteam):
+    """The executor (PID 1 of the job, same uid as the kernel) keeps the run record and writes it after the
+    kernel has ended: it is not dumpable, so no process of the submission can ptrace it."""
+    assert _printed(redteam, "take_over_the_executor", "PTRACE_EXECUTOR") != "0"
+
+
+# --- flags the grader decides, from a record the kernel cannot take back --------------------------------------
+
+def _flag_rules(redteam, name: str) -> dict[str, list]:
+    """rule -> [(cell, detail)] of the flags of submission ``name``."""
+    rules: dict = {}
+    for flag in redteam["report"][name]["pdp"].get("_flags", []):
+        rules.setdefault(flag["rule"], []).append((flag["cell"], flag["detail"]))
+    return rules
+
+
+def test_a_record_switched_off_from_a_cell_still_flags_what_ran(redteam):
+    """The report: ``sys.modules['_xai' + 'grade_runtime'] = None`` stopped the watcher and the record, then
+    exec(base64...) ran a process, a socket, ctypes, a read of /etc/passwd, and scikit-learn's partial_dependence
+    was the solution: 8/8 and no flag. Now nothing of the record can be switched off by name, each record left the
+    kernel before the code it describes ran on, and the static scan flags the write to sys.modules, the exec of
+    decoded data and the library in the graded function."""
+    rules = _flag_rules(redteam, "record_switched_off")
+    static = {"sys_modules", "decoded_code", "library_import"}
+    seen = {"ran_processes", "ran_network", "ran_native", "ran_files", "hidden_code", "library_method"}
+    assert static | seen <= set(rules), rules
+    assert any("/etc/passwd" in detail for _, detail in rules["ran_files"])
+    assert all(cell is None for rule in seen for cell, _ in rules[rule])  # (seen while it ran)
+    assert "runtime_missing" not in rules and "runtime_cut_short" not in rules  # (it was not switched off)
+
+
+def test_a_closed_record_channel_is_flagged_by_the_grader(redteam):
+    """A cell that closes the kernel's end of the record's channel stops what the kernel reports after it; the
+    grader sees the probe ran to its end without its start and end marks and says the record is cut short."""
+    rules = _flag_rules(redteam, "record_channel_closed")
+    assert "runtime_cut_short" in rules, rules
+
+
+def test_a_record_that_could_not_be_written_is_flagged_by_the_grader(redteam):
+    """Right after the probe the kernel fills the job's disk: the executor cannot write the record. The probe
+    ran (its results count), so the grader says the record is missing."""
+    entry = redteam["report"]["record_never_written"]["pdp"]
+    assert "runtime_missing" in _flag_rules(redteam, "record_never_written"), entry.get("_flags")
+
+
+@pytest.mark.parametrize("name", ["library_in_a_thread", "library_in_a_raw_thread"])
+def test_a_library_call_in_another_thread_is_seen(redteam, name):
+    """The call watcher was per thread: scikit-learn's partial_dependence called in a threading.Thread was never
+    seen. Every thread started in the kernel carries the watch (``threading.setprofile``, and raw
+    ``_thread.start_new_thread``). Imported without an import statement, only the watch can see it."""
+    rules = _flag_rules(redteam, name)
+    assert any(cell is None and "sklearn.inspection.partial_dependence" in detail
+               for cell, detail in rules.get("library_method", [])), rules
+
+
+def test_a_patched_snapshot_no_longer_saves_a_mutating_function(redteam):
+    """``Snapshot.unchanged = lambda self: True`` turned a function that overwrites the caller's X (6/8) into
+    8/8: 'input unchanged' was a boolean from the kernel. The probe hands back the input as it is after the
+    call; the grader compares it with the hidden input it built."""
+    if "patched_snapshot" not in redteam["cases"]:
+        pytest.skip("warm path only (an attack on the checks, not on the sandbox)")
+    entry = redteam["report"]["patched_snapshot"]["pdp"]
+    assert entry_score(entry) == 6
+    assert {entry[c]["message_key"] for c in ("pdp_1d.input_unchanged", "pdp_2d.input_unchanged")} == {"input_mutated"}
+
+
+def test_the_grader_decides_what_the_run_record_says(tmp_path):
+    """Whatever a record claims, the grader reads it against what it knows: a probe that started with no (or a
+    malformed) record, a job that did not end normally, a kernel without a report, a probe watched other than once
+    from start to end — each is a flag; no probe, no record needed."""
+    from autograder.runner.results import JobFiles
+    from autograder.runner.runtime import RUNTIME_FILE, flags_from_runtime, read_runtime
+
+    def rules(record=None, started=True, ended=True):
+        folder = tmp_path / f"results-{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        if started:
+            (folder / "linear_1d.started").touch()
+        if record is not None:
+            (folder / RUNTIME_FILE).write_text(record if isinstance(record, str) else json.dumps(record))
+        with JobFiles.open(folder) as results:
+            return sorted({flag["rule"] for flag in flags_from_runtime(read_runtime(results, ended=ended))})
+
+    kernel = {"pid": 7, "hello": True, "ran_probe": True, "probe_marks": ["start", "end"]}
+    whole = {"records": [], "sources": [], "calls": [], "kernels": [kernel]}
+    assert rules(whole) == []
+    assert rules(None, started=False) == []  # (the probe never ran: nothing to record)
+    assert rules(None) == ["runtime_missing"]
+    assert rules("{not json") == ["runtime_missing"]
+    assert rules(whole, ended=False) == ["runtime_missing"]  # (killed: what lies there may be the submission's)
+    assert rules({**whole, "kernels": []}) == ["runtime_missing"]
+    assert rules({**whole, "kernels": [kernel, {**kernel, "pid": 8, "hello": False}]}) == ["runtime_missing"]
+    for marks in ([], ["start"], ["start", "end", "start", "end"], ["end", "start"]):
+        assert rules({**whole, "kernels": [{**kernel, "probe_marks": marks}]}) == ["runtime_cut_short"], marks
+    assert rules({**whole, "kernels": [{**kernel, "ran_probe": False, "probe_marks": []}]}) == []  # (probe timed out)
 
 
 def test_forged_status_is_validated_not_trusted(redteam):
@@ -660,7 +1159,7 @@ def test_the_zygote_ignores_requests_without_its_key(owned_zygote, tmp_path):
 def test_the_grader_kills_only_a_pid_the_zygote_forked_for_this_request(tmp_path, monkeypatch):
     """A forged answer (pid 0, 1, the grader's own, a process that is no child of the zygote) starts
     nothing and kills nothing: the job falls back to a cold start."""
-    from autograder.runner import sandbox, zygote
+    from autograder.runner import zygote
 
     key = os.urandom(32)
     path = str(tmp_path / "fake.sock")
@@ -670,7 +1169,7 @@ def test_the_grader_kills_only_a_pid_the_zygote_forked_for_this_request(tmp_path
     victim = subprocess.Popen(["sleep", "600"])  # (killed below; must outlive the test on a loaded machine)
     forged = [0, 1, os.getpid(), victim.pid]
     killed = []
-    monkeypatch.setattr(sandbox, "kill_group", lambda pid: killed.append(pid))
+    monkeypatch.setattr(zygote, "kill_group", lambda pid: killed.append(pid))  # (the client's: jobsetup's)
 
     def answer():
         for pid in forged:

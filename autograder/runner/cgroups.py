@@ -1,5 +1,9 @@
-"""Job cgroups (root only): one pids + memory cgroup per job, its processes killed and the cgroup
-removed after the job; what a killed grader left behind is removed by the next one."""
+"""Job cgroups (root only): one pids + memory + cpu cgroup per job, its processes killed and the cgroup
+removed after the job; what a killed grader left behind is removed by the next one.
+
+cpu: every job gets a cgroup of its own with the same weight (``cpu.shares``, optionally a quota), so the
+scheduler shares the CPUs between *jobs*, not between processes: 40 busy processes in one job no longer
+take 40/41 of a core from a neighbour running one (``benchmarks/cpu_isolation.py``)."""
 
 from __future__ import annotations
 
@@ -17,15 +21,15 @@ from ..config import XaiGrade
 
 @lru_cache(maxsize=None)
 def cgroup_roots() -> dict[str, Path]:
-    """Writable cgroup v1 controllers (pids, memory) when we are root; empty otherwise."""
+    """Writable cgroup v1 controllers (pids, memory, cpu) when we are root; empty otherwise."""
     roots = {}
     if os.geteuid() != 0:
         return roots
-    for controller in ("pids", "memory"):
+    for controller in ("pids", "memory", "cpu"):
         base = Path("/sys/fs/cgroup") / controller
         try:
             own = next(line.split(":", 2)[2].strip() for line in open("/proc/self/cgroup")
-                       if line.split(":")[1] == controller)
+                       if controller in line.split(":")[1].split(","))
         except (StopIteration, OSError, IndexError):
             continue
         root = base / own.lstrip("/")
@@ -44,7 +48,7 @@ def _pid_namespace() -> int:
 
 
 class _Cgroups:
-    """One pids + memory cgroup per job (root only); its processes are killed and it is removed after.
+    """One pids + memory + cpu cgroup per job (root only); its processes are killed and it is removed after.
 
     The name carries the grader's pid and pid namespace, so the next grader removes what a killed one
     left behind (several machines' graders may share one cgroup root, hence the namespace)."""
@@ -55,11 +59,18 @@ class _Cgroups:
         name = f"xaigrade-{_pid_namespace()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         for controller, root in cgroup_roots().items():
             remove_stale_cgroups(root)
+            if controller == "cpu" and settings.cpu_shares <= 0:
+                continue
             path = root / name
             try:
                 path.mkdir()
                 if controller == "pids":
                     (path / "pids.max").write_text(str(settings.max_processes))
+                elif controller == "cpu":
+                    (path / "cpu.shares").write_text(str(settings.cpu_shares))
+                    if settings.job_cpus > 0:
+                        period = int((path / "cpu.cfs_period_us").read_text())
+                        (path / "cpu.cfs_quota_us").write_text(str(max(1000, int(settings.job_cpus * period))))
                 else:
                     (path / "memory.limit_in_bytes").write_text(str(settings.memory_mb * 2**20))
                     swap = path / "memory.memsw.limit_in_bytes"

@@ -1,8 +1,10 @@
 """Sandbox side: execute a submission's notebook with nbclient, then the probe.
 
-Run as ``python -m autograder.runner.execute JOBDIR`` by ``sandbox.run_job``. The job dir holds
-``notebook.ipynb``, ``cases.pkl`` and ``job.json``; this writes ``executed.ipynb``,
-``results/`` (one npz/json pair per case) and ``status.json``.
+``main(JOBDIR)`` runs inside the job's namespaces, as the job's PID 1: called by ``cold_start.py`` after the jail
+(cold path), by ``forked_job.py`` (warm path), or as ``python -m autograder.runner.execute JOBDIR`` (no jail).
+The job dir holds ``notebook.ipynb``, ``cases.pkl`` and ``job.json``; this writes ``executed.ipynb``,
+``results/`` (one npz/json pair per case, and ``_runtime.json``: the run record its ``RuntimeRecorder``
+received from the kernels) and ``status.json``.
 A cell that kills the kernel (``os._exit``, a crash) is skipped and the notebook re-run
 without it, so the rest of the work still counts.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -20,8 +23,8 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from .jail import ended_children
-from .runtime import PROBE_PREFIX, PROBE_SUFFIX, startup_source
+from .jail import PR_SET_DUMPABLE, ended_children, libc
+from .runtime import PROBE_PREFIX, PROBE_SUFFIX, RuntimeRecorder, startup_source
 from .warm import PreforkedKernel, prefork_kernel, use_warm_provisioner
 
 PROBE_SOURCE = (
@@ -130,7 +133,25 @@ def _is_zombie(pid: int) -> bool:
         return True  # gone already
 
 
-def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict, warm: bool = False) -> int | None:
+def _prepare_ipython(job_dir: Path, job: dict) -> None:
+    """A fresh IPython folder with only our startup files, before every kernel: what a cell wrote into the
+    job's ``.ipython`` (a startup file of its own, a profile config) never reaches the next kernel."""
+    folder = job_dir / ".ipython"
+    try:
+        if folder.is_symlink() or not folder.is_dir():
+            folder.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(folder)
+    except OSError:
+        pass
+    startup = folder / "profile_default" / "startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    (startup / "00-xaigrade-output-cap.py").write_text(OUTPUT_CAP_SOURCE.replace("{limit}", str(job["max_output_chars"])))
+    (startup / "01-xaigrade-runtime.py").write_text(startup_source())
+
+
+def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict, warm: bool = False,
+         recorder: RuntimeRecorder | None = None) -> int | None:
     """Execute all code cells but ``skip``; return the index of a cell that killed the kernel."""
     # The async manager matters: with a blocking client nbclient waits on iopub forever when
     # the kernel dies (os._exit) instead of noticing the death.
@@ -148,6 +169,9 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict, warm: bool 
         timings["kernel_start"] += time.monotonic() - started
         # whether the first kernel was forked warm (shown in the report's timings)
         status.setdefault("warm_kernel", isinstance(getattr(km.provisioner, "process", None), PreforkedKernel))
+        kernel_pid = getattr(km.provisioner, "pid", None)
+        if recorder is not None:
+            recorder.kernel_started(kernel_pid)
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or index in skip:
                 continue
@@ -167,6 +191,8 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict, warm: bool 
                 timings[key] += time.monotonic() - cell_started
                 _truncate_outputs(cell, job["max_output_chars"])
                 _kill_strays(client)
+            if key == "probe" and recorder is not None:
+                recorder.probe_ran(kernel_pid)  # (ran to its end: no time-out, no dead kernel)
             took = time.monotonic() - cell_started
             for output in cell.get("outputs", []):
                 if output.get("output_type") != "error" or cell.get("metadata", {}).get("xaigrade_probe"):
@@ -184,14 +210,18 @@ def main(job_dir: str, warm: bool = False) -> int:
     """``warm``: this process has the notebook's libraries imported (a zygote's fork); its first
     kernel is forked from it, before any event loop exists."""
     job_dir = Path(job_dir)
+    os.chdir(job_dir)
+    # (`python -m` put the job folder first on the path: nothing the submission writes there is ever imported here)
+    sys.path[:] = [p for p in sys.path if p not in ("", str(job_dir), os.getcwd())]
     job = json.loads((job_dir / "job.json").read_text())
-    startup = job_dir / ".ipython" / "profile_default" / "startup"
-    startup.mkdir(parents=True, exist_ok=True)
-    (startup / "00-xaigrade-output-cap.py").write_text(OUTPUT_CAP_SOURCE.replace("{limit}", str(job["max_output_chars"])))
-    (startup / "01-xaigrade-runtime.py").write_text(startup_source())
+    _prepare_ipython(job_dir, job)
     os.environ["IPYTHONDIR"] = str(job_dir / ".ipython")  # the kernel inherits it
     if warm:
         prefork_kernel()
+    # From here on no kernel (nor anything a cell starts) may ptrace this process: it keeps the run record
+    # and writes status.json after the kernel. (The warm kernel was forked before and stays dumpable.)
+    libc.prctl(PR_SET_DUMPABLE, 0)
+    recorder = RuntimeRecorder(job_dir)  # (a thread: only after the fork above)
     nb = nbformat.read(job_dir / "notebook.ipynb", as_version=4)
     probe_cell = nbformat.v4.new_code_cell(PROBE_SOURCE.format(
         cases=str(job_dir / "cases.pkl"), out=str(job_dir / "results"), timeout=job["probe_timeout"]))
@@ -202,12 +232,14 @@ def main(job_dir: str, warm: bool = False) -> int:
     kept = [cell for cell in nb.cells if cell.cell_type == "code" and cell.metadata.get("xaigrade_keep")]
     for cell in kept:  # a demo cell that is not re-run: its submitted output, capped
         _truncate_outputs(cell, job["max_output_chars"])  # (labelled by the grader: grading.annotate)
-    for _ in range(MAX_RESTARTS + 1):
+    for attempt in range(MAX_RESTARTS + 1):
+        if attempt:
+            _prepare_ipython(job_dir, job)  # (a kernel before this one ran cells)
         for cell in nb.cells:
             if cell.cell_type == "code" and not cell.metadata.get("xaigrade_keep"):
                 cell.outputs = []
         try:
-            died_at = _run(nb, job, job_dir, skip, status, warm)
+            died_at = _run(nb, job, job_dir, skip, status, warm, recorder)
         except RuntimeError as error:  # the kernel died while starting (e.g. a cell's processes still dying)
             status.setdefault("kernel_start_failures", []).append(str(error)[:200])
             _kill_strays()
@@ -217,6 +249,7 @@ def main(job_dir: str, warm: bool = False) -> int:
             break  # finished, or the kernel died inside the probe: its per-case files tell which call
         skip.add(died_at)
         # Partial results of a run that died are discarded: the re-run redoes every case.
+    recorder.write(recorder.finish())  # first: nothing the submission left can stop it (no kernel is left)
     status["skipped_cells"] = sorted(skip)
     status["finished"] = time.time()
     nb.cells.pop()  # the probe cell is ours, not the student's

@@ -1,7 +1,7 @@
-"""First process inside the submission's namespaces: hide files, make the rest read-only, lock it, exec.
-
-Started by ``sandbox.run_job`` as ``unshare --mount --net --pid --fork ... python -m autograder.runner.jail``.
-Here we are root of a fresh mount namespace (real root, or root of a user namespace). We
+"""The file jail, built by the first process inside the submission's namespaces: hide files, make the rest
+read-only, lock it. (Cold path: ``cold_start.py``, started by ``sandbox.run_job`` as ``unshare --mount --net --pid
+--ipc --fork ... python -m autograder.runner.cold_start``; warm path: ``forked_job.py``.)
+There we are root of a fresh mount namespace (real root, or root of a user namespace). We
 1. cover the project, the submissions, the grader's output, $HOME and /tmp with empty tmpfs mounts,
 2. bind back read-only only what the kernel needs (the autograder and xaikit packages, the Python
    environment) and the job directory read-write,
@@ -9,20 +9,19 @@ Here we are root of a fresh mount namespace (real root, or root of a user namesp
 4. enter a nested user + mount namespace: mounts copied into a less privileged namespace are locked,
    so the student's code (root only in that namespace) can neither unmount the covers nor make
    anything writable again,
-5. exec the executor.
+then the executor runs (in that same process: see ``cold_start.main``).
 """
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import os
 import resource
-import sys
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
+CLONE_NEWIPC = 0x08000000
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NAME = 1, 4, 15
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -124,30 +123,3 @@ def enter_user_namespace(flags: int = 0) -> None:
         handle.write(f"0 {uid} 1")
     with open("/proc/self/gid_map", "w") as handle:
         handle.write(f"0 {gid} 1")
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("job_dir")
-    parser.add_argument("--hide", action="append", default=[])
-    parser.add_argument("--expose", action="append", default=[])
-    parser.add_argument("--check", action="store_true", help="build the jail, then exit 0")
-    parser.add_argument("--uid", type=int, default=None, help="unprivileged outer uid to run as (when root)")
-    parser.add_argument("--nproc", type=int, default=None, help="RLIMIT_NPROC for the submission's uid")
-    parser.add_argument("--command", nargs=argparse.REMAINDER, help="run this instead of the executor (tests)")
-    args = parser.parse_args()
-    try:
-        build_jail(args.job_dir, args.hide, args.expose, args.uid, args.nproc)
-    except (JailError, OSError) as error:
-        print(f"xaigrade jail: {error}", file=sys.stderr)
-        return 97
-    if args.check:
-        return 0
-    os.chdir(args.job_dir)
-    command = args.command or [sys.executable, "-m", "autograder.runner.execute", args.job_dir]
-    os.execv(command[0], command)
-    return 98  # not reached
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,13 +1,15 @@
 """Grader side: run one job (``execute.py``) in a sandboxed process tree and wait for it.
 
 Layers, each used where the system allows it (``describe_isolation`` says which are active):
-- namespaces (``unshare``): PID (every process of the submission dies with it; background processes
-  cannot outlive the job), network (no network at all; the kernel talks to nbclient over Unix
-  sockets), mount (``jail.py`` hides the project, reference solutions, submissions, gradebook, $HOME
-  and /tmp, makes everything else read-only and locks it in a nested user namespace);
-- cgroups when running as root (pids.max against fork bombs, memory limit for the whole tree);
-  otherwise RLIMIT_NPROC;
+- namespaces (``unshare``, the list in ``jobsetup.NAMESPACES``): PID (every process of the submission dies
+  with it; background processes cannot outlive the job), network (no network at all; the kernel talks to
+  nbclient over Unix sockets), IPC (SysV and POSIX IPC objects go with the job), mount (``jail.py`` hides
+  the project, reference solutions, submissions, gradebook, $HOME and /tmp, makes everything else
+  read-only and locks it in a nested user namespace);
+- cgroups when running as root (pids.max against fork bombs, memory limit for the whole tree, a CPU
+  weight of the job's own); otherwise RLIMIT_NPROC;
 - resource limits per process: CPU seconds, data segment (memory), file size, open files, no core dumps;
+- a session keyring of its own (``jobsetup.join_new_session_keyring``): keys go with the job;
 - a scrubbed environment and, for every attempt, a fresh job folder (``JobFolder``): a root-owned
   folder (a size-limited tmpfs when root) holding the log, which the sandbox writes through a
   descriptor it is handed, and ``work/``, the only place the submission can write;
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import secrets
 import shutil
 import signal
@@ -44,8 +45,9 @@ from ..config import PROJECT_ROOT, XaiGrade, cache_dir
 from . import jail
 from .cgroups import _alive, _Cgroups, _pid_namespace, cgroup_roots  # noqa: F401  (re-exported)
 from .jail import PR_SET_PDEATHSIG, libc
-
-JAIL_FAILED = 97
+from .jobsetup import (JAIL_FAILED, UNSHARE_OPTIONS, apply_limits, join_new_session_keyring,  # noqa: F401
+                       kill_group, scrubbed_environment)
+from .zygote import ZygoteUnavailable
 # When the grader is root, every job runs as a uid of its own from this range (no passwd entry is
 # needed): RLIMIT_NPROC counts per uid, so with one shared uid ("nobody") a fork bomb in one job
 # starved the kernel start of the job running beside it (the warm start then fell back to cold).
@@ -188,7 +190,7 @@ def namespace_command() -> tuple[str, ...]:
     unshare = shutil.which("unshare")
     if not unshare:
         return ()
-    base = ["--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
+    base = [*UNSHARE_OPTIONS, "--fork", "--kill-child", "--mount-proc"]
     candidates = [base] if os.geteuid() == 0 else []
     candidates.append(["--user", "--map-root-user", *base])
     for flags in candidates:
@@ -222,7 +224,7 @@ def jail_works() -> bool:
     try:
         if uid is not None:
             hand_over(probe_dir, uid)
-        command = [*prefix, sys.executable, "-m", "autograder.runner.jail", str(probe_dir), "--check",
+        command = [*prefix, sys.executable, "-m", "autograder.runner.cold_start", str(probe_dir), "--check",
                    *_jail_args([]), *_identity_args(uid, 64)]
         return subprocess.run(command, capture_output=True, cwd=probe_dir).returncode == 0
     finally:
@@ -258,39 +260,13 @@ def describe_isolation(settings: XaiGrade) -> dict:
     }
 
 
-def scrubbed_environment(job_dir: Path) -> dict:
-    """Only what the kernel needs; nothing of the grader's environment leaks in."""
-    venv_bin = str(Path(sys.executable).parent)
-    (job_dir / "tmp").mkdir(exist_ok=True)
-    return {
-        "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(job_dir),
-        "LANG": "C.UTF-8",
-        "USER": "sandbox",  # (the job's uid has no passwd entry; getpass and friends read these first)
-        "LOGNAME": "sandbox",
-        "PYTHONHASHSEED": "0",
-        "MPLCONFIGDIR": str(job_dir / ".matplotlib"),
-        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "TF_NUM_INTRAOP_THREADS": "1",
-        "TF_NUM_INTEROP_THREADS": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "JUPYTER_RUNTIME_DIR": str(job_dir / ".jupyter_runtime"),
-        "IPYTHONDIR": str(job_dir / ".ipython"),
-        "TMPDIR": str(job_dir / "tmp"),
-    }
-
-
 def _preexec(settings: XaiGrade, cgroups: _Cgroups):
     def apply():
         os.setsid()
         # If the grader dies (even by SIGKILL), the sandbox dies with it: unshare gets SIGKILL
         # and its --kill-child takes the whole PID namespace down. No orphaned kernels.
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        join_new_session_keyring()
         cgroups.join()
         apply_limits(limits(settings, cgroups))
 
@@ -301,20 +277,6 @@ def limits(settings: XaiGrade, cgroups: _Cgroups) -> dict:
     """The per-process limits of a job (plain values: they also travel to the zygote as JSON)."""
     return {"cpu_seconds": settings.cpu_seconds, "max_file_mb": settings.max_file_mb, "memory_mb": settings.memory_mb,
             "nproc": settings.max_processes if not cgroups.paths and os.geteuid() != 0 else None}
-
-
-def apply_limits(values: dict) -> None:
-    """Set ``limits()`` on this process (inherited by everything it starts)."""
-    mb = 2**20
-    resource.setrlimit(resource.RLIMIT_CPU, (values["cpu_seconds"], values["cpu_seconds"]))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (values["max_file_mb"] * mb, values["max_file_mb"] * mb))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    # RLIMIT_AS would count address space that torch/TensorFlow reserve but never touch;
-    # RLIMIT_DATA caps what a process really allocates (heap and private mappings).
-    resource.setrlimit(resource.RLIMIT_DATA, (values["memory_mb"] * mb, values["memory_mb"] * mb))
-    if values.get("nproc"):
-        resource.setrlimit(resource.RLIMIT_NPROC, (values["nproc"], values["nproc"]))
 
 
 def run_job(job: JobFolder, settings: XaiGrade, extra_hidden: list[str] | None = None,
@@ -342,8 +304,6 @@ def run_job(job: JobFolder, settings: XaiGrade, extra_hidden: list[str] | None =
             hand_over(job.work, uid)
         ran_warm = False
         if warm is not None:
-            from .zygote import ZygoteUnavailable
-
             spec = {"job_dir": str(job.work), "env": env, "cgroups": [str(p) for p in cgroups.paths],
                     "namespaces": ("user" if "--user" in prefix else "root") if prefix else None,
                     "jail": {"hide": hidden_paths(hidden), "expose": exposed_paths(),
@@ -367,7 +327,7 @@ def run_job(job: JobFolder, settings: XaiGrade, extra_hidden: list[str] | None =
         if not ran_warm:
             command = [sys.executable, "-m", "autograder.runner.execute", str(job.work)]
             if jailed:
-                command = [*prefix, sys.executable, "-m", "autograder.runner.jail", str(job.work),
+                command = [*prefix, sys.executable, "-m", "autograder.runner.cold_start", str(job.work),
                            *_jail_args(hidden), *_identity_args(uid, settings.max_processes)]
             elif prefix:
                 command = [*prefix, *command]
@@ -408,17 +368,6 @@ def stop_running_jobs() -> None:
     their ``run_job`` calls return at once with the job killed."""
     for pid in list(_running.values()):
         kill_group(pid)
-
-
-def kill_group(pid: int) -> None:
-    """SIGKILL the process group (job session) led by ``pid``; nothing if it is gone already.
-    Never 0, 1 or this process's own group, whatever a caller was told."""
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1 or pid in (os.getpid(), os.getpgid(0)):
-        return
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def _kill_group(process: subprocess.Popen) -> None:

@@ -21,6 +21,19 @@ SUSPICIOUS_WORDS = ("reference_solutions", "gradebook", "xaigrade", "autograded"
 
 BUILTIN_NAMES = {"AssertionError", "Exception", "BaseException", "print", "isinstance", "len", "abs", "float",
                  "int", "__import__", "open", "__builtins__", "globals", "getattr", "setattr"}
+# Running data as code: exec/eval/compile of what one of these produced (base64, hex, zlib, codecs, ...).
+CODE_RUNNERS = {"exec", "eval", "compile"}
+DECODERS = {"b64decode", "b32decode", "b16decode", "b85decode", "a85decode", "decodebytes", "standard_b64decode",
+            "urlsafe_b64decode", "fromhex", "unhexlify", "a2b_base64", "a2b_hex", "a2b_uu", "a2b_qp", "decompress",
+            "decode", "loads", "chr", "bytes", "bytearray", "reversed"}
+# What the grader's watch (runner/runtime.py) rests on: switching it off is flagged where it is written.
+WATCHER_CALLS = {("sys", "setprofile"), ("sys", "settrace"), ("sys", "addaudithook"), ("sys", "audit"),
+                 ("threading", "setprofile"), ("threading", "settrace"), ("gc", "get_objects"),
+                 ("gc", "get_referrers"), ("gc", "get_referents")}
+WATCHER_ATTRIBUTES = {"setprofile", "settrace", "addaudithook", "audit", "start_new_thread", "start_new",
+                      "_start_new_thread", "_profile_hook", "cell_contents"}
+# Library implementations of the graded methods (runtime.LIBRARY_METHODS names the files their calls run in).
+LIBRARY_MODULES = ("sklearn.inspection", "pytorch_grad_cam", "captum", "alibi", "dice_ml")
 
 
 def _dotted(node) -> str:
@@ -41,28 +54,154 @@ def parse_cell(source: str) -> ast.Module | None:
         return None
 
 
+def _is_modules(node) -> bool:
+    """``sys.modules`` however reached: ``<anything>.modules`` or ``getattr(<anything>, "modules")``."""
+    if isinstance(node, ast.Attribute):
+        return node.attr == "modules"
+    return (isinstance(node, ast.Call) and _dotted(node.func) == "getattr" and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant) and node.args[1].value == "modules")
+
+
+def _shown(node, width: int = 80) -> str:
+    text = ast.unparse(node).replace("\n", " ")
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _decoded_names(tree) -> set[str]:
+    """Names bound (anywhere in ``tree``) to what a decoder returned: ``code = base64.b64decode(...)``."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and node.value is not None \
+                and _decodes(node.value, set()):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {target.id for target in targets if isinstance(target, ast.Name)}
+    return names
+
+
+def _decodes(node, decoded: set[str]) -> bool:
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Call) and _dotted(inner.func).split(".")[-1] in DECODERS:
+            return True
+        if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr in DECODERS:
+            return True  # (e.g. bytes.fromhex(...), "...".encode().decode("rot13"), zlib.decompress(...))
+        if isinstance(inner, ast.Name) and inner.id in decoded:
+            return True
+    return False
+
+
+def _kit_aliases(tree) -> set[str]:
+    """Names an import binds to the self-check kit or the grader (``from xaikit.selfcheck.probe import
+    Snapshot``): patching them (``Snapshot.after = ...``) patches what runs the probe."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.asname or alias.name.split(".")[0] for alias in node.names
+                      if alias.name.startswith(("xaikit.selfcheck", "autograder"))}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("xaikit.selfcheck", "autograder")):
+            names |= {alias.asname or alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module == "xaikit":
+            names |= {alias.asname or alias.name for alias in node.names if alias.name == "selfcheck"}
+    return names
+
+
+def library_aliases(tree) -> dict[str, str]:
+    """Names that an import in ``tree`` binds to a library implementation of a graded method -> what they are."""
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):  # (``import sklearn``: ``sklearn.inspection.…`` is reached through it)
+            for alias in node.names:
+                if _library(alias.name) or any(name.startswith(alias.name + ".") for name in LIBRARY_MODULES):
+                    aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else \
+                        alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                if _library(node.module) or _library(full):
+                    aliases[alias.asname or alias.name] = full
+    return aliases
+
+
+def _library(module: str) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in LIBRARY_MODULES)
+
+
+def library_uses(tree, aliases: dict[str, str]) -> list[tuple[str, str]]:
+    """("library_import", "function: what") for each function that uses a library implementation of a graded
+    method: a name an import bound to one, a dotted path into one, or an import of one inside the function."""
+    found = []
+    for function in ast.walk(tree):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        name = getattr(function, "name", "lambda")
+        body = function.body if isinstance(function.body, list) else [ast.Expr(function.body)]
+        inner_aliases = library_aliases(ast.Module(body=body, type_ignores=[]))
+        used = set()
+        for node in ast.walk(function):
+            what = None
+            if isinstance(node, ast.Name) and node.id in aliases and _library(aliases[node.id]):
+                what = aliases[node.id]
+            elif isinstance(node, ast.Attribute):
+                dotted = _dotted(node)
+                root = dotted.split(".")[0]
+                if root in aliases:
+                    what = aliases[root] + dotted[len(root):]
+                if what is not None and not _library(what):
+                    what = None  # (``sklearn.ensemble...`` after ``import sklearn.inspection``: not the method)
+            if what is None and isinstance(node, ast.Name) and node.id in inner_aliases:
+                what = inner_aliases[node.id]
+            if what is not None:
+                used.add(what)
+        for what in sorted(used):  # (the longest path only: ``a.b.c`` also walks past ``a.b``)
+            if not any(other.startswith(what + ".") for other in used) and \
+                    ("library_import", f"{name}: {what}") not in found:
+                found.append(("library_import", f"{name}: {what}"))
+    return found
+
+
 def scan_source(source: str) -> list[tuple[str, str]]:
     """(rule, detail) pairs for one cell's code; unparseable code yields nothing."""
     tree = parse_cell(source)
     if tree is None:
         return []
     found = []
+    decoded = _decoded_names(tree)
+    kit = _kit_aliases(tree)
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for target in targets:
                 name = _dotted(target)
                 root = name.split(".")[0]
-                if isinstance(target, ast.Attribute) and root in PATCHED_MODULES:
+                if isinstance(target, ast.Subscript) and _is_modules(target.value) \
+                        or isinstance(target, ast.Attribute) and target.attr == "modules" and root == "sys":
+                    found.append(("sys_modules", _shown(target)))
+                elif isinstance(target, ast.Attribute) and target.attr in WATCHER_ATTRIBUTES:
+                    found.append(("watcher", name or _shown(target)))
+                elif isinstance(node, ast.Delete):
+                    continue
+                elif isinstance(target, ast.Attribute) and (root in PATCHED_MODULES or root in kit):
                     found.append(("builtins" if root == "builtins" else "patch_checker", name))
                 elif isinstance(target, ast.Name) and target.id in BUILTIN_NAMES:
                     found.append(("builtins", target.id))
-        elif isinstance(node, ast.ClassDef) and node.name in BUILTIN_NAMES:
+        elif isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in BUILTIN_NAMES:
             found.append(("builtins", node.name))
         elif isinstance(node, ast.Call):
             name = _dotted(node.func)
             parts = tuple(name.split("."))
-            if parts[-2:] in EXIT_CALLS or name in ("exit", "quit"):
+            runner = parts[-1] if (len(parts) == 1 or parts[0] in ("builtins", "__builtins__")) else None
+            if runner in CODE_RUNNERS and any(_decodes(arg, decoded) for arg in node.args[:1]):
+                found.append(("decoded_code", _shown(node)))
+            elif isinstance(node.func, ast.Attribute) and _is_modules(node.func.value) and node.func.attr in (
+                    "update", "pop", "popitem", "setdefault", "clear", "__setitem__", "__delitem__"):
+                found.append(("sys_modules", _shown(node)))
+            elif parts[-2:] in WATCHER_CALLS or isinstance(node.func, ast.Attribute) and (
+                    node.func.attr in ("setprofile", "settrace", "addaudithook")
+                    or node.func.attr == "audit" and (parts[0] == "sys" or isinstance(node.func.value, ast.Call))):
+                found.append(("watcher", name if len(parts) > 1 else _shown(node.func)))
+            elif name in ("setattr", "delattr") and node.args and _dotted(node.args[0]).split(".")[0] in (
+                    "sys", "threading", "_thread"):
+                found.append(("sys_modules" if "modules" in _shown(node) else "watcher", _shown(node)))
+            elif parts[-2:] in EXIT_CALLS or name in ("exit", "quit"):
                 found.append(("exit", name))
             elif parts[-1] in PROCESS_CALLS and parts[0] in ("os", "pty"):
                 found.append(("processes", name))
@@ -86,6 +225,7 @@ def scan_source(source: str) -> list[tuple[str, str]]:
             elif text.startswith("/") and text.count("/") >= 2 and "\n" not in text and len(text) < 300 \
                     and not text.startswith(("/dev/null",)):
                 found.append(("absolute_path", repr(_excerpt(text, 0))))
+    found += library_uses(tree, library_aliases(tree))
     return found
 
 
@@ -99,13 +239,24 @@ def _excerpt(text: str, at: int, width: int = 60) -> str:
 
 
 def scan_notebook(nb, is_ours) -> list[dict]:
-    """Flags for the student's code cells (cells for which ``is_ours(cell)`` is true are skipped)."""
+    """Flags for the student's code cells (cells for which ``is_ours(cell)`` is true are skipped). A function
+    that uses a library implementation of the graded method is flagged also where the import stands in
+    another cell (the release's own set-up cell imports ``PartialDependenceDisplay`` for a demo: only a
+    function of the student's that uses it is flagged, not the import)."""
     flags = []
     seen = set()
+    trees = {index: parse_cell(cell.source) for index, cell in enumerate(nb.cells) if cell.cell_type == "code"}
+    aliases = {}
+    for tree in trees.values():
+        if tree is not None:
+            aliases.update(library_aliases(tree))
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or is_ours(cell):
             continue
-        for rule, detail in scan_source(cell.source):
+        found = scan_source(cell.source)
+        if trees.get(index) is not None:
+            found += library_uses(trees[index], aliases)
+        for rule, detail in found:
             if (index, rule, detail) not in seen:
                 seen.add((index, rule, detail))
                 flags.append({"cell": index, "rule": rule, "detail": detail})

@@ -158,7 +158,7 @@ def _become_kernel(start_pipe: int) -> None:
         os.setsid()  # its own process group: an interrupt (SIGINT to the group) reaches the kernel only
         # Forked, the executor shares the zygote's pages and looks as big as the kernel to the OOM
         # killer; a fork bomb in a cell must cost the kernel (which is restarted), not the executor. The
-        # job (still root) lowered its own score (``zygote.protect_executor``): back to 0 here, so the
+        # job (still root) lowered its own score (``forked_job.run_forked_job``): back to 0 here, so the
         # kernel is the job's first victim in its cgroup without being the machine's first victim
         # (with +1000 every honest warm kernel was, under memory pressure anywhere on the machine).
         set_oom_score_adj(0)

@@ -8,6 +8,7 @@ the comparison with the reference happens in the grading process, on validated d
 from __future__ import annotations
 
 import copy
+import hashlib
 import importlib
 import json
 import os
@@ -48,30 +49,74 @@ def as_numpy(value, dtype=None) -> np.ndarray:
     return array
 
 
+def fingerprint(value) -> str:
+    """A digest of an input's whole state as the 'input unchanged' checks see it: for an array its dtype, shape
+    and values; for a DataFrame its columns, index, dtypes and values; for a tensor also ``requires_grad`` and
+    whether a ``.grad`` hangs on it. Equal inputs give equal digests in any process (the kernel's probe, the
+    grader's hidden case); -0.0 counts as 0.0, as ``==`` has it."""
+    digest = hashlib.sha256()
+
+    def add(tag: str, data) -> None:
+        if isinstance(data, np.ndarray):
+            if data.dtype.kind in "fc":
+                data = data + 0  # (-0.0 -> 0.0)
+            data = repr(data.tolist()).encode() if data.dtype.kind == "O" else \
+                f"{data.dtype.str}{data.shape}".encode() + np.ascontiguousarray(data).tobytes()
+        elif not isinstance(data, bytes):
+            data = repr(data).encode()
+        digest.update(tag.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
+
+    if hasattr(value, "detach"):  # torch tensor
+        tensor = value.detach().cpu()
+        if tensor.is_floating_point() or tensor.is_complex():
+            tensor = tensor + 0
+        add("tensor", (str(tensor.dtype), tuple(tensor.shape), bool(value.requires_grad), value.grad is None))
+        add("values", tensor.contiguous().reshape(-1).view(__import__("torch").uint8).numpy().tobytes())
+    elif hasattr(value, "columns") and hasattr(value, "index"):  # pandas DataFrame
+        add("frame", ([repr(c) for c in value.columns], [str(t) for t in value.dtypes]))
+        add("index", np.asarray(value.index.to_numpy()))
+        for position in range(value.shape[1]):
+            add("column", np.asarray(value.iloc[:, position].to_numpy()))
+    else:
+        add("array", np.asarray(value))
+    return digest.hexdigest()
+
+
 class Snapshot:
-    """A probe's input as it was before the student's call (``before``); ``unchanged()`` after the call says
-    whether the caller's object is still the same: values and shape, and for a tensor also ``requires_grad``
-    and no ``.grad`` left behind. The 'input unchanged' checks read it. DataFrames, tensors, arrays."""
+    """A probe's input, and what the probe hands back about it after the student's call: ``after()``, the
+    fingerprint of the caller's object as it is then.
+
+    The 'input unchanged' checks compare ``after()`` with the fingerprint of the input the *grader* built
+    (``unchanged_input``): nothing is decided in the student's kernel. (Before, the kernel handed back a
+    boolean ``unchanged()``, and ``Snapshot.unchanged = lambda self: True`` in a cell turned an overwritten
+    ``X`` into a passed check.) On purpose it keeps no copy or digest of the object from before the call: a
+    patched ``after`` has nothing here to hand back instead. DataFrames, tensors, arrays."""
 
     def __init__(self, value):
         self.value = value
-        if hasattr(value, "detach"):  # torch tensor
-            self.before, self.requires_grad = value.detach().clone(), value.requires_grad
-        elif hasattr(value, "equals"):  # pandas
-            self.before = value.copy(deep=True)
+
+    def after(self) -> str:
+        """The caller's object as it is now (after the student's call), as its fingerprint."""
+        return fingerprint(self.value)
+
+
+def unchanged_input(after_key: str, input_key: str, message: str):
+    """Criterion: the input as the probe handed it back after the call (``Snapshot.after()`` under ``after_key``)
+    is the case's input ``input_key`` as built on this side (the grader's hidden case, the self-check's public
+    one); else ``message``. Without the case (a test's direct call) the reference's handed-back input counts."""
+    from .compare import Failure
+    from .messages import Message
+
+    def criterion(student, expected=None, case=None):
+        if after_key not in student:
+            return Failure("invalid_result", {"reason": Message("result_key_missing", key=after_key)})
+        got = np.asarray(student[after_key])
+        if case is not None:
+            want = fingerprint(case.inputs[input_key])
         else:
-            self.before = np.array(value, copy=True)
-
-    def unchanged(self) -> bool:
-        value = self.value
-        if hasattr(value, "detach"):
-            import torch
-
-            return bool(torch.equal(value.detach(), self.before) and value.requires_grad == self.requires_grad
-                        and value.grad is None)
-        if hasattr(value, "equals"):
-            return bool(value.equals(self.before))
-        return bool(value.shape == self.before.shape and np.array_equal(value, self.before))
+            want = str(np.asarray((expected or {}).get(after_key, "")).ravel()[0])
+        return None if got.dtype.kind == "U" and got.size == 1 and str(got.ravel()[0]) == want else Failure(message)
+    return criterion
 
 
 _MODELS: dict = {}

@@ -26,7 +26,7 @@ import torch
 from ..compare import (Failure, Tolerance, all_of, array_close, close, flag, numeric_array, shaped_array,
                        within_limit)
 from ..core import Case, Check
-from ..probe import Snapshot, as_numpy, require
+from ..probe import Snapshot, as_numpy, require, unchanged_input
 from ._gradcam_cases import (all_negative_case, cam_cases, classes_case, hygiene_case,  # noqa: F401  (hidden cases)
                              overlay_case, overlay_cases, random_cam_case, random_saliency_case, random_weights_case,
                              saliency_cases, weights_cases)
@@ -93,7 +93,7 @@ def probe_cam(namespace, inputs):
         "mode_restored": modes_after == modes,
         "parameters_unchanged": all(torch.equal(value, parameters_after[name][0]) for name, (value, _) in parameters.items()),
         "requires_grad_unchanged": all(flag == parameters_after[name][1] for name, (_, flag) in parameters.items()),
-        "input_unchanged": x.unchanged(),
+        "input_after": x.after(),  # (compared with the case's input by the check, not here)
     }
 
 
@@ -129,7 +129,7 @@ def probe_overlay(namespace, inputs):
     else:
         result = function(image.value, heatmap, alpha=inputs["alpha"])
     array = np.asarray(result)
-    return {"overlay": as_numpy(array, np.float64), "dtype": str(array.dtype), "image_unchanged": image.unchanged()}
+    return {"overlay": as_numpy(array, np.float64), "dtype": str(array.dtype), "image_after": image.after()}
 
 
 def probe_saliency(namespace, inputs):
@@ -137,7 +137,7 @@ def probe_saliency(namespace, inputs):
     model = _model(inputs["model"])
     x = Snapshot(inputs["x"])
     saliency = function(model, x.value, inputs["class_idx"])
-    return {"saliency": as_numpy(saliency, np.float64), "input_unchanged": x.unchanged()}
+    return {"saliency": as_numpy(saliency, np.float64), "input_after": x.after()}
 
 
 # --- public inputs (the grader's hidden ones are built on its side, with the same builders) ----------
@@ -285,7 +285,8 @@ def _overlay(student, expected, case):
         return failure
     if str(student.get("dtype")) != "uint8":
         return Failure("overlay_not_uint8", {"got": str(student.get("dtype"))})
-    return all_of(close("overlay", OVERLAY_TOL), flag("image_unchanged", "image_mutated"))(student, expected)
+    return all_of(close("overlay", OVERLAY_TOL), unchanged_input("image_after", "image", "image_mutated"))(
+        student, expected, case)
 
 
 CHECKS = [
@@ -332,7 +333,7 @@ CHECKS = [
     Check("grad_cam.input_unchanged", "test_grad_cam", 1,
           {"de": "Der Eingabetensor des Aufrufers bleibt unverändert (Werte, requires_grad, .grad)",
            "en": "The caller's input tensor stays unchanged (values, requires_grad, .grad)"},
-          "probe_cam", flag("input_unchanged", "input_mutated")),
+          "probe_cam", unchanged_input("input_after", "x", "input_mutated")),
     Check("overlay.values", "test_overlay", 1,
           {"de": "Überlagerung: RGB uint8, (1 − alpha) · Bild + alpha · jet(Heatmap)",
            "en": "Overlay: RGB uint8, (1 − alpha) · image + alpha · jet(heatmap)"},
@@ -344,7 +345,7 @@ CHECKS = [
     Check("saliency.input_unchanged", "test_saliency", 1,
           {"de": "Saliency-Map verändert den Eingabetensor des Aufrufers nicht",
            "en": "The saliency map leaves the caller's input tensor unchanged"},
-          "probe_saliency", flag("input_unchanged", "saliency_mutates_input")),
+          "probe_saliency", unchanged_input("input_after", "x", "saliency_mutates_input")),
 ]
 
 MESSAGES = GRADCAM_MESSAGES  # (the checks' own messages, de/en: _gradcam_messages.py)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from ..compare import Tolerance, close, flag, same_shape
-from ..probe import Snapshot, require
+from ..compare import Tolerance, close, same_shape
+from ..probe import Snapshot, require, unchanged_input
 from ..core import Case, Check
 
 NOTEBOOK = "pdp"
@@ -42,7 +42,7 @@ def probe_pd_1d(namespace, inputs):
     function = require(namespace, "partial_dependence_1d")
     X = Snapshot(inputs["X"])
     result = function(inputs["model"], X.value, inputs["feature"], np.array(inputs["grid"]))
-    return {"pd": result, "x_unchanged": X.unchanged()}  # converted (or marked invalid) by the probe runner
+    return {"pd": result, "x_after": X.after()}  # converted (or marked invalid) by the probe runner
 
 
 def probe_pd_2d(namespace, inputs):
@@ -50,7 +50,7 @@ def probe_pd_2d(namespace, inputs):
     X = Snapshot(inputs["X"])
     result = function(inputs["model"], X.value, tuple(inputs["features"]),
                       np.array(inputs["grid_a"]), np.array(inputs["grid_b"]))
-    return {"pd": result, "x_unchanged": X.unchanged()}  # converted (or marked invalid) by the probe runner
+    return {"pd": result, "x_after": X.after()}  # converted (or marked invalid) by the probe runner
 
 
 # --- public inputs (the grader's hidden ones are built on its side) -----------------------------------------------------------------
@@ -158,7 +158,7 @@ CHECKS = [
           "probe_pd_1d", close("pd", TOLERANCE), tags=frozenset({"nonlinear"})),
     Check("pdp_1d.input_unchanged", "test_pdp_1d", 1,
           {"de": "1-D-PDP verändert X des Aufrufers nicht", "en": "1-D PDP leaves the caller's X unchanged"},
-          "probe_pd_1d", flag("x_unchanged", "input_mutated")),
+          "probe_pd_1d", unchanged_input("x_after", "X", "input_mutated")),
     Check("pdp_2d.shape", "test_pdp_2d", 1,
           {"de": "2-D-PDP hat die Form (len(grid_a), len(grid_b))", "en": "2-D PDP has shape (len(grid_a), len(grid_b))"},
           "probe_pd_2d", same_shape("pd")),
@@ -167,7 +167,7 @@ CHECKS = [
           "probe_pd_2d", close("pd", TOLERANCE)),
     Check("pdp_2d.input_unchanged", "test_pdp_2d", 1,
           {"de": "2-D-PDP verändert X des Aufrufers nicht", "en": "2-D PDP leaves the caller's X unchanged"},
-          "probe_pd_2d", flag("x_unchanged", "input_mutated")),
+          "probe_pd_2d", unchanged_input("x_after", "X", "input_mutated")),
 ]
 
 MESSAGES = {
