@@ -10,6 +10,16 @@ c.ClearSolutions.text_stub = "IHRE ANTWORT HIER / YOUR ANSWER HERE"
 # nbgrader 0.9 ignores c.ExecutePreprocessor.*; its own Execute preprocessor takes the timeout.
 c.Execute.timeout = 300
 
+# formgrader's Autograde button (⚡) and `nbgrader autograde` grade with xaigrade: the sandbox, the student's hidden
+# set, the same scores and pages as `xaigrade grade` (autograder/nbgrader_autograde.py). Without these lines nbgrader
+# runs the submission in your own process, unsandboxed, and every check scores 0.
+c.Autograde.exporter_class = "autograder.nbgrader_autograde.XaiGradeExporter"
+c.Autograde.sanitize_preprocessors = []
+c.Autograde.autograde_preprocessors = []
+# After `nbgrader generate_feedback` (and formgrader's "Generate feedback"): xaigrade.html beside nbgrader's page gets the
+# gradebook's total, hand points and comments, and both pages the Content-Security-Policy (no script) xaigrade's have.
+c.GenerateFeedback.post_convert_hook = "autograder.nbgrader_autograde.after_feedback"
+
 # xaigrade: limits of the sandbox in which each submission runs (defaults shown).
 c.XaiGrade.language = "de"  # feedback language: "de" or "en"
 c.XaiGrade.kernel_name = "xai-course"

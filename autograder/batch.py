@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
 
@@ -17,8 +16,8 @@ from .checks import Exercise
 from .config import XaiGrade
 from .grading import SubmissionResult
 from .references import hidden_set
-from .secret import course_secret, secret_path, set_for
-from .nbgrader_bridge import record_scores, register_assignment
+from .secret import course_secret, fingerprint, secret_path, set_for, set_name
+from .nbgrader_bridge import course_config, graded_cells, hand_grades, record_scores, register_assignment
 from .submission_run import warm_process
 
 
@@ -65,6 +64,34 @@ def find_submissions(layout: Layout, assignment: str) -> list[tuple[str, Path | 
     return found
 
 
+@dataclass
+class RunNotes:
+    """What a run tells the instructor beside the scores (``xaigrade grade`` prints it)."""
+
+    review: list = field(default_factory=list)  # (student, assignment, [{"cell", "why", ...}]): hand grades to look at
+    secret_moves: list = field(default_factory=list)  # (student, assignment, old fingerprint, old set, new set)
+    other_secret: list = field(default_factory=list)  # (student, assignment, old fingerprint): kept, not regraded
+    secret: str = ""  # the fingerprint of the secret this run grades with
+    graded: list = field(default_factory=list)  # (student, assignment) graded in this run
+
+
+def read_state(layout: "Layout", student: str, assignment: str) -> dict | None:
+    state = layout.state_file(student, assignment)
+    try:
+        return json.loads(state.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    """Replace ``target`` whole (a kill leaves the old or the new file; a read-only file nbgrader left is
+    replaced, not written through)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.xaigrade-tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, target)
+
+
 def _fingerprint(path: Path | None) -> str:
     if path is None or not os.path.lexists(path):
         return "missing"
@@ -75,18 +102,27 @@ def _fingerprint(path: Path | None) -> str:
 
 def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, force: bool = False,
                 progress=None, workers: int = 1, dask: str | None = None, progress_bar: bool = False,
-                pictures: bool = True) -> dict:
+                pictures: bool = True, students: list[str] | None = None, secret_file: Path | None = None,
+                notes: RunNotes | None = None) -> dict:
     """Grade all submissions; returns ``{student: {assignment: {check_id: {...}}}}``.
 
     A finished submission leaves a state file written after its gradebook commit; a rerun
-    skips it (unless the notebook changed or ``force``), so a killed batch resumes.
+    skips it (unless the notebook changed, its autograded notebook is gone, or ``force``), so a
+    killed batch resumes. ``students``: only these (each regraded, as nbgrader's ``--student``).
+    ``secret_file``: grade with an archived course secret (``--secret``). ``notes`` collects what the
+    instructor should look at (hand grades whose cell changed, students whose hidden set changes).
     ``workers`` > 1 grades in worker processes, ``dask`` (a scheduler address) on a Dask cluster;
     either way the results are written here, in this process, one after the other.
     """
     from .parallel import ProgressBar, Task, run_dask, run_processes, run_serial
 
     report: dict = {}
-    secret = course_secret(layout.course_root, settings)  # refuses a public seed before anything runs
+    notes = notes if notes is not None else RunNotes()
+    # refuses a public seed (or a committed or missing archive) before anything runs
+    secret = course_secret(layout.course_root, settings, secret_file=secret_file)
+    archive = archive_folder(secret_file) if secret_file is not None else None
+    notes.secret = secret_fp = fingerprint(secret)
+    config = course_config(layout.course_root)
     layout.output.mkdir(parents=True, exist_ok=True)
     # nbgrader's gradebook learns the assignments in a thread (about a second each); results are
     # stored only after it is done (``done`` waits)
@@ -100,14 +136,21 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
         exercise = Exercise(assignment)
         tasks = []
         for student, path in find_submissions(layout, assignment):
-            state = layout.state_file(student, assignment)
-            if not force and state.exists():
-                saved = json.loads(state.read_text())
-                if saved.get("fingerprint") == _fingerprint(path):
-                    report.setdefault(student, {})[assignment] = saved["report"]
-                    continue
+            if students is not None and student not in students:
+                continue
+            saved = read_state(layout, student, assignment)
+            if not force and students is None and saved and saved.get("fingerprint") == _fingerprint(path) \
+                    and _autograded_present(layout, exercise, student, saved):
+                report.setdefault(student, {})[assignment] = saved["report"]
+                if saved.get("secret") and saved["secret"] != secret_fp:
+                    notes.other_secret.append((student, assignment, saved["secret"]))
+                continue
+            index = set_for(secret, assignment, student, settings.hidden_sets)
+            if saved and saved.get("secret") and saved["secret"] != secret_fp:
+                notes.secret_moves.append((student, assignment, saved["secret"], saved.get("report", {}).get(
+                    "_hidden_set", "?"), set_name(index, settings.hidden_sets)))
             tasks.append(Task(assignment, student, _fingerprint(path), str(path) if path else None,
-                              hidden_set=set_for(secret, assignment, student, settings.hidden_sets)))
+                              hidden_set=index))
         if tasks:
             plan.append((exercise, tasks))
             if grading_here:
@@ -118,6 +161,8 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
     # the whole course too (source/ holds the solutions): it need not be inside the installed project
     private = [str(layout.submissions), str(layout.output), str(layout.course_root),
                str(secret_path(layout.course_root).parent)]
+    if archive is not None:  # (the jail covers folders: the archive's folder, which holds nothing the job needs)
+        private.append(str(archive))
     bar = ProgressBar(sum(len(tasks) for _, tasks in plan), settings.language) if progress_bar else None
 
     def jobs():  # lazily: one assignment's reference is computed when its turn comes
@@ -128,9 +173,14 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
         registration.result()  # raises what the registration raised
         result = graded.result
         if not graded.lost:
-            _store(result, exercises[result.assignment], layout, graded.task.fingerprint, settings.language,
-                   graded.pictures)
+            review = _store(result, exercises[result.assignment], layout, graded.task.fingerprint, settings.language,
+                            graded.pictures, secret=secret_fp, config=config)
+            if review:
+                notes.review.append((result.student, result.assignment, review))
+            notes.graded.append((result.student, result.assignment))
         report.setdefault(result.student, {})[result.assignment] = result.report()
+        if not graded.lost:
+            report[result.student][result.assignment]["_secret"] = secret_fp
         if bar:
             bar.advance(graded)
         if progress:
@@ -160,32 +210,116 @@ def build_context(exercise: Exercise, layout: Layout, settings: XaiGrade, secret
     return Context(exercise.name, hidden, layout.release / exercise.name, count)
 
 
+def archive_folder(secret_file: Path) -> Path:
+    """The folder of an archived secret, which the sandbox covers; refused where covering it would cover what the
+    sandbox needs (the Python installation, the kit) or everything ("/")."""
+    import sys
+
+    from .config import PROJECT_ROOT
+
+    folder = Path(secret_file).resolve().parent
+    needed = [Path(sys.prefix).resolve(), PROJECT_ROOT / "autograder", PROJECT_ROOT / "xaikit"]
+    if folder == Path("/") or any(path == folder or folder in path.parents for path in needed):
+        raise SystemExit(f"xaigrade: keep the archived secret in a folder of its own (not {folder}): the sandbox "
+                         "hides that folder from every submission.")
+    return folder
+
+
+def _autograded_present(layout: Layout, exercise: Exercise, student: str, saved: dict) -> bool:
+    """Is the autograded notebook of a finished grading still there? (nbgrader's autograde, a failed
+    formgrader ⚡, or a hand may have removed it: then it is graded again.)"""
+    if not saved.get("autograded", True):
+        return True  # nothing could be run: there never was one
+    return (layout.output / "autograded" / student / exercise.name / f"{exercise.notebook}.ipynb").is_file()
+
+
+def submission_time(layout: Layout, student: str, assignment: str):
+    """The submission's time (``submitted/<student>/<assignment>/timestamp.txt``, nbgrader's convention;
+    ``xaigrade collect`` writes it from the Moodle archive), or None."""
+    from .nbgrader_bridge import _timestamp_of
+
+    return _timestamp_of(layout.submissions / student / assignment)
+
+
+def _timestamps(layout: Layout, student: str, assignment: str) -> None:
+    """nbgrader's feedback knows from ``timestamp.txt`` whether its pages are current: ``generate_feedback``
+    (without --force) renews a student's folder only when the autograded folder's time is later than the feedback
+    folder's. The autograded folder gets the submission's time (as nbgrader's autograde copies it; the grading
+    time when there is none), the feedback folder, which we (re)wrote, a time one second earlier: so a plain
+    ``nbgrader generate_feedback`` after xaigrade, and after every regrade, makes nbgrader's page anew (and
+    then copies the autograded time over: current until the next grading)."""
+    import datetime as dt
+
+    when = submission_time(layout, student, assignment) or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    autograded = layout.output / "autograded" / student / assignment
+    if autograded.is_dir():
+        _write_atomic(autograded / "timestamp.txt", f"{when:%Y-%m-%d %H:%M:%S.%f} UTC".encode())
+    earlier = when - dt.timedelta(seconds=1)
+    _write_atomic(layout.output / "feedback" / student / assignment / "timestamp.txt",
+                  f"{earlier:%Y-%m-%d %H:%M:%S.%f} UTC".encode())
+
+
+def _answer_cells(result: SubmissionResult, layout: Layout, exercise: Exercise) -> dict:
+    """The cells hand grades belong to, as the autograded notebook has them; when nothing could be read, the
+    release's cells, each unanswered (so their points are 0, as for a blank answer)."""
+    if result.executed is not None:
+        return graded_cells(result.executed)
+    release = layout.release / exercise.name / f"{exercise.notebook}.ipynb"
+    try:
+        cells = graded_cells(nbformat.read(str(release), as_version=4))
+    except (OSError, ValueError):
+        return {}
+    return {name: {**info, "digest": "missing", "blank": True} for name, info in cells.items()}
+
+
 def _store(result: SubmissionResult, exercise: Exercise, layout: Layout, fingerprint: str | Path | None,
-           language: str = "de", pictures=None) -> None:
-    """Autograded notebook, gradebook scores, feedback page, then the state file (last: marks it done)."""
+           language: str = "de", pictures=None, secret: str = "", config=None) -> list[dict]:
+    """Autograded notebook, gradebook scores, feedback page, then the state file (last: marks it done).
+    Returns the hand grades to look at again (``record_scores``)."""
     from .feedback import PAGE_NAME, link_cell, write_feedback_page
 
     assignment, student = exercise.name, result.student
     if not isinstance(fingerprint, str):  # older callers passed the notebook's path
         fingerprint = _fingerprint(fingerprint)
+    previous = read_state(layout, student, assignment)
     autograded_dir = layout.output / "autograded" / student / assignment
     nbgrader_page = None
     if result.executed is not None:
-        autograded_dir.mkdir(parents=True, exist_ok=True)
         executed = result.executed
         if not any(cell.metadata.get("xaigrade_link") for cell in executed.cells):
             executed.cells.insert(0, link_cell(language))  # nbgrader's feedback HTML then links our page
-        nbformat.write(executed, str(autograded_dir / f"{exercise.notebook}.ipynb"))
+        _write_atomic(autograded_dir / f"{exercise.notebook}.ipynb", nbformat.writes(executed).encode("utf-8"))
         nbgrader_page = f"{exercise.notebook}.html"
-    record_scores(layout.db_url, assignment, exercise.notebook, student, result.task_scores())
+    cells = _answer_cells(result, layout, exercise)
+    task_scores = result.task_scores()
+    review = record_scores(layout.db_url, assignment, exercise.notebook, student, task_scores, cells,
+                           _previous_cells(previous), language, layout.submissions / student / assignment, config)
     page = write_feedback_page(result, exercise, layout.output / "feedback" / student / assignment / PAGE_NAME,
-                               language, pictures, nbgrader_page)
+                               language, pictures, nbgrader_page,
+                               hand=hand_grades(layout.db_url, assignment, student),
+                               release=_release_nb(layout, exercise))
     if autograded_dir.exists():  # nbgrader generate_feedback copies it from here beside its own HTML
-        shutil.copyfile(page, autograded_dir / PAGE_NAME)
+        _write_atomic(autograded_dir / PAGE_NAME, page.read_bytes())
+    _timestamps(layout, student, assignment)
     state = layout.state_file(student, assignment)
-    state.parent.mkdir(parents=True, exist_ok=True)
-    temporary = state.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"fingerprint": fingerprint, "report": result.report(),
-                                     "score": result.score, "max_score": result.max_score,
-                                     "seconds": round(result.seconds, 2), "language": language}, indent=1))
-    os.replace(temporary, state)  # atomic: a kill leaves either no state or a whole one
+    _write_atomic(state, json.dumps({
+        "fingerprint": fingerprint, "report": {**result.report(), "_secret": secret}, "score": result.score,
+        "max_score": result.max_score, "seconds": round(result.seconds, 2), "language": language, "secret": secret,
+        "autograded": result.executed is not None, "cells": {name: info["digest"] for name, info in cells.items()},
+        "auto": task_scores, "review": review}, indent=1).encode("utf-8"))
+    return review
+
+
+def _previous_cells(previous: dict | None) -> dict | None:
+    """The last grading's cells and automatic scores, as ``record_scores`` compares them (None: never graded,
+    or graded before the state held them: then a hand grade already there is looked at again)."""
+    if not previous or "cells" not in previous:
+        return None
+    return {"cells": previous.get("cells") or {}, "auto": previous.get("auto") or {}}
+
+
+def _release_nb(layout: Layout, exercise: Exercise):
+    try:
+        return nbformat.read(str(layout.release / exercise.name / f"{exercise.notebook}.ipynb"), as_version=4)
+    except (OSError, ValueError):
+        return None

@@ -155,7 +155,7 @@ def _layout(args, course_needed: bool = True):
                   Path(args.output or course).resolve())
 
 
-def _after_grading(assignments, layout, settings, nbgrader_feedback: bool) -> None:
+def _after_grading(assignments, layout, settings, nbgrader_feedback: bool, students=None) -> None:
     """nbgrader's own feedback (which links our pages) and the class overview."""
     from .feedback import generate_nbgrader_feedback
     from .overview import print_overview, write_overview
@@ -164,28 +164,92 @@ def _after_grading(assignments, layout, settings, nbgrader_feedback: bool) -> No
         for assignment in assignments:
             if (layout.output / "autograded").exists():
                 # one student's notebook that nbgrader cannot render is that student's note, not the batch's
-                for note in generate_nbgrader_feedback(layout.output, assignment, settings.language).values():
+                for note in generate_nbgrader_feedback(layout.output, assignment, settings.language,
+                                                       students).values():
                     print(note)
     print_overview(layout.output, settings.language)
     print(f"class overview: {write_overview(layout.output, language=settings.language)}")
 
 
+FORMGRADER_COMMAND = "jupyter lab --no-browser --ip 127.0.0.1 --port 8899"
+
+
+def print_run_notes(notes, layout, assignments, language: str, secret_source: str) -> None:
+    """What the instructor should know beside the scores: which secret graded, hand grades to look at again,
+    students whose hidden set a regrade under another secret changes, and how many answers wait for a hand grade."""
+    from .messages import text
+    from .nbgrader_autograde import CONFIG_LINES, configured
+    from .nbgrader_bridge import pending_hand_grades
+
+    print(text("run.secret", language, fingerprint=notes.secret, source=secret_source))
+    for old in sorted({move[2] for move in notes.secret_moves}):
+        moves = [move for move in notes.secret_moves if move[2] == old]
+        print(text("run.secret_moves", language, count=len(moves), old=old, new=notes.secret), file=sys.stderr)
+        for student, assignment, _, old_set, new_set in moves:
+            print("  " + text("run.secret_move", language, student=student, assignment=assignment, old_set=old_set,
+                              new_set=new_set), file=sys.stderr)
+        print("  " + text("run.secret_hint", language), file=sys.stderr)
+    for old in sorted({kept[2] for kept in notes.other_secret}):
+        kept = [f"{student} ({assignment})" for student, assignment, fp in notes.other_secret if fp == old]
+        print(text("run.other_secret", language, count=len(kept), old=old, students=", ".join(kept)),
+              file=sys.stderr)
+    if notes.review:
+        print(text("run.review_title", language))
+        for student, assignment, items in notes.review:
+            shown = [text(f"run.{item['why']}", language, cell=item["cell"],
+                          **{k: _num(item[k]) for k in ("manual", "before", "now") if k in item})
+                     for item in items]
+            print("  " + text("run.review_line", language, student=student, assignment=assignment,
+                              items="; ".join(shown)))
+    pending = pending_hand_grades(layout.db_url, assignments) if (layout.output / "gradebook.db").exists() else {}
+    if pending:
+        lines = [text("run.pending_assignment", language, assignment=a, answers=sum(len(c) for c in who.values()),
+                      students=len(who)) for a, who in pending.items()]
+        print(text("run.pending", language, lines="; ".join(lines)))
+        print(text("run.formgrader", language, command=FORMGRADER_COMMAND))
+    else:
+        print(text("run.pending_none", language))
+    if not configured(layout.course_root):
+        print(text("run.autograde_config", language, config=layout.course_root / "nbgrader_config.py",
+                   lines=" / ".join(CONFIG_LINES)), file=sys.stderr)
+
+
+def _num(value):
+    return "–" if value is None else f"{float(value):g}"
+
+
 def cmd_grade(args) -> int:
-    from .batch import grade_batch
+    from .batch import RunNotes, find_submissions, grade_batch
+    from .messages import text
     from .report import print_table
+    from .secret import PublicSeedRefused
 
     layout = _layout(args)
     settings = load_settings(layout.course_root, language=args.language, sandboxes_at_once=args.at_once)
-    _ensure_secret(layout.course_root, settings)
+    secret_file = Path(args.secret).resolve() if args.secret else None
+    if secret_file is None:
+        _ensure_secret(layout.course_root, settings)
     assignments = _available(args.assignments, layout.course_root)
+    students = args.student or None
+    if students:
+        found = {student for a in assignments for student, _ in find_submissions(layout, a)}
+        missing = [student for student in students if student not in found]
+        if missing:
+            raise SystemExit("xaigrade: " + text("run.no_such_student", settings.language, students=", ".join(missing),
+                                                 assignments=", ".join(assignments), folder=layout.submissions))
     started = time.monotonic()
-    report = grade_batch(assignments, layout, settings, force=args.force, workers=args.workers, dask=args.dask,
-                         progress_bar=True)
+    notes = RunNotes()
+    try:
+        report = grade_batch(assignments, layout, settings, force=args.force, workers=args.workers, dask=args.dask,
+                             progress_bar=True, students=students, secret_file=secret_file, notes=notes)
+    except (FileNotFoundError, PublicSeedRefused) as problem:
+        raise SystemExit(f"xaigrade: {problem}") from None
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1, ensure_ascii=False))
     print_table(report, language=settings.language)
-    print(f"graded in {time.monotonic() - started:.1f} s; gradebook: {layout.db_url}")
-    _after_grading(assignments, layout, settings, args.nbgrader_feedback)
+    print(f"graded {len(notes.graded)} submission(s) in {time.monotonic() - started:.1f} s; gradebook: {layout.db_url}")
+    print_run_notes(notes, layout, assignments, settings.language, str(secret_file or "course secret"))
+    _after_grading(assignments, layout, settings, args.nbgrader_feedback, students)
     return 0
 
 
@@ -243,30 +307,80 @@ def cmd_student_kit(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .exports import load_states, write_checks_csv, write_gradescope, write_grades_csv, write_moodle
+    from .exports import (load_states, pending_lines, write_checks_csv, write_feedback_zip, write_gradescope,
+                          write_grades_csv, write_moodle)
+    from .messages import text
+    from .nbgrader_bridge import pending_hand_grades
 
     layout = _layout(args, course_needed=False)
     if not (layout.output / "gradebook.db").exists():
         raise SystemExit(f"no gradebook.db in {layout.output}: grade first (or give --output)")
-    if not (args.csv or args.gradescope or args.moodle):
-        raise SystemExit("nothing to export: give --csv FILE, --gradescope DIR and/or --moodle FILE")
+    if not (args.csv or args.gradescope or args.moodle or args.moodle_zip):
+        raise SystemExit("nothing to export: give --csv FILE, --gradescope DIR, --moodle FILE and/or --moodle-zip FILE")
+    graded = sorted({a for per in load_states(layout.output).values() for a in per})
+    assignments = args.assignments or graded
+    # the CSV and Moodle exports carry totals from the gradebook: while answers wait for a hand grade they are not
+    # final (Gradescope's results.json holds the autograded part only; each file counts what waits)
+    pending = pending_hand_grades(layout.db_url, assignments)
+    if pending and (args.csv or args.moodle or args.moodle_zip):
+        for line in pending_lines(pending, args.language):
+            print(f"! {line}", file=sys.stderr)
+        if not args.allow_incomplete:
+            raise SystemExit("xaigrade: " + text("export.incomplete_refused", args.language))
+        print(f"! {text('export.incomplete_marked', args.language)}", file=sys.stderr)
     if args.csv:
-        grades = write_grades_csv(layout.db_url, Path(args.csv))
+        grades = write_grades_csv(layout.db_url, Path(args.csv), pending_hand_grades(layout.db_url))
         checks = write_checks_csv(load_states(layout.output), grades.with_name(f"{grades.stem}_checks.csv"))
         print(f"grades: {grades}\nmistakes per check: {checks}")
     if args.gradescope:
-        written = write_gradescope(layout.output, Path(args.gradescope), args.language, args.assignments or None)
+        written = write_gradescope(layout.output, Path(args.gradescope), args.language, args.assignments or None,
+                                   pending)
         print(f"Gradescope: {len(written)} results.json in {args.gradescope}")
-    if args.moodle:
-        assignments = args.assignments or sorted({a for per in load_states(layout.output).values() for a in per})
+    moodle_language = args.moodle_language or args.language
+    for option, writer in (("moodle", "worksheet"), ("moodle_zip", "zip")):
+        if not getattr(args, option):
+            continue
         for assignment in assignments:
-            target = Path(args.moodle)
-            if len(assignments) > 1:  # Moodle's worksheet belongs to one assignment
-                target = target.with_name(f"{target.stem}_{assignment}{target.suffix or '.csv'}")
-            path, skipped = write_moodle(layout.output, layout.db_url, assignment, target, args.language)
+            target = Path(getattr(args, option))
+            if len(assignments) > 1:  # Moodle's worksheet and feedback upload belong to one assignment
+                suffix = target.suffix or (".csv" if writer == "worksheet" else ".zip")
+                target = target.with_name(f"{target.stem}_{assignment}{suffix}")
+            release = _course(args, required=False)
+            release_nb = (release / "release" / assignment / f"{assignment}.ipynb") if release else None
+            if writer == "worksheet":
+                path, skipped = write_moodle(layout.output, layout.db_url, assignment, target, moodle_language,
+                                             release_nb)
+                print(f"Moodle grading worksheet ({assignment}, {moodle_language}): {path}")
+            else:
+                path, placed, skipped = write_feedback_zip(layout.output, layout.db_url, assignment, target,
+                                                           args.language)
+                print(f"Moodle feedback files ({assignment}, {len(placed)} student(s)): {path}")
             for line in skipped:
                 print(f"! {line}", file=sys.stderr)
-            print(f"Moodle grading worksheet ({assignment}): {path}")
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    """After hand grading: every page gets the gradebook's current total, hand points and comments, and nbgrader's
+    feedback is made anew beside it (both then agree with the exports)."""
+    from .checks import Exercise
+    from .feedback import generate_nbgrader_feedback, refresh_feedback
+    from .messages import text
+
+    layout = _layout(args, course_needed=False)
+    if not (layout.output / "gradebook.db").exists():
+        raise SystemExit(f"no gradebook.db in {layout.output}: grade first (or give --output)")
+    course = _course(args, required=False)
+    graded = sorted({p.stem for p in (layout.output / ".xaigrade" / "graded").glob("*/*.json")})
+    assignments = args.assignments or [a for a in graded if a in _registered()]
+    for assignment in assignments:
+        release_nb = (course / "release" / assignment / f"{assignment}.ipynb") if course else None
+        renewed = refresh_feedback(layout.output, Exercise(assignment), release_nb, args.language, args.student or None)
+        print(text("run.feedback_renewed", args.language, assignment=assignment, count=len(renewed)))
+        if not args.no_nbgrader:
+            for note in generate_nbgrader_feedback(layout.output, assignment, args.language,
+                                                   args.student or None).values():
+                print(note)
     return 0
 
 
@@ -284,7 +398,7 @@ def cmd_collect(args) -> int:
     register_assignment(args.assignment, layout.course_root / "source", layout.db_url)
     report = collect(args.assignment, Path(args.archive), layout.submissions, release_nb, layout.db_url,
                      read_mapping(Path(args.mapping)) if args.mapping else None, args.ids,
-                     max_notebook_mb=load_settings(layout.course_root).max_notebook_mb)
+                     max_notebook_mb=load_settings(layout.course_root).max_notebook_mb, timezone=args.timezone)
     for line in report.lines(args.language):
         print(line)
     return 0 if not report.problems else 2
@@ -359,6 +473,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="grade on an existing Dask cluster (scheduler address, e.g. tcp://host:8786)")
     grade.add_argument("--nbgrader-feedback", action="store_true",
                        help="also run nbgrader generate_feedback (its pages link ours)")
+    grade.add_argument("--student", action="append", default=None, metavar="ID",
+                       help="grade (again) only this student's submissions (nbgrader's option; repeatable)")
+    grade.add_argument("--secret", default=None, metavar="FILE",
+                       help="grade with this archived course secret (e.g. last semester's) instead of .xaigrade/secret")
     grade.set_defaults(func=cmd_grade)
 
     collect = sub.add_parser("collect", help="import Moodle's 'download all submissions' zip into submitted/")
@@ -371,6 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="CSV with student_id and participant (Moodle participant id) or name columns")
     collect.add_argument("--ids", choices=("participant", "name"), default="participant",
                          help="student ids without a mapping: p<participant id> or a slug of the full name")
+    collect.add_argument("--timezone", default=None, metavar="ZONE",
+                         help="time zone of the Moodle server, e.g. Europe/Berlin: the archive's dates are its local "
+                         "time (default: this machine's)")
     collect.set_defaults(func=cmd_collect)
 
     export = sub.add_parser("export", help="grades CSV, per-mistake CSV, Gradescope results.json, Moodle worksheet")
@@ -380,7 +501,22 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--csv", default=None, metavar="FILE", help="one row per student (+ FILE_checks.csv)")
     export.add_argument("--gradescope", default=None, metavar="DIR", help="DIR/<assignment>/<student>/results.json")
     export.add_argument("--moodle", default=None, metavar="FILE", help="Moodle grading worksheet to upload")
+    export.add_argument("--moodle-zip", default=None, metavar="FILE",
+                        help="zip for Moodle's 'Upload multiple feedback files in a zip' (each student's pages)")
+    export.add_argument("--moodle-language", choices=("de", "en"), default=None,
+                        help="language of the Moodle the worksheet goes to (default: --language, i.e. German)")
+    export.add_argument("--allow-incomplete", action="store_true",
+                        help="export although answers wait for a hand grade (totals marked as provisional)")
     export.set_defaults(func=cmd_export)
+
+    fb = sub.add_parser("feedback", help="after hand grading: pages with hand points and comments, nbgrader's "
+                        "feedback made anew")
+    fb.add_argument("assignments", nargs="*")
+    fb.add_argument("--course-dir", default=None, help=COURSE_DIR_HELP)
+    fb.add_argument("--output", default=None, help="where gradebook.db, autograded/ and feedback/ are")
+    fb.add_argument("--student", action="append", default=None, metavar="ID", help="only this student (repeatable)")
+    fb.add_argument("--no-nbgrader", action="store_true", help="only our pages, not nbgrader's generate_feedback")
+    fb.set_defaults(func=cmd_feedback)
 
     overview = sub.add_parser("overview", help="class overview: score distribution and most frequent mistakes")
     overview.add_argument("--course-dir", default=None, help=COURSE_DIR_HELP)

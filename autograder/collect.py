@@ -12,6 +12,14 @@ in the report saying why not, and the gradebook learns the student's name and Mo
 Archive layout (Moodle 3.x/4.x): ``<Full Name>_<participant id>_assignsubmission_file_/<file>`` with
 "Download submissions in folders", ``<Full Name>_<participant id>_assignsubmission_file_<file>``
 without; online text as ``..._assignsubmission_onlinetext_...``.
+
+Submission times: Moodle packs each stored file with PHP's ``ZipArchive::addFile`` (lib/filestorage/zip_archive.php,
+``add_file_from_pathname``), so an entry's date is the modification time of the file's content in Moodle's file
+store, i.e. when that content was uploaded, in the Moodle server's local time (zip dates carry no zone:
+``--timezone``, default this machine's). Each placed notebook gets it as nbgrader's ``timestamp.txt`` beside it, and
+the gradebook's submission its time, so nbgrader's late handling (due date, ``total_seconds_late``, the late
+penalty plugin) works for ``xaigrade grade`` and ``nbgrader autograde`` alike. A notebook from a zip inside a
+submission takes the date of that zip's entry (the dates inside come from the student's computer).
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ class Problem:
 @dataclass
 class CollectReport:
     placed: list = field(default_factory=list)  # (student, name, pid, source, target)
+    times: dict = field(default_factory=dict)  # student -> submission time (naive UTC) from the archive
     unchanged: list = field(default_factory=list)
     problems: list = field(default_factory=list)
     new_students: list = field(default_factory=list)
@@ -151,8 +160,9 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, budg
 
 
 def _members(archive: zipfile.ZipFile, prefix: str, report: CollectReport, spool: Path, budget: _Budget,
-             depth: int = 0):
-    """(path in archive, file on disk or None) of every entry; notebooks are unpacked into ``spool``
+             depth: int = 0, outer_time=None):
+    """(path in archive, file on disk or None, the top-level entry's date) of every entry; notebooks are unpacked
+    into ``spool``
     (at most ``budget.notebook_bytes`` each), zips inside are opened (at most ``MAX_DEPTH`` deep),
     other files are not read (they only get their line in the report)."""
     for info in archive.infolist():
@@ -162,6 +172,7 @@ def _members(archive: zipfile.ZipFile, prefix: str, report: CollectReport, spool
         if info.is_dir():
             continue
         source = _printable(f"{prefix}{info.filename}")
+        when = outer_time if depth else info.date_time
         if any(part in info.filename for part in IGNORED):
             report.ignored.append(source)
             continue
@@ -184,11 +195,11 @@ def _members(archive: zipfile.ZipFile, prefix: str, report: CollectReport, spool
                                                                         "entries": announced}))
                     continue
                 with zipfile.ZipFile(buffer) as inner:
-                    for name, path in _members(inner, f"{source}!/", report, spool, budget, depth + 1):
-                        yield f"{info.filename}!/{name}", path
+                    for name, path, _ in _members(inner, f"{source}!/", report, spool, budget, depth + 1, when):
+                        yield f"{info.filename}!/{name}", path, when
                 continue
             if not lower.endswith(".ipynb"):
-                yield info.filename, None  # not read: it is not placed anyway
+                yield info.filename, None, when  # not read: it is not placed anyway
                 continue
             path = spool / f"{budget.members}.ipynb"
             with path.open("wb") as handle:
@@ -197,7 +208,7 @@ def _members(archive: zipfile.ZipFile, prefix: str, report: CollectReport, spool
                 path.unlink()
                 report.problems.append(Problem("too_large", {"source": source, "mb": budget.notebook_bytes // 2**20}))
                 continue
-            yield info.filename, path
+            yield info.filename, path, when
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
                 OSError) as error:  # broken, encrypted or of an unknown compression
             report.problems.append(Problem("bad_zip", {"source": source, "error": str(error)[:200]}))
@@ -217,17 +228,48 @@ def _belongs(path: Path, release_cells: set) -> bool | None:
 
 
 def collect(assignment: str, archive_path: Path, submissions: Path, release_notebook: Path, db_url: str | None = None,
-            mapping: dict | None = None, ids: str = "participant", max_notebook_mb: int | None = None) -> CollectReport:
+            mapping: dict | None = None, ids: str = "participant", max_notebook_mb: int | None = None,
+            timezone: str | None = None) -> CollectReport:
     """Place every student's notebook. Student ids: from ``mapping`` (participant id or full name) when
     given, else ``ids``: 'participant' -> p<id>, 'name' -> slug of the full name. Notebooks over
-    ``max_notebook_mb`` (default: the setting's default) are not placed (and reported)."""
+    ``max_notebook_mb`` (default: the setting's default) are not placed (and reported). Each placed
+    notebook's submission time (its entry's date, read in ``timezone``, an IANA name; default: local time)
+    goes into ``timestamp.txt`` beside it and into the gradebook."""
     with tempfile.TemporaryDirectory(prefix="xaigrade-collect-") as spool:
         return _collect(assignment, archive_path, submissions, release_notebook, db_url, mapping, ids, Path(spool),
-                        max_notebook_mb)
+                        max_notebook_mb, timezone)
+
+
+def entry_time(date_time, timezone: str | None = None):
+    """A zip entry's date (local time of the archive's maker) as naive UTC, nbgrader's convention; None when the
+    date is no valid time."""
+    import datetime as dt
+
+    try:
+        local = dt.datetime(*date_time)
+    except (TypeError, ValueError):
+        return None
+    if timezone:
+        from zoneinfo import ZoneInfo
+
+        aware = local.replace(tzinfo=ZoneInfo(timezone))
+    else:
+        aware = local.astimezone()  # (this machine's zone, daylight saving included)
+    return aware.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _write_timestamp(folder: Path, when) -> None:
+    """nbgrader's ``timestamp.txt`` (``CourseDirectory.get_existing_timestamp`` reads it with ``parse_utc``)."""
+    path = folder / "timestamp.txt"
+    if os.path.lexists(path):
+        path.unlink()  # (never written through a link)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"{when:%Y-%m-%d %H:%M:%S.%f} UTC\n")
 
 
 def _collect(assignment, archive_path, submissions, release_notebook, db_url, mapping, ids, spool: Path,
-             max_notebook_mb: int | None = None) -> CollectReport:
+             max_notebook_mb: int | None = None, timezone: str | None = None) -> CollectReport:
     from .config import XaiGrade
 
     report = CollectReport()
@@ -249,7 +291,7 @@ def _collect(assignment, archive_path, submissions, release_notebook, db_url, ma
         except _Stop as stop:  # one line for all that was not read
             report.problems.append(Problem(stop.args[0], {"source": _printable(Path(archive_path).name),
                                                           "count": MAX_MEMBERS, "mb": MAX_TOTAL_BYTES // 2**20}))
-        for source, data in members:
+        for source, data, when in members:
             source = _printable(source)
             top = PurePosixPath(source.split("!/")[0]).parts[0]
             match = ENTRY.match(top)
@@ -258,7 +300,8 @@ def _collect(assignment, archive_path, submissions, release_notebook, db_url, ma
                 continue
             # the name the student gave the file: Moodle prefixes it in flat archives
             own = PurePosixPath(source.split("!/")[-1]).name if ("/" in source) else match["rest"]
-            per_student.setdefault((match["pid"], match["name"]), []).append((source, own, data))
+            per_student.setdefault((match["pid"], match["name"]), []).append((source, own, data,
+                                                                              entry_time(when, timezone)))
     students = {}
     for (pid, name), files in sorted(per_student.items(), key=lambda item: item[0][1]):
         student = (mapping or {}).get(("pid", pid)) or (mapping or {}).get(("name", name.casefold()))
@@ -267,27 +310,27 @@ def _collect(assignment, archive_path, submissions, release_notebook, db_url, ma
             continue
         student = student or (slug(name) if ids == "name" else f"p{pid}")
         notebooks = []
-        for source, own, data in files:
+        for source, own, data, when in files:
             if not own.lower().endswith(".ipynb"):
                 report.problems.append(Problem("not_notebook", {"source": source}))
             elif _belongs(data, release_cells) is False:
                 report.problems.append(Problem("wrong_assignment", {"source": source, "assignment": assignment}))
             else:
-                notebooks.append((source, own, data))
+                notebooks.append((source, own, data, when))
         if not notebooks:  # each of the student's files already has its line in the report
             continue
         if len(notebooks) > 1:
             exact = [n for n in notebooks if n[1] == f"{assignment}.ipynb"]
             if len(exact) != 1:
                 report.problems.append(Problem("two_notebooks", {"name": name, "pid": pid,
-                                                                 "files": ", ".join(o for _, o, _ in notebooks)}))
+                                                                 "files": ", ".join(n[1] for n in notebooks)}))
                 continue
-            for other, _, _ in notebooks:  # not placed: said, never dropped silently
+            for other, *_ in notebooks:  # not placed: said, never dropped silently
                 if other != exact[0][0]:
                     report.problems.append(Problem("not_chosen", {"name": name, "pid": pid, "source": other,
                                                                   "chosen": exact[0][0]}))
             notebooks = exact
-        source, _, unpacked = notebooks[0]
+        source, _, unpacked, when = notebooks[0]
         if student in students:  # two submissions, one student id (mapping, or equal name slugs)
             report.problems.append(Problem("same_student", {"name": name, "pid": pid, "source": source,
                                                             "student": student, "other": students[student][0]}))
@@ -306,9 +349,12 @@ def _collect(assignment, archive_path, submissions, release_notebook, db_url, ma
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             report.placed.append((student, name, pid, source, str(target)))
+        if when is not None:
+            _write_timestamp(target.parent, when)
+            report.times[student] = when
         students[student] = (name, pid)
     if db_url and students:
-        report.new_students = _register_students(db_url, students)
+        report.new_students = _register_students(db_url, students, assignment, report.times)
     return report
 
 
@@ -331,13 +377,19 @@ def plain_name(name: str) -> str:
     return " ".join(word.lstrip("=+-@") for word in words if word.lstrip("=+-@"))[:200]
 
 
-def _register_students(db_url: str, students: dict) -> list[str]:
+def _register_students(db_url: str, students: dict, assignment: str | None = None, times: dict | None = None) -> list[str]:
+    """Names and participant ids into the gradebook; with ``times``, a student's graded submission of ``assignment``
+    gets its new time (nbgrader's late handling: due date, ``total_seconds_late``); a submission not graded yet
+    gets it from ``timestamp.txt`` when it is graded (``xaigrade grade`` or nbgrader's autograde)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     from .nbgrader_bridge import _venv_on_path
 
+    import warnings
+
     new = []
-    with _venv_on_path(), Gradebook(db_url) as gradebook:
+    with _venv_on_path(), Gradebook(db_url) as gradebook, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (nbgrader's submission code: harmless SQLAlchemy autoflush warnings)
         for student, (name, pid) in sorted(students.items()):
             try:
                 gradebook.find_student(student)
@@ -347,6 +399,12 @@ def _register_students(db_url: str, students: dict) -> list[str]:
             first, _, last = shown.rpartition(" ")
             gradebook.update_or_create_student(student, first_name=first or shown, last_name=last if first else "",
                                                lms_user_id=pid)
+            if assignment and (times or {}).get(student):
+                try:  # a graded submission gets its new time now; a new one gets it when it is graded
+                    gradebook.find_submission(assignment, student).timestamp = times[student]
+                    gradebook.db.commit()
+                except MissingEntry:
+                    pass
     return new
 
 

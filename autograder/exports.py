@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +57,9 @@ class StudentRow:
     last_name: str
     email: str
     lms_user_id: str
-    scores: dict  # assignment -> (score, max_score, auto_score) for submitted work
+    scores: dict  # assignment -> (score, max_score, auto_score) for submitted work (score: nbgrader's total, late
+    #               penalty taken off, as every page and export shows it)
+    submitted_at: dict = None  # assignment -> submission time (naive UTC, nbgrader's) or None
 
 
 def gradebook_rows(db_url: str) -> tuple[list[str], list[StudentRow]]:
@@ -69,34 +73,44 @@ def gradebook_rows(db_url: str) -> tuple[list[str], list[StudentRow]]:
                              key=lecture_position)
         rows = []
         for student in sorted(gradebook.students, key=lambda s: s.id):
-            scores = {}
+            scores, times = {}, {}
             for assignment in assignments:
                 try:
                     submission = gradebook.find_submission(assignment, student.id)
                 except MissingEntry:
                     continue
-                scores[assignment] = (submission.score, submission.max_score, submission.code_score)
+                penalty = float(submission.late_submission_penalty or 0.0)
+                scores[assignment] = (float(submission.score) - penalty, submission.max_score, submission.code_score)
+                times[assignment] = submission.timestamp
             rows.append(StudentRow(student.id, student.first_name or "", student.last_name or "",
-                                   student.email or "", student.lms_user_id or "", scores))
+                                   student.email or "", student.lms_user_id or "", scores, times))
     return assignments, rows
 
 
 # --- CSV -------------------------------------------------------------------------------------
 
-def write_grades_csv(db_url: str, target: Path) -> Path:
-    """One row per student, one column per assignment (gradebook score incl. manual points), total."""
+def write_grades_csv(db_url: str, target: Path, pending: dict | None = None) -> Path:
+    """One row per student, one column per assignment (gradebook score incl. manual points), total, and
+    ``hand_grades_pending``: per assignment how many of the student's answers still wait for a hand grade
+    (``pdp:2 gradcam:1``; empty when the row's total is complete). ``pending``: ``pending_hand_grades``."""
+    from .nbgrader_bridge import pending_hand_grades
+
     assignments, rows = gradebook_rows(db_url)
+    pending = pending_hand_grades(db_url) if pending is None else pending
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student_id", "last_name", "first_name", *assignments, "total", "max_total"])
+        writer.writerow(["student_id", "last_name", "first_name", *assignments, "total", "max_total",
+                         "hand_grades_pending"])
         for row in rows:
             cells = [_fmt(row.scores[a][0]) if a in row.scores else "" for a in assignments]
             total = sum(score for score, _, _ in row.scores.values())
             max_total = sum(max_score for _, max_score, _ in row.scores.values())
+            waiting = " ".join(f"{a}:{len(pending[a][row.student])}" for a in assignments
+                               if row.student in pending.get(a, {}))
             writer.writerow([as_text(row.student), as_text(row.last_name), as_text(row.first_name), *cells, _fmt(total),
-                             _fmt(max_total)])
+                             _fmt(max_total), waiting])
     return target
 
 
@@ -139,7 +153,7 @@ def write_checks_csv(states: dict, target: Path) -> Path:
 
 # --- Gradescope ------------------------------------------------------------------------------
 
-def gradescope_results(state: dict, exercise=None, language: str = "de") -> dict:
+def gradescope_results(state: dict, exercise=None, language: str = "de", pending: int = 0) -> dict:
     """Gradescope's autograder ``results.json`` for one submission (fields as in Gradescope's
     autograder specification: top-level score/execution_time/output/visibility/stdout_visibility,
     tests with score/max_score/status/name/number/output/tags/visibility)."""
@@ -159,6 +173,8 @@ def gradescope_results(state: dict, exercise=None, language: str = "de") -> dict
             "visibility": "visible",
         })
     notes = list(state["report"].get("_notes", []))
+    if pending:  # (Gradescope's results.json carries the autograded part; its own manual questions add the rest)
+        notes.insert(0, text("export.gradescope_pending", language, count=pending))
     return {
         "score": float(sum(t["score"] for t in tests)),
         "execution_time": int(round(state.get("seconds", 0))),
@@ -166,13 +182,15 @@ def gradescope_results(state: dict, exercise=None, language: str = "de") -> dict
         "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",  # the notebook's own output stays with the instructor
-        "extra_data": {"max_score": float(sum(t["max_score"] for t in tests))},
+        "extra_data": {"max_score": float(sum(t["max_score"] for t in tests)), "hand_grades_pending": pending},
         "tests": tests,
     }
 
 
-def write_gradescope(output: Path, directory: Path, language: str = "de", assignments=None) -> list[Path]:
-    """``DIR/<assignment>/<student>/results.json`` for every graded submission."""
+def write_gradescope(output: Path, directory: Path, language: str = "de", assignments=None,
+                     pending: dict | None = None) -> list[Path]:
+    """``DIR/<assignment>/<student>/results.json`` for every graded submission (``pending``: the hand grades that
+    wait, ``pending_hand_grades``; counted in each file's ``extra_data`` and output)."""
     from .checks import Exercise
     from .exercises import assignments as registered  # (the parameter ``assignments`` hides the module's name)
 
@@ -186,7 +204,8 @@ def write_gradescope(output: Path, directory: Path, language: str = "de", assign
                 exercises[assignment] = Exercise(assignment) if assignment in registered() else None
             target = Path(directory) / assignment / student / "results.json"
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(gradescope_results(state, exercises[assignment], language),
+            waiting = len((pending or {}).get(assignment, {}).get(student, []))
+            target.write_text(json.dumps(gradescope_results(state, exercises[assignment], language, waiting),
                                          indent=1, ensure_ascii=False), encoding="utf-8")
             written.append(target)
     return written
@@ -194,32 +213,147 @@ def write_gradescope(output: Path, directory: Path, language: str = "de", assign
 
 # --- Moodle ----------------------------------------------------------------------------------
 
-MOODLE_COLUMNS = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
-                  "Grade can be changed", "Last modified (submission)", "Last modified (grade)", "Feedback comments"]
+# Moodle's grading worksheet ("Offline grading worksheet", assignfeedback_offline) in the Moodle's own words. Its
+# importer (mod/assign/feedback/offline/importgradeslib.php, ``init``) finds the columns by their headers in the
+# importing user's language: get_string('recordid', 'assign'), get_string('gradenoun') (get_string('grade') before
+# Moodle 4.1) and get_string('lastmodifiedgrade', 'assign'); a comments column by its editor field's description,
+# get_string('pluginname', 'assignfeedback_comments'). It reads a participant's id as the Identifier minus the first
+# strlen(get_string('hiddenuser', 'assign')) characters (``next``), and the worksheet Moodle writes
+# (mod/assign/gradingtable.php, ``col_recordid``) is get_string('hiddenuser', 'assign') . <participant id>, without a
+# space. The other headers and values are those of gradingtable.php's download columns. Every string below is from
+# Moodle's language packs as distributed by AMOS (download.moodle.org/langpack, Moodle 4.5), read in the copy of
+# github.com/projectestac/moodle-langpacks (commit 9f605206, "Updated langpacks on 2026.06.18"), files <lang>/<file>:
+MOODLE_STRINGS = {
+    "en": {
+        "recordid": "Identifier",                     # en/assign.php $string['recordid']
+        "hiddenuser": "Participant",                  # en/assign.php $string['hiddenuser']
+        "fullname": "Full name",                      # en/moodle.php $string['fullname']
+        "email": "Email address",                     # en/moodle.php $string['email']
+        "status": "Status",                           # en/moodle.php $string['status']
+        "gradenoun": "Grade",                         # en/moodle.php $string['gradenoun'] (= en/grades.php 'grade')
+        "maxgrade": "Maximum grade",                  # en/assign.php $string['maxgrade']
+        "gradecanbechanged": "Grade can be changed",  # en/assign.php $string['gradecanbechanged']
+        "lastmodifiedsubmission": "Last modified (submission)",  # en/assign.php
+        "lastmodifiedgrade": "Last modified (grade)",  # en/assign.php $string['lastmodifiedgrade']
+        "feedbackcomments": "Feedback comments",      # en/assignfeedback_comments.php $string['pluginname']
+        "submissionstatus_submitted": "Submitted for grading",  # en/assign.php
+        "submissionstatus_": "No submission",         # en/assign.php $string['submissionstatus_']
+        "yes": "Yes",                                 # en/moodle.php $string['yes']
+        "decsep": ".",                                # en/langconfig.php $string['decsep']
+    },
+    "de": {
+        "recordid": "ID",                             # de/assign.php $string['recordid']
+        "hiddenuser": "Teilnehmer/in",                # de/assign.php $string['hiddenuser']
+        "fullname": "Vollständiger Name",             # de/moodle.php $string['fullname']
+        "email": "E-Mail-Adresse",                    # de/moodle.php $string['email']
+        "status": "Status",                           # de/moodle.php $string['status']
+        "gradenoun": "Bewertung",                     # de/moodle.php $string['gradenoun'] (= de/grades.php 'grade')
+        "maxgrade": "Bestwertung",                    # de/assign.php $string['maxgrade']
+        "gradecanbechanged": "Bewertung kann geändert werden",  # de/assign.php $string['gradecanbechanged']
+        "lastmodifiedsubmission": "Zuletzt geändert (Abgabe)",  # de/assign.php
+        "lastmodifiedgrade": "Zuletzt geändert (Bewertung)",    # de/assign.php $string['lastmodifiedgrade']
+        "feedbackcomments": "Feedback als Kommentar",  # de/assignfeedback_comments.php $string['pluginname']
+        "submissionstatus_submitted": "Zur Bewertung abgegeben",  # de/assign.php
+        "submissionstatus_": "Keine Abgabe",          # de/assign.php $string['submissionstatus_']
+        "yes": "Ja",                                  # de/moodle.php $string['yes']
+        "decsep": ",",                                # de/langconfig.php $string['decsep']
+    },
+}
+MOODLE_COLUMN_KEYS = ["recordid", "fullname", "email", "status", "gradenoun", "maxgrade", "gradecanbechanged",
+                      "lastmodifiedsubmission", "lastmodifiedgrade", "feedbackcomments"]
 
 
-def moodle_time(seconds: float | None = None) -> str:
-    """Moodle's worksheet date format (strftimedatetime in English), e.g. 'Tuesday, 25 November 2025, 9:30 AM'."""
+def moodle_columns(language: str = "de") -> list[str]:
+    strings = MOODLE_STRINGS[language]
+    return [strings[key] for key in MOODLE_COLUMN_KEYS]
+
+
+MOODLE_COLUMNS = moodle_columns("en")  # (the English Moodle's, as before)
+
+# Day and month names as PHP's de_DE / en locale prints them in Moodle's userdate (strftimedaydatetime).
+_DAYS = {"de": ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],
+         "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]}
+_MONTHS = {"de": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+                  "November", "Dezember"],
+           "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                  "November", "December"]}
+
+
+def moodle_time(seconds: float | None = None, language: str = "en") -> str:
+    """A time as Moodle's userdate writes it in the worksheet: langconfig's strftimedaydatetime, de
+    '%A, %d. %B %Y, %H:%M', en '%A, %d %B %Y, %I:%M %p', the day without a leading zero (userdate's fixday)
+    and, in English, the hour too (fixhour); local time."""
     moment = time.localtime(seconds)
-    return time.strftime("%A, %d %B %Y, ", moment) + time.strftime("%I:%M %p", moment).lstrip("0")
+    day, month = _DAYS[language][moment.tm_wday], _MONTHS[language][moment.tm_mon - 1]
+    if language == "de":
+        return f"{day}, {moment.tm_mday}. {month} {moment.tm_year}, {moment.tm_hour:02d}:{moment.tm_min:02d}"
+    return f"{day}, {moment.tm_mday} {month} {moment.tm_year}, " + time.strftime("%I:%M %p", moment).lstrip("0")
 
 
-def write_moodle(output: Path, db_url: str, assignment: str, target: Path, language: str = "de") -> tuple[Path, list[str]]:
-    """Moodle's grading worksheet for one assignment (upload via "Upload grading worksheet").
+def moodle_grade_modified(seconds: float | None = None) -> str:
+    """The "Last modified (grade)" value: ISO 8601 with the UTC offset. Moodle's importer reads this column with
+    PHP's strtotime (importgradeslib.php ``next``) and skips a row whose grade in Moodle is newer
+    (offline/locallib.php ``process_import_grades``); strtotime reads ISO 8601 in every language, but not the
+    German date Moodle itself writes ("Dienstag, 25. November 2025, 09:30" gives false, i.e. 1970, and the row
+    would be skipped whenever Moodle already holds a grade)."""
+    moment = time.localtime(seconds)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", moment) + time.strftime("%z", moment)[:3] + ":" + \
+        time.strftime("%z", moment)[3:]
 
-    "Identifier" is "Participant <id>", the participant id of Moodle's submission archive, kept in the
-    gradebook's ``lms_user_id`` by ``xaigrade collect``. Grades are the gradebook totals (manual scores
-    included); the Moodle assignment's maximum grade should equal the nbgrader maximum.
+
+def moodle_number(value: float, language: str) -> str:
+    """A grade as Moodle writes it (two decimals, the language's decimal separator, langconfig 'decsep'); its
+    importer reads it back with unformat_float, which takes that separator."""
+    return f"{value:.2f}".replace(".", MOODLE_STRINGS[language]["decsep"])
+
+
+def parse_moodle_number(value: str, language: str) -> float:
+    return float(value.replace(MOODLE_STRINGS[language]["decsep"], "."))
+
+
+class IncompleteGrades(Exception):
+    """Answers still wait for a hand grade: the export would carry totals that are not final."""
+
+    def __init__(self, pending: dict):
+        super().__init__(pending)
+        self.pending = pending
+
+
+def pending_lines(pending: dict, language: str, key: str = "export.incomplete") -> list[str]:
+    """One line per assignment: how many answers of how many students wait for a hand grade, and whose."""
+    lines = []
+    for assignment, students in sorted(pending.items(), key=lambda item: lecture_position(item[0])):
+        who = ", ".join(f"{student} ({', '.join(cells)})" for student, cells in sorted(students.items()))
+        lines.append(text(key, language, assignment=assignment, answers=sum(len(c) for c in students.values()),
+                          students=len(students), who=who))
+    return lines
+
+
+def write_moodle(output: Path, db_url: str, assignment: str, target: Path, language: str = "de",
+                 release_notebook: Path | None = None) -> tuple[Path, list[str]]:
+    """Moodle's grading worksheet for one assignment ("Upload grading worksheet"), headers and values in the
+    Moodle's language (``MOODLE_STRINGS``, from Moodle's language packs; German by default, as this course's Moodle).
+
+    "Identifier" is hiddenuser + the participant id of Moodle's submission archive, kept in the gradebook's
+    ``lms_user_id`` by ``xaigrade collect``. Grades are the gradebook totals (manual scores included, a late
+    penalty taken off); the Moodle assignment's maximum grade should equal the nbgrader maximum. "Feedback
+    comments" holds the total with its parts, the failed checks' messages and the instructor's hand comments;
+    a total that still waits for hand grades says so in its first line (``xaigrade export --allow-incomplete``).
     """
+    from .nbgrader_bridge import hand_grades, pending_hand_grades
+
     _, rows = gradebook_rows(db_url)
     states = load_states(output)
+    waiting = pending_hand_grades(db_url, [assignment]).get(assignment, {})
+    release = _release(release_notebook)
+    strings = MOODLE_STRINGS[language]
     skipped = []
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    now = moodle_time()
+    now = moodle_grade_modified()
     with target.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(MOODLE_COLUMNS)
+        writer.writerow(moodle_columns(language))
         for row in rows:
             if assignment not in row.scores:
                 continue
@@ -228,23 +362,129 @@ def write_moodle(output: Path, db_url: str, assignment: str, target: Path, langu
                 continue
             score, max_score, _ = row.scores[assignment]
             state = states.get(row.student, {}).get(assignment)
-            writer.writerow([as_text(f"Participant {row.lms_user_id}"),
+            hand = hand_grades(db_url, assignment, row.student)
+            submitted = row.submitted_at.get(assignment) if row.submitted_at else None
+            writer.writerow([as_text(f"{strings['hiddenuser']}{row.lms_user_id}"),
                              as_text(f"{row.first_name} {row.last_name}".strip() or row.student), as_text(row.email),
-                             text("export.status_submitted", language), f"{score:.2f}", f"{max_score:.2f}",
-                             text("export.yes", language), "-", now,
-                             as_text(_moodle_comment(assignment, score, max_score, state, language))])
+                             strings["submissionstatus_submitted"], moodle_number(score, language),
+                             moodle_number(max_score, language), strings["yes"],
+                             moodle_time(_epoch(submitted), language) if submitted else "-", now,
+                             as_text(moodle_comment(assignment, score, max_score, state, hand, release, language,
+                                                    len(waiting.get(row.student, []))))])
     return target, skipped
 
 
-def _moodle_comment(assignment, score, max_score, state, language) -> str:
+def _epoch(naive_utc) -> float:
+    import calendar
+
+    return calendar.timegm(naive_utc.timetuple()) + naive_utc.microsecond / 1e6
+
+
+def _release(path: Path | None):
+    if path is None:
+        return None
+    import nbformat
+
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except (OSError, ValueError):
+        return None
+
+
+def moodle_comment(assignment, score, max_score, state, hand, release, language, pending: int = 0) -> str:
+    """The "Feedback comments" cell: Moodle shows it as HTML (the editor field's text), so each line is an escaped
+    paragraph: a provisional mark while hand grades wait, the total with its automatic part, the failed checks'
+    messages, each hand-graded answer with its points and the instructor's comment, comments on code, the page."""
+    import html
+
+    from .feedback import question_title, shown_number, split_points
+
+    _fmt = lambda value: shown_number(value, language)  # noqa: E731,N806 - numbers as the language writes them
     checks = checks_of(state["report"]) if state else {}
     auto = sum(v["score"] for v in checks.values())
     auto_max = sum(v["max_score"] for v in checks.values())
-    lines = [text("export.moodle_summary", language, assignment=assignment, score=_fmt(score), max_score=_fmt(max_score),
-                  auto=_fmt(auto), auto_max=_fmt(auto_max))]
+    tasks = {v.get("task") for v in checks.values()}
+    if hand is not None:
+        parts = split_points(hand, tasks)
+        auto, auto_max = parts["auto"], parts["auto_max"]
+    lines = []
+    if pending:
+        lines.append(text("export.provisional", language, count=pending))
+    lines.append(text("export.moodle_summary", language, assignment=assignment, score=_fmt(score),
+                      max_score=_fmt(max_score), auto=_fmt(auto), auto_max=_fmt(auto_max)))
     failed = [(check_id, v) for check_id, v in checks.items() if v["score"] < v["max_score"]]
     lines += [f"✘ {check_id}: {v['message']}" for check_id, v in failed]
     if checks and not failed:
         lines.append(text("export.moodle_all_passed", language))
+    if hand is not None:
+        for name, grade in hand["grades"].items():
+            if name in tasks:
+                if grade["manual"] is not None:
+                    lines.append(text("export.moodle_override", language, cell=name, score=_fmt(grade["score"]),
+                                      max_score=_fmt(grade["max"])))
+                continue
+            comment = (hand["comments"].get(name) or {})
+            said = comment.get("manual") or comment.get("auto") or ""
+            points = text("export.moodle_hand_pending", language) if grade["pending"] else \
+                text("export.moodle_points", language, score=_fmt(grade["score"]), max_score=_fmt(grade["max"]))
+            lines.append(f"{question_title(release, name, language)}: {points}" + (f" – {said}" if said else ""))
+        for name, comment in hand["comments"].items():
+            if name not in hand["grades"] and comment.get("manual"):
+                lines.append(f"{name}: {comment['manual']}")
+        if hand.get("penalty"):
+            lines.append(text("page.total_penalty", language, points=_fmt(hand["penalty"])))
     lines.append(text("export.moodle_page", language))
-    return "\n".join(lines)
+    return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+
+
+def moodle_folder(full_name: str, participant: str, plugin: str = "assignfeedback_file") -> str:
+    """A student's folder in an upload zip, as Moodle names it in its download (mod/assign/locallib.php,
+    ``download_submissions``: str_replace('_', ' ', fullname) . '_' . participant id . '_' . plugin type . '_' .
+    plugin name . '_', then clean_filename). The importer (mod/assign/feedback/file/importziplib.php,
+    ``is_valid_filename_for_import``) splits each path part at '_' (at most 5 pieces) and needs piece 2 to be the
+    participant id and pieces 3-4 a plugin of the assignment: so no '_' may stay in the name, and characters
+    clean_filename removes are left out here too."""
+    name = re.sub(r'[\x00-\x1f\x7f<>:"/\\|?*]', "", full_name.replace("_", " ")).strip() or "Participant"
+    return f"{name}_{participant}_{plugin}_"
+
+
+def write_feedback_zip(output: Path, db_url: str, assignment: str, target: Path,
+                       language: str = "de") -> tuple[Path, list[str], list[str]]:
+    """The zip for Moodle's "Upload multiple feedback files in a zip" (Feedback files must be enabled in the
+    assignment): per student with a participant id ``<Full name>_<participant id>_assignfeedback_file_/`` holding the
+    feedback page ``xaigrade.html`` (self-contained, pictures embedded) and nbgrader's page of the graded notebook
+    when there is one. Moodle stores each file as the student's feedback file. Returns the zip, the students
+    put in, and lines for the students left out."""
+    import zipfile
+
+    from .feedback import PAGE_NAME
+    from .safe_outputs import RefusedFile, open_regular
+
+    _, rows = gradebook_rows(db_url)
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    placed, skipped = [], []
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for row in rows:
+            if assignment not in row.scores:
+                continue
+            if not row.lms_user_id:
+                skipped.append(text("export.no_participant", language, student=row.student))
+                continue
+            folder = moodle_folder(f"{row.first_name} {row.last_name}".strip() or row.student, row.lms_user_id)
+            pages = Path(output) / "feedback" / row.student / assignment
+            files = [PAGE_NAME] + sorted(p.name for p in pages.glob("*.html") if p.name != PAGE_NAME)
+            wrote = False
+            for name in files:
+                try:
+                    fd = open_regular(pages / name)
+                except RefusedFile:
+                    continue
+                with os.fdopen(fd, "rb") as handle:
+                    archive.writestr(f"{folder}/{name}", handle.read())
+                wrote = True
+            if wrote:
+                placed.append(row.student)
+            else:
+                skipped.append(text("export.no_page", language, student=row.student, page=str(pages / PAGE_NAME)))
+    return target, placed, skipped

@@ -161,6 +161,91 @@ EXPORTS = {
                                     "collect` eingelesen) – nicht im Moodle-Export",
                               "en": "{student}: no Moodle participant id in the gradebook (not imported with "
                                     "`xaigrade collect`) – left out of the Moodle export"},
+    # hand grades that still wait (nbgrader_bridge.pending_hand_grades), in exports and their refusal
+    "export.incomplete": {"de": "{assignment}: {answers} Antwort(en) von {students} Studierenden warten noch auf eine "
+                                "Bewertung von Hand: {who}",
+                          "en": "{assignment}: {answers} answer(s) of {students} student(s) still wait for a hand "
+                                "grade: {who}"},
+    "export.incomplete_refused": {"de": "Nicht exportiert: die Summen wären nicht endgültig. Bewerten Sie die Antworten "
+                                        "im formgrader (siehe README, „Die schriftlichen Antworten bewerten“) oder "
+                                        "exportieren Sie mit --allow-incomplete; die Summen sind dann als vorläufig "
+                                        "markiert.",
+                                  "en": "Not exported: the totals would not be final. Grade the answers in formgrader "
+                                        "(README, “Grading the written answers”) or export with --allow-incomplete; "
+                                        "the totals are then marked as provisional."},
+    "export.incomplete_marked": {"de": "Exportiert mit vorläufigen Summen (--allow-incomplete); markiert in der Spalte "
+                                       "hand_grades_pending bzw. in der ersten Zeile des Feedbacks.",
+                                 "en": "Exported with provisional totals (--allow-incomplete); marked in the column "
+                                       "hand_grades_pending and in the first line of the feedback."},
+    "export.provisional": {"de": "Vorläufige Bewertung: {count} Bewertung(en) von Hand stehen noch aus.",
+                           "en": "Provisional grade: {count} hand grade(s) still to come."},
+    "export.moodle_override": {"de": "{cell}: {score} von {max_score} Punkten, von Hand festgelegt.",
+                               "en": "{cell}: {score} of {max_score} points, set by hand."},
+    "export.moodle_points": {"de": "{score} von {max_score} Punkten",
+                             "en": "{score} of {max_score} points"},
+    "export.moodle_hand_pending": {"de": "noch nicht bewertet",
+                                   "en": "not graded yet"},
+    "export.gradescope_pending": {"de": "{count} Antwort(en) werden noch von Hand bewertet; diese Punkte sind hier "
+                                        "nicht enthalten.",
+                                  "en": "{count} answer(s) are still to be graded by hand; those points are not "
+                                        "included here."},
+    "export.no_page": {"de": "{student}: keine Rückmeldungsseite ({page}) – nicht im ZIP-Archiv",
+                       "en": "{student}: no feedback page ({page}) – left out of the zip archive"},
+}
+
+# what a grading run tells the instructor beside the scores (cli.py, batch.RunNotes)
+RUN = {
+    "gradebook.no_response": {"de": "Keine Antwort abgegeben.",
+                              "en": "No response."},
+    "run.review_title": {"de": "Von Hand neu zu prüfen (Abgabe oder automatisches Ergebnis geändert; im formgrader "
+                               "als „needs manual grade“ markiert):",
+                         "en": "To look at again by hand (submission or autograded result changed; flagged as "
+                               "“needs manual grade” in formgrader):"},
+    "run.review_line": {"de": "{student} ({assignment}): {items}",
+                        "en": "{student} ({assignment}): {items}"},
+    "run.answer_changed": {"de": "{cell} (Antwort geändert; Ihre Bewertung {manual} ist zur Prüfung markiert)",
+                           "en": "{cell} (answer changed; your grade {manual} is flagged for review)"},
+    "run.override_changed": {"de": "{cell} (automatisch jetzt {now} statt {before}; Ihre Punkte {manual} sind zur "
+                                   "Prüfung markiert)",
+                             "en": "{cell} (autograded now {now} instead of {before}; your points {manual} are flagged "
+                                   "for review)"},
+    "run.comment_changed": {"de": "{cell} (Code geändert; Ihr Kommentar dazu passt vielleicht nicht mehr)",
+                            "en": "{cell} (code changed; your comment on it may no longer fit)"},
+    "run.pending": {"de": "Bewertung von Hand: {lines}",
+                    "en": "Hand grading: {lines}"},
+    "run.pending_assignment": {"de": "{assignment} {answers} Antwort(en) von {students} Studierenden offen",
+                               "en": "{assignment} {answers} answer(s) of {students} student(s) open"},
+    "run.pending_none": {"de": "Bewertung von Hand: nichts offen.",
+                         "en": "Hand grading: nothing open."},
+    "run.formgrader": {"de": "Die offenen Antworten bewerten Sie im formgrader: {command} (im Kursverzeichnis), dann "
+                             "Menü Nbgrader → Formgrader; danach `xaigrade feedback`.",
+                       "en": "Grade the open answers in formgrader: {command} (in the course directory), then menu "
+                             "Nbgrader → Formgrader; afterwards `xaigrade feedback`."},
+    "run.secret": {"de": "Kursgeheimnis: Fingerabdruck {fingerprint} ({source})",
+                   "en": "course secret: fingerprint {fingerprint} ({source})"},
+    "run.secret_moves": {"de": "ACHTUNG: {count} Abgabe(n) wurden zuletzt mit einem anderen Kursgeheimnis bewertet "
+                               "(Fingerabdruck {old}). Unter diesem ({new}) bekommen sie andere verborgene Eingaben:",
+                         "en": "WARNING: {count} submission(s) were last graded with another course secret "
+                               "(fingerprint {old}). Under this one ({new}) they get other hidden inputs:"},
+    "run.secret_move": {"de": "{student} ({assignment}): Satz {old_set} → Satz {new_set}",
+                        "en": "{student} ({assignment}): set {old_set} → set {new_set}"},
+    "run.secret_hint": {"de": "Mit dem Geheimnis jenes Semesters bewerten: xaigrade grade --secret ARCHIV/secret",
+                        "en": "To grade with that semester's secret: xaigrade grade --secret ARCHIVE/secret"},
+    "run.other_secret": {"de": "{count} frühere Bewertung(en) stammen von einem anderen Kursgeheimnis (Fingerabdruck "
+                               "{old}) und wurden nicht neu bewertet: {students}",
+                         "en": "{count} earlier grading(s) come from another course secret (fingerprint {old}) and "
+                               "were not regraded: {students}"},
+    "run.autograde_config": {"de": "Hinweis: {config} leitet formgraders Autograde-Knopf (⚡) und `nbgrader autograde` "
+                                   "nicht an xaigrade weiter; nbgrader führte die Abgaben dann ohne Sandbox aus und "
+                                   "bewertete jede Prüfung mit 0 Punkten. Nehmen Sie diese Zeilen auf: {lines}",
+                             "en": "Note: {config} does not send formgrader's Autograde button (⚡) and `nbgrader "
+                                   "autograde` to xaigrade; nbgrader would then run the submissions without a sandbox "
+                                   "and give every check 0 points. Add these lines: {lines}"},
+    "run.feedback_renewed": {"de": "{assignment}: {count} Rückmeldungsseite(n) mit Punkten und Kommentaren von Hand "
+                                   "erneuert",
+                             "en": "{assignment}: {count} feedback page(s) renewed with hand points and comments"},
+    "run.no_such_student": {"de": "keine Abgabe von {students} zu {assignments} in {folder}",
+                            "en": "no submission of {students} for {assignments} in {folder}"},
 }
 
 # student outputs shown as text or removed (safe_outputs.py)
@@ -293,6 +378,31 @@ PAGE = {
                        "en": "**Detailed feedback with pictures:** [{page}]({page}) (next to this page)"},
     "page.picture_skipped": {"de": "Kein Bild zu dieser Prüfung: es wäre zu aufwendig zu zeichnen.",
                              "en": "No picture for this check: it would take too long to draw."},
+    # the total from nbgrader's gradebook: automatic and hand points (render_page with the gradebook's state)
+    "page.total_all": {"de": "Gesamt: {score} von {max_score} Punkten",
+                       "en": "Total: {score} of {max_score} points"},
+    "page.total_provisional": {"de": "Vorläufig: {score} von {max_score} Punkten (noch nicht alles bewertet)",
+                               "en": "Provisional: {score} of {max_score} points (not everything graded yet)"},
+    "page.total_auto": {"de": "automatisch bewertet: {score} von {max_score}",
+                        "en": "autograded: {score} of {max_score}"},
+    "page.total_hand": {"de": "von Hand bewertet: {score} von {max_score}",
+                        "en": "graded by hand: {score} of {max_score}"},
+    "page.total_pending": {"de": "{count} Antwort(en) noch nicht von Hand bewertet",
+                           "en": "{count} answer(s) not yet graded by hand"},
+    "page.total_penalty": {"de": "Abzug für verspätete Abgabe: {points} Punkte",
+                           "en": "late submission penalty: {points} points"},
+    "page.hand_title": {"de": "Von Hand bewertete Antworten",
+                        "en": "Answers graded by hand"},
+    "page.hand_pending": {"de": "noch nicht bewertet (höchstens {max_score} Punkte)",
+                          "en": "not graded yet (at most {max_score} points)"},
+    "page.answer_cell": {"de": "Antwortzelle {cell}",
+                         "en": "Answer cell {cell}"},
+    "page.override_title": {"de": "Von Hand angepasste Punkte",
+                            "en": "Points set by hand"},
+    "page.override": {"de": "{task}: {score} von {max_score} Punkten, von Hand festgelegt (automatisch: {auto})",
+                      "en": "{task}: {score} of {max_score} points, set by hand (autograded: {auto})"},
+    "page.code_comments": {"de": "Kommentare zu Ihrem Code",
+                           "en": "Comments on your code"},
     "page.picture_failed": {"de": "Kein Bild zu dieser Prüfung: es konnte nicht gezeichnet werden.",
                             "en": "No picture for this check: it could not be drawn."},
 }
@@ -357,6 +467,8 @@ OVERVIEW = {
                         "en": "Median"},
     "overview.full_marks": {"de": "volle Punktzahl",
                             "en": "full marks"},
+    "overview.hand_pending": {"de": "offen von Hand: Antworten (Studierende)",
+                              "en": "open by hand: answers (students)"},
     "overview.mistakes": {"de": "Häufigste Fehler",
                           "en": "Most frequent mistakes"},
     "overview.check": {"de": "Prüfung",
@@ -433,6 +545,25 @@ FLAGS = {
                          "en": "imported {detail}"},
     "flag.hidden_code": {"de": "führte zur Laufzeit erzeugten Code aus (exec/eval/compile), darin: {detail}",
                          "en": "ran code built at run time (exec/eval/compile), containing: {detail}"},
+    "flag.sys_modules": {"de": "verändert sys.modules ({detail})",
+                         "en": "changes sys.modules ({detail})"},
+    "flag.decoded_code": {"de": "führt dekodierte Daten als Code aus ({detail})",
+                          "en": "runs decoded data as code ({detail})"},
+    "flag.watcher": {"de": "greift in die Beobachtung des Programmlaufs ein ({detail})",
+                     "en": "interferes with the watch on the run ({detail})"},
+    "flag.library_import": {"de": "benutzt in einer Funktion eine Bibliotheksimplementierung des bewerteten "
+                                  "Verfahrens ({detail})",
+                            "en": "uses a library implementation of the graded method in a function ({detail})"},
+    "flag.runtime_missing": {"de": "Der Ausführungsbericht Ihrer Abgabe fehlt: er wurde möglicherweise "
+                                   "abgeschaltet ({detail})",
+                             "en": "the submission's run record is missing: it may have been switched off "
+                                   "({detail})"},
+    "flag.runtime_cut_short": {"de": "Der Ausführungsbericht Ihrer Abgabe bricht vor dem Ende ab: er wurde "
+                                     "möglicherweise abgeschaltet ({detail})",
+                               "en": "the submission's run record is cut short: it may have been switched off "
+                                     "({detail})"},
+    "flag.runtime_overflow": {"de": "mehr beobachtet, als der Ausführungsbericht festhält ({detail})",
+                              "en": "more was observed than the run record keeps ({detail})"},
     "flag.observed": {"de": "Beim Ausführen beobachtet: {text} – ohne Einfluss auf die Bewertung, zur Prüfung "
                             "markiert.",
                       "en": "Observed while running: {text} – no effect on the grade, flagged for review."},
@@ -453,5 +584,5 @@ def outcome_message(kind: str | None, params: dict) -> Message | None:
 
 
 for _entries in (NOTES, OUTCOMES, FILES, FLAGS, REPORT, PAGE, FIGURES, FIGURE_CUTS, OVERVIEW, EXPORTS, COLLECT,
-                 OUTPUTS, BATCH):
+                 OUTPUTS, BATCH, RUN):
     register(_entries)

@@ -249,23 +249,213 @@ def impose_release_metadata(nb, release_nb, add_missing: bool = False) -> tuple[
     return by_id, notes
 
 
-def record_scores(db_url: str, assignment: str, notebook: str, student: str,
-                  task_scores: dict[str, float]) -> None:
-    """Write the autograded score of each test cell; manual scores and comments are left alone."""
+# --- scores into the gradebook: automatic ones, and what that means for the hand grades -------------
+
+TEXT_STUB = "IHRE ANTWORT HIER / YOUR ANSWER HERE"  # (generate_assignment's ClearSolutions.text_stub)
+CODE_STUB = "# IHR CODE HIER / YOUR CODE HERE\nraise NotImplementedError()"
+SCORE_EPSILON = 1e-9
+
+
+def cell_digest(cell) -> str:
+    """What "the cell changed" compares: a hash of the cell's type and source (the student's content)."""
+    import hashlib
+
+    return hashlib.sha256(f"{cell.get('cell_type')}\0{_text(cell)}".encode("utf-8", "replace")).hexdigest()[:20]
+
+
+def unanswered(cell) -> bool:
+    """nbgrader's checksum rule (``utils.determine_grade``): a solution cell whose checksum is still the
+    release's was not answered; so is one left empty or holding only the stub. ``cell`` carries the
+    release's nbgrader metadata (``impose_release_metadata``), so the checksum is the release's."""
+    from nbgrader import utils
+
+    meta = _nbgrader(cell)
+    source = _text(cell).strip()
+    if not source or source in (TEXT_STUB, CODE_STUB.strip()):
+        return True
+    try:
+        return bool(meta.get("checksum")) and meta["checksum"] == utils.compute_checksum(nbformat.from_dict(cell))
+    except Exception:  # noqa: BLE001 - metadata nbgrader cannot hash: then it counts as answered
+        return False
+
+
+def graded_cells(nb) -> dict[str, dict]:
+    """For the autograded notebook: every cell a hand grade or hand comment can belong to (answer cells: graded
+    solution cells; solution code cells; task cells), with its digest and whether it is unanswered."""
+    cells = {}
+    for grade_id, info in grade_cells(nb).items():
+        if not (info.get("solution") or info.get("task")):
+            continue
+        cell = info["cell"]
+        kind = "answer" if info.get("grade") else ("task" if info.get("task") else "code")
+        cells[grade_id] = {"kind": kind, "digest": cell_digest(cell), "blank": unanswered(cell)}
+    return cells
+
+
+def _timestamp_of(folder: Path | None):
+    """nbgrader's submission time of ``folder`` (its ``timestamp.txt``), or None."""
+    if folder is None:
+        return None
+    from nbgrader.utils import parse_utc
+
+    path = Path(folder) / "timestamp.txt"
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 200:
+            return None  # (a submission folder holds what the student put there too)
+        return parse_utc(path.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError, OverflowError, UnicodeDecodeError):
+        return None
+
+
+def _late_penalty(submission, submitted_notebook, course_config) -> None:
+    """nbgrader's ``AssignLatePenalties``: the configured ``LateSubmissionPlugin`` (``c.AssignLatePenalties.
+    plugin_class``; default penalty_method 'none') decides the penalty of a late notebook, capped as nbgrader's."""
+    from nbgrader.plugins import LateSubmissionPlugin
+
+    submitted_notebook.late_submission_penalty = None
+    seconds = submission.total_seconds_late
+    if not seconds:
+        return
+    plugin_class = LateSubmissionPlugin
+    wanted = (course_config or {}).get("AssignLatePenalties", {}).get("plugin_class") if course_config else None
+    if wanted:
+        from traitlets.utils.importstring import import_item
+
+        plugin_class = import_item(wanted) if isinstance(wanted, str) else wanted
+    plugin = plugin_class(config=course_config)
+    penalty = plugin.late_submission_penalty(submission.student.id, submitted_notebook.score, seconds)
+    if penalty is not None:
+        submitted_notebook.late_submission_penalty = min(max(0.0, float(penalty)), float(submitted_notebook.score))
+
+
+def record_scores(db_url: str, assignment: str, notebook: str, student: str, task_scores: dict[str, float],
+                  cells: dict | None = None, previous: dict | None = None, language: str = "de",
+                  submission_folder: Path | None = None, course_config=None) -> list[dict]:
+    """Write the autograded score of each test cell, and settle the hand grades around it.
+
+    - A test cell without a hand override gets its automatic score. An override (a manual score on a test cell)
+      whose automatic result changed since the last grading is flagged for manual grading (as nbgrader's
+      ``SaveAutoGrades`` does, but only when the result changed): the instructor decides again.
+    - Answer cells (``cells``: ``graded_cells`` of the autograded notebook): an unanswered one (nbgrader's checksum
+      rule, or empty) gets 0 points and the comment that there is no answer, without a hand grade; an answered one
+      waits for a hand grade. A hand grade or hand comment on a cell whose content changed since it was given (a
+      resubmission) is flagged for manual grading; on an unchanged cell it stays as it is.
+    - ``previous``: the state of the last grading (``{"cells": {grade_id: digest}, "auto": {task: score}}``);
+      without it (first grading) a hand grade already there is flagged, as nbgrader does.
+    - The submission's time from ``submission_folder``/timestamp.txt (``xaigrade collect`` writes it from the
+      Moodle archive) goes into the gradebook, and the late penalty nbgrader's configuration asks for.
+
+    Returns what needs the instructor's look: ``[{"cell", "why", ...}]``, why one of ``answer_changed``,
+    ``override_changed``, ``comment_changed`` (a hand comment on changed code: nbgrader has no flag for comments)."""
     from nbgrader.api import Gradebook
 
+    from .messages import text
+
+    cells = cells or {}
+    before_cells = (previous or {}).get("cells") or {}
+    before_auto = (previous or {}).get("auto") or {}
+    first = previous is None
+    review: list[dict] = []
     with _venv_on_path(), Gradebook(db_url) as gradebook, warnings.catch_warnings():
         # nbgrader's own submission code triggers SQLAlchemy autoflush warnings; they are harmless.
         warnings.simplefilter("ignore")
         gradebook.update_or_create_student(student)
-        gradebook.update_or_create_submission(assignment, student)
+        timestamp = _timestamp_of(submission_folder)
+        submission = gradebook.update_or_create_submission(assignment, student,
+                                                           **({"timestamp": timestamp} if timestamp else {}))
         submitted = gradebook.find_submission_notebook(notebook, assignment, student)
         for grade in submitted.grades:
             name = grade.cell.name
             if name in task_scores:
-                grade.auto_score = float(task_scores[name])
-                grade.needs_manual_grade = False
+                new = float(task_scores[name])
+                old = before_auto.get(name, grade.auto_score)
+                grade.auto_score = new
+                if grade.manual_score is None:
+                    grade.needs_manual_grade = False
+                elif first or old is None or abs(float(old) - new) > SCORE_EPSILON:
+                    grade.needs_manual_grade = True
+                    review.append({"cell": name, "why": "override_changed", "manual": grade.manual_score,
+                                   "before": None if old is None else float(old), "now": new})
+            elif name in cells:
+                info = cells[name]
+                changed = first or before_cells.get(name) != info["digest"]
+                grade.auto_score = 0.0 if info["blank"] else None
+                if grade.manual_score is None:
+                    grade.needs_manual_grade = not info["blank"]
+                elif changed:
+                    grade.needs_manual_grade = True
+                    review.append({"cell": name, "why": "answer_changed", "manual": grade.manual_score,
+                                   "blank": info["blank"]})
+        for comment in submitted.comments:
+            name = comment.cell.name
+            info = cells.get(name)
+            if info is None:
+                continue
+            comment.auto_comment = text("gradebook.no_response", language) if info["blank"] else None
+            changed = first or before_cells.get(name) != info["digest"]
+            if comment.manual_comment and changed and not any(r["cell"] == name for r in review):
+                review.append({"cell": name, "why": "comment_changed"})
         gradebook.db.commit()
+        _late_penalty(submission, submitted, course_config)
+        gradebook.db.commit()
+    return review
+
+
+def course_config(course_root: Path):
+    """The course's ``nbgrader_config.py`` as a traitlets Config (None without one)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    path = Path(course_root) / "nbgrader_config.py"
+    if not path.is_file():
+        return None
+    return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
+
+
+# --- reading the hand grades back: what waits, and what each student got -------------------------------
+
+def pending_hand_grades(db_url: str, assignments=None) -> dict[str, dict[str, list[str]]]:
+    """``{assignment: {student: [grade ids that wait for a hand grade]}}`` (nbgrader's ``needs_manual_grade``);
+    assignments without any left out."""
+    from nbgrader.api import Gradebook
+
+    found: dict[str, dict[str, list[str]]] = {}
+    with _venv_on_path(), Gradebook(db_url) as gradebook:
+        for assignment in gradebook.assignments:
+            if assignments is not None and assignment.name not in assignments:
+                continue
+            for submission in assignment.submissions:
+                for notebook in submission.notebooks:
+                    waiting = sorted(grade.name for grade in notebook.grades if grade.needs_manual_grade)
+                    if waiting:
+                        found.setdefault(assignment.name, {}).setdefault(submission.student.id, []).extend(waiting)
+    return found
+
+
+def hand_grades(db_url: str, assignment: str, student: str) -> dict | None:
+    """What formgrader holds for one submission: per graded cell its automatic and hand score, extra credit,
+    maximum and whether it waits for a hand grade; per cell the hand and automatic comments; the total as nbgrader
+    computes it (hand score before automatic, plus extra credit, minus the late penalty). None without a
+    submission."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with _venv_on_path(), Gradebook(db_url) as gradebook:
+        try:
+            submission = gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            return None
+        grades, comments = {}, {}
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grades[grade.name] = {"auto": grade.auto_score, "manual": grade.manual_score,
+                                      "extra": grade.extra_credit, "max": float(grade.max_score),
+                                      "score": float(grade.score), "pending": bool(grade.needs_manual_grade),
+                                      "code": grade.cell.cell_type == "code"}
+            for comment in notebook.comments:
+                comments[comment.name] = {"manual": comment.manual_comment, "auto": comment.auto_comment}
+        penalty = float(submission.late_submission_penalty or 0.0)
+        return {"grades": grades, "comments": comments, "score": float(submission.score) - penalty,
+                "max_score": float(submission.max_score), "penalty": penalty,
+                "timestamp": submission.timestamp, "seconds_late": float(submission.total_seconds_late or 0.0)}
 
 
 def read_notebook(path: Path):

@@ -27,6 +27,21 @@ def summarize(states: dict) -> dict:
     return dict(sorted(summary.items()))
 
 
+def _pending(output: Path) -> dict:
+    """``pending_hand_grades`` of the gradebook beside the state files ({} without one)."""
+    database = Path(output) / "gradebook.db"
+    if not database.exists():
+        return {}
+    from .nbgrader_bridge import pending_hand_grades
+
+    return pending_hand_grades(f"sqlite:///{database.resolve()}")
+
+
+def _waiting(pending: dict, assignment: str) -> str:
+    students = pending.get(assignment, {})
+    return f"{sum(len(c) for c in students.values())} ({len(students)})" if students else "0"
+
+
 def print_overview(output: Path, language: str = "de", top: int = 10, console=None) -> None:
     from rich.console import Console
     from rich.markup import escape
@@ -38,8 +53,9 @@ def print_overview(output: Path, language: str = "de", top: int = 10, console=No
     if not summary:
         console.print(text("overview.none", language))
         return
+    pending = _pending(output)
     table = Table(title=text("overview.scores", language))
-    for key in ("assignment", "submissions", "mean", "median", "full_marks"):
+    for key in ("assignment", "submissions", "mean", "median", "full_marks", "hand_pending"):
         table.add_column(text(f"overview.{key}", language), justify="left" if key == "assignment" else "right")
     table.add_column(text("overview.points", language))
     for assignment, entry in summary.items():
@@ -47,6 +63,7 @@ def print_overview(output: Path, language: str = "de", top: int = 10, console=No
         histogram = _histogram(scores, entry["max_score"])
         table.add_row(assignment, str(len(scores)), f"{sum(scores) / len(scores):.1f}/{entry['max_score']:g}",
                       f"{_median(scores):g}", str(sum(s >= entry["max_score"] for s in scores)),
+                      _waiting(pending, assignment),
                       " ".join(f"{points:g}:{'█' * count}" for points, count in histogram if count))
     console.print(table)
     mistakes = [row for row in mistake_counts(states) if not row["passed"]][:top]
@@ -99,6 +116,7 @@ def write_overview(output: Path, target: Path | None = None, language: str = "de
     esc = html.escape
     states = load_states(output)
     summary = summarize(states)
+    pending = _pending(output)
     target = Path(target or Path(output) / "overview.html")
     body = []
     if not summary:
@@ -108,9 +126,11 @@ def write_overview(output: Path, target: Path | None = None, language: str = "de
             f"<tr><td>{esc(a)}</td><td>{len(e['scores'])}</td>"
             f"<td>{sum(e['scores'].values()) / len(e['scores']):.1f} / {e['max_score']:g}</td>"
             f"<td>{_median(list(e['scores'].values())):g}</td>"
-            f"<td>{sum(s >= e['max_score'] for s in e['scores'].values())}</td></tr>" for a, e in summary.items())
+            f"<td>{sum(s >= e['max_score'] for s in e['scores'].values())}</td>"
+            f"<td class='hand-pending' data-answers='{sum(len(c) for c in pending.get(a, {}).values())}'>"
+            f"{esc(_waiting(pending, a))}</td></tr>" for a, e in summary.items())
         heads = "".join(f"<th>{esc(text('overview.' + k, language))}</th>" for k in ("assignment", "submissions", "mean", "median",
-                                                                       "full_marks"))
+                                                                       "full_marks", "hand_pending"))
         body.append(f"<h2>{esc(text('overview.scores', language))}</h2><table class='scores'><tr>{heads}</tr>{rows}</table>")
         for assignment, data in _plots(summary, language):
             encoded = base64.b64encode(data).decode("ascii")

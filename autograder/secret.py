@@ -10,7 +10,10 @@ the secret neither the seeds nor the assignment of sets can be computed.
 
 A seed written into a configuration file (``c.XaiGrade.hidden_seed``) or a secret committed to the
 repository is public: grading refuses both unless ``c.XaiGrade.allow_public_seed`` is set (demo,
-tests). Rotate per semester by deleting the secret (a new one is created on next use).
+tests). Rotate per semester by moving the secret to the semester's archive (a new one is created on next
+use); ``xaigrade grade --secret FILE`` grades with an archived one. Every report and state file records the
+secret's fingerprint (``fingerprint``: a keyed hash that names the secret without revealing it), so a regrade
+under another secret is noticed and the students whose hidden inputs would change are named.
 """
 
 from __future__ import annotations
@@ -54,8 +57,22 @@ def tracked_by_git(path: Path) -> bool:
     return done.returncode == 0
 
 
-def course_secret(course_root: Path, settings, create: bool = True) -> bytes:
-    """The key the hidden sets derive from; refuses a public one unless ``settings.allow_public_seed``."""
+def course_secret(course_root: Path, settings, create: bool = True, secret_file: Path | None = None) -> bytes:
+    """The key the hidden sets derive from; refuses a public one unless ``settings.allow_public_seed``.
+
+    ``secret_file``: an archived secret (``xaigrade grade --secret FILE``, e.g. last semester's) instead of
+    the course's; it must exist (an archive is never created here) and must not be committed either."""
+    if secret_file is not None:
+        path = Path(secret_file).resolve()
+        if not path.is_file():
+            raise FileNotFoundError(f"secret file {path} not found (xaigrade grade --secret FILE takes an archived "
+                                    f"course secret, e.g. a copy of {secret_path(course_root)})")
+        if not settings.allow_public_seed and tracked_by_git(path):
+            raise PublicSeedRefused(f"{path} is committed to a repository: the hidden inputs it seeds are public.")
+        secret = path.read_bytes().strip()
+        if not secret:
+            raise PublicSeedRefused(f"{path} is empty: no secret to grade with.")
+        return secret
     if settings.hidden_seed:
         if not settings.allow_public_seed:
             raise PublicSeedRefused(
@@ -73,6 +90,13 @@ def course_secret(course_root: Path, settings, create: bool = True) -> bytes:
         raise PublicSeedRefused(f"{path} is committed to the repository: the hidden inputs are public. Remove it "
                                 "from git (git rm --cached), delete it and grade again (a new secret is created).")
     return path.read_bytes().strip()
+
+
+def fingerprint(secret: bytes) -> str:
+    """What reports record of the secret that graded them: 16 hex digits of a keyed hash (HMAC-SHA256 of a fixed
+    label under the secret). It tells two secrets apart and names the archive to regrade with; the secret
+    cannot be recovered from it, nor any hidden input computed."""
+    return hmac.new(secret, b"xaigrade secret fingerprint", hashlib.sha256).hexdigest()[:16]
 
 
 def _keyed(secret: bytes, *parts) -> int:

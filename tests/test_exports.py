@@ -16,7 +16,7 @@ from autograder.batch import Layout, grade_batch
 from autograder.cli import main
 from autograder.collect import collect
 from autograder.config import PROJECT_ROOT, load_settings
-from autograder.exports import MOODLE_COLUMNS, gradescope_results
+from autograder.exports import gradescope_results
 from test_collect import EXAMPLES, RELEASE_NB, moodle_archive
 
 FULL = EXAMPLES / "full_solution" / "pdp" / "pdp.ipynb"
@@ -65,36 +65,75 @@ def course(tmp_path_factory):
     grade_batch(["pdp"], layout, load_settings(PROJECT_ROOT))
     from nbgrader.api import Gradebook
 
-    with Gradebook(layout.db_url) as gradebook:  # the instructor grades a discussion answer by hand
-        gradebook.find_grade("answer_regions", "pdp", "pdp", "p1002").manual_score = 1.5
+    with Gradebook(layout.db_url) as gradebook:  # the instructor grades a discussion answer by hand (as formgrader's
+        grade = gradebook.find_grade("answer_regions", "pdp", "pdp", "p1002")  # PUT /formgrader/api/grade/<id>)
+        grade.manual_score, grade.needs_manual_grade = 1.5, False
         gradebook.db.commit()
     return layout
 
 
-def test_moodle_round_trip_archive_in_grading_worksheet_out(course, tmp_path):
+def _worksheet(path: Path) -> tuple[list[str], dict]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        return header, {row[0]: dict(zip(header, row)) for row in reader}
+
+
+def test_exports_refuse_totals_that_still_wait_for_hand_grades(course, tmp_path, capsys):
+    """Anna's three answers and two of Jörg's are not graded by hand: neither the grade CSV nor the Moodle worksheet
+    is written without --allow-incomplete, and the refusal says how many answers of whom wait."""
+    for option in ("--csv", "--moodle"):
+        target = tmp_path / f"out{option}.csv"
+        with pytest.raises(SystemExit, match="--allow-incomplete"):
+            main(["export", "pdp", "--output", str(course.output), option, str(target)])
+        assert not target.exists()
+    err = capsys.readouterr().err
+    assert "pdp: 5 Antwort(en) von 2 Studierenden warten noch" in err
+    assert "p1001 (answer_lstat, answer_models, answer_regions)" in err and "p1002 (answer_lstat, answer_models)" in err
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_moodle_round_trip_archive_in_grading_worksheet_out(course, tmp_path, language):
+    """The worksheet in the Moodle's language (German by default): Moodle's own headers (its language packs), the
+    Identifier as Moodle writes it (hiddenuser + participant id: its importer strips exactly that prefix), grades with
+    the language's decimal separator; provisional totals say so in the feedback's first line."""
+    from autograder.exports import MOODLE_STRINGS, moodle_columns, parse_moodle_number
+
     target = tmp_path / "moodle.csv"
-    assert main(["export", "pdp", "--output", str(course.output), "--moodle", str(target)]) == 0
-    with target.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        assert reader.fieldnames == MOODLE_COLUMNS
-        rows = {row["Identifier"]: row for row in reader}
-    assert set(rows) == {"Participant 1001", "Participant 1002"}  # p1006 was collected but not graded
-    anna, joerg = rows["Participant 1001"], rows["Participant 1002"]
-    assert anna["Full name"] == "Anna Schmidt" and joerg["Full name"] == "Jörg Müller"
-    assert float(anna["Grade"]) == 8.0 and float(anna["Maximum Grade"]) == 18.0  # (8 automatic + 10 by hand)
-    assert float(joerg["Grade"]) == 6.5  # 5 autograded + 1.5 by hand: the gradebook's total
-    assert "falsche Achse" in joerg["Feedback comments"] and "pdp_1d.values" in joerg["Feedback comments"]
-    assert "Alle automatischen Prüfungen bestanden" in anna["Feedback comments"]
-    assert joerg["Last modified (grade)"] and joerg["Grade can be changed"] == "Ja"
+    language_args = [] if language == "de" else ["--moodle-language", "en"]
+    assert main(["export", "pdp", "--output", str(course.output), "--moodle", str(target), "--allow-incomplete",
+                 *language_args]) == 0
+    header, rows = _worksheet(target)
+    assert header == moodle_columns(language)
+    strings = MOODLE_STRINGS[language]
+    prefix = strings["hiddenuser"]
+    assert set(rows) == {f"{prefix}1001", f"{prefix}1002"}  # p1006 was collected but not graded
+    anna, joerg = rows[f"{prefix}1001"], rows[f"{prefix}1002"]
+    grade, comments = strings["gradenoun"], strings["feedbackcomments"]
+    assert anna[strings["fullname"]] == "Anna Schmidt" and joerg[strings["fullname"]] == "Jörg Müller"
+    assert parse_moodle_number(anna[grade], language) == 8.0  # 8 automatic, the 10 by hand still to come
+    assert parse_moodle_number(anna[strings["maxgrade"]], language) == 18.0
+    assert parse_moodle_number(joerg[grade], language) == 6.5  # 5 autograded + 1.5 by hand: the gradebook's total
+    assert ("," in joerg[grade]) == (language == "de")
+    if language == "de":
+        assert "falsche Achse" in joerg[comments] and "pdp_1d.values" in joerg[comments]
+        assert "Alle automatischen Prüfungen bestanden" in anna[comments]
+        assert joerg[comments].startswith("<p>Vorläufige Bewertung: 2 Bewertung(en) von Hand stehen noch aus.</p>")
+        assert "Frage 2 (3 Punkte): Regionen des 2-D-PDP: 1,5 von 3 Punkten" in joerg[comments]
+    else:
+        assert joerg[comments].startswith("<p>Provisional grade: 2 hand grade(s) still to come.</p>")
+    assert joerg[strings["lastmodifiedgrade"]] and joerg[strings["gradecanbechanged"]] == strings["yes"]
+    assert joerg[strings["status"]] == strings["submissionstatus_submitted"]
 
 
 def test_grades_csv_and_mistakes_csv(course, tmp_path):
     target = tmp_path / "grades.csv"
-    assert main(["export", "--output", str(course.output), "--csv", str(target)]) == 0
+    assert main(["export", "--output", str(course.output), "--csv", str(target), "--allow-incomplete"]) == 0
     rows = {r["student_id"]: r for r in csv.DictReader(target.open(encoding="utf-8"))}
     assert set(rows) >= {"p1001", "p1002"}
     assert float(rows["p1002"]["pdp"]) == 6.5 and float(rows["p1002"]["total"]) == 6.5
     assert float(rows["p1001"]["pdp"]) == 8.0 and rows["p1001"]["last_name"] == "Schmidt"
+    assert rows["p1001"]["hand_grades_pending"] == "pdp:3" and rows["p1002"]["hand_grades_pending"] == "pdp:2"
     assert rows.get("p1006", {}).get("pdp", "") == ""  # collected but not graded: no score, not zero
     checks = list(csv.DictReader((tmp_path / "grades_checks.csv").open(encoding="utf-8")))
     wrong_axis = [r for r in checks if r["message_key"] == "mean_over_wrong_axis"]
@@ -193,12 +232,12 @@ def test_no_csv_export_starts_a_cell_with_a_formula_from_a_student(tmp_path):
         gradebook.db.commit()
     grades = tmp_path / "grades.csv"
     moodle = tmp_path / "moodle.csv"
-    assert main(["export", "--output", str(layout.output), "--csv", str(grades)]) == 0
-    assert main(["export", "pdp", "--output", str(layout.output), "--moodle", str(moodle)]) == 0
+    assert main(["export", "--output", str(layout.output), "--csv", str(grades), "--allow-incomplete"]) == 0
+    assert main(["export", "pdp", "--output", str(layout.output), "--moodle", str(moodle), "--allow-incomplete"]) == 0
     exported = {path.name: _cells(path) for path in (grades, tmp_path / "grades_checks.csv", moodle)}
     for name, cells in exported.items():
         bad = [cell for cell in cells if cell.startswith(FORMULA_START)
-               and not re.fullmatch(r"-\d+(\.\d+)?|-", cell)]  # (numbers; "-": Moodle's "no date", ours)
+               and not re.fullmatch(r"-\d+([.,]\d+)?|-", cell)]  # (numbers, also German "-3,00"; "-": no date)
         assert not bad, (name, bad)
     assert "'@SUM(1+1)" in exported["grades.csv"] and "-3" in exported["grades.csv"]  # the id quoted, -3 a number
     assert {f"'{formula}" for formula in FORMULAS} <= set(exported["grades.csv"])  # quoted, otherwise as given
