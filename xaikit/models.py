@@ -3,7 +3,10 @@
 Loaders (all return models ready for inference):
 
 * ``load_image_classifier(name="embedded") -> (torch model in eval mode, class_names, Preprocess)``
-  ``"embedded"``: MiniResNet on 64x64 scenes (6 shape classes).
+  ``"embedded"``: MiniResNet on 64x64 scenes (6 shape classes), trained with a localisation term that pulls
+  its layer4 class activation map onto the object (``xaikit/training/train_mini_resnet.py``).
+  ``"embedded_plain"``: its plainly trained twin: same architecture, data, seeds and schedule, cross-entropy
+  only (``train_mini_resnet --plain``); for comparing what Grad-CAM shows on a model not taught where to look.
   ``"resnet50"``: torchvision ResNet-50 IMAGENET1K_V2 from ``$TORCH_HOME/hub/checkpoints``.
 * ``load_keras_classifier(name="embedded") -> (keras model, class_names, KerasPreprocess)``
   ``"embedded"``: MiniVGG, input float32 RGB in [0, 1], shape (N, 64, 64, 3).
@@ -14,7 +17,8 @@ Loaders (all return models ready for inference):
 
 Real weights are used only when they are already in the cache; otherwise
 ``ModelNotAvailableError`` is raised at once with instructions how to fetch them.
-There is never a silent fallback to another model.
+There is never a silent fallback to another model. Which of them a notebook loads is the course's one
+setting, ``course_models()`` (environment variable ``XAI_KURS_MODELS``, default ``"embedded"``).
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from .scenes import SHAPE_CLASSES
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 MINI_RESNET_PATH = WEIGHTS_DIR / "mini_resnet.pt"
+MINI_RESNET_PLAIN_PATH = WEIGHTS_DIR / "mini_resnet_plain.pt"  # the twin trained without the localisation term
 MINI_VGG_PATH = WEIGHTS_DIR / "mini_vgg.keras"
 TINY_CLIP_DIR = WEIGHTS_DIR / "tiny_clip"
 
@@ -46,6 +51,32 @@ CLIP_HUB_ID = "openai/clip-vit-base-patch32"
 
 class ModelNotAvailableError(RuntimeError):
     """Real pretrained weights are not in the local cache (and will not be downloaded)."""
+
+
+# --------------------------------------------------------------------------- the course's choice of models
+
+COURSE_MODELS_VARIABLE = "XAI_KURS_MODELS"
+COURSE_MODELS_CHOICES = ("embedded", "real")
+
+
+def course_models() -> str:
+    """Which models the notebooks use: ``"embedded"`` (the default) or ``"real"``. One setting for the course.
+
+    It is the environment variable ``XAI_KURS_MODELS``, read when a notebook starts, and each notebook prints it.
+    ``"embedded"``: the models shipped in the kit (MiniResNet, MiniVGG, tiny CLIP) -- what ``xaigrade grade``
+    reruns every notebook on (its sandbox passes no such variable and sees no model cache) and what the model
+    answers quote. ``"real"``: ResNet-50, VGG16 and OpenAI CLIP from the local caches, for a lecturer who shows
+    them; a missing one raises ``ModelNotAvailableError`` (nothing falls back silently), and the model answers'
+    figures do not apply. A model that merely lies in a student's cache never switches a notebook.
+
+    A notebook follows it as ``if course_models() == "real": load_...("resnet50") else: load_...("embedded")``
+    and prints the setting in its first output.
+    """
+    value = os.environ.get(COURSE_MODELS_VARIABLE, "").strip().lower() or "embedded"
+    if value not in COURSE_MODELS_CHOICES:
+        raise ValueError(f"{COURSE_MODELS_VARIABLE}={value!r}: use one of {COURSE_MODELS_CHOICES} "
+                         "(unset means 'embedded')")
+    return value
 
 
 # --------------------------------------------------------------------------- cache paths
@@ -192,9 +223,10 @@ def load_image_classifier(name: str = "embedded"):
     """-> (model in eval mode, class_names list, Preprocess callable)."""
     import torch
 
-    if name == "embedded":
+    if name in ("embedded", "embedded_plain"):
         model = build_mini_resnet()
-        model.load_state_dict(torch.load(MINI_RESNET_PATH, map_location="cpu", weights_only=True))
+        path = MINI_RESNET_PATH if name == "embedded" else MINI_RESNET_PLAIN_PATH
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         return model.eval(), list(SHAPE_CLASSES), EMBEDDED_PREPROCESS
     if name == "resnet50":
         path = torch_hub_checkpoints_dir() / RESNET50_FILENAME
@@ -211,7 +243,7 @@ def load_image_classifier(name: str = "embedded"):
         model = torchvision.models.resnet50(weights=None)
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         return model.eval(), list(categories), RESNET50_PREPROCESS
-    raise ValueError(f"unknown image classifier {name!r}; use 'embedded' or 'resnet50'")
+    raise ValueError(f"unknown image classifier {name!r}; use 'embedded', 'embedded_plain' or 'resnet50'")
 
 
 # --------------------------------------------------------------------------- Keras part

@@ -191,3 +191,39 @@ def make_dataset(n: int, seed: int = 0, size: int = 64) -> dict:
         "position_words": [s.position_word for s in scenes],
         "scenes": scenes,
     }
+
+
+@dataclass(frozen=True)
+class TwoObjectScene:
+    """Two shapes in one image, one in each half (for comparing the heatmaps of two classes)."""
+    image: np.ndarray  # uint8, H x W x 3
+    masks: tuple  # (left mask, right mask), bool H x W each
+    labels: tuple  # (left label, right label), indices into SHAPE_CLASSES
+    class_names: tuple  # (left, right)
+    colours: tuple  # (left, right)
+    caption: str
+
+
+def make_two_object_scene(seed: int = 0, size: int = 64, *, left: str = "star", right: str = "square",
+                          size_word: str = "small") -> TwoObjectScene:
+    """Two shapes side by side: ``left`` in the left half, ``right`` in the right half, on one background.
+
+    Built from two ``make_scene`` draws (seeds ``seed`` and ``seed + 1``, positions "left" and "right", the same
+    size word): the right scene's object is pasted onto the left scene; its background and the left object stay.
+    The objects get different colours and never overlap (the right one is redrawn from seed + 2, + 3, ... until
+    both hold). Each object stays in its half at 64 px: checked on 100 seeds of all 36 pairs and both sizes
+    (7,200 scenes). The MiniResNet was trained on one object per scene: on two it spreads its probability, for
+    star + square (small) over the two shapes, for star + circle mostly onto a third class, cross.
+    """
+    first = make_scene(seed, size, class_name=left, size_word=size_word, position_word="left")
+    offset = 1
+    while True:
+        second = make_scene(seed + offset, size, class_name=right, size_word=size_word, position_word="right")
+        if second.colour != first.colour and not (second.mask & first.mask).any():
+            break
+        offset += 1
+    image = np.where(second.mask[:, :, None], second.image, first.image)
+    caption = (f"a {size_word} {first.colour} {left} on the left and a {size_word} {second.colour} {right} "
+               "on the right")
+    return TwoObjectScene(image=image, masks=(first.mask, second.mask), labels=(first.label, second.label),
+                          class_names=(left, right), colours=(first.colour, second.colour), caption=caption)

@@ -1,6 +1,7 @@
 """Measure the shipped embedded models on a fresh generated test set.
 
     python -m xaikit.training.measure_quality [--n 500] [--seed 12345] [--resnet-only] [--threads 1]
+                                              [--resnet embedded_plain]
 
 Prints: MiniResNet accuracy, its layers' output shapes and the Grad-CAM pointing game per layer
 (the quality bar is layer4's), MiniVGG accuracy,
@@ -149,6 +150,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=12345, help="test-set seed (training used 1, 2, 3)")
     p.add_argument("--resnet-only", action="store_true", help="measure the MiniResNet only")
     p.add_argument("--resnet-weights", help="MiniResNet state dict to measure instead of the shipped one")
+    p.add_argument("--resnet", default="embedded", choices=["embedded", "embedded_plain"],
+                   help="which shipped MiniResNet: the one trained with the localisation term, or its plain twin")
     p.add_argument("--threads", type=int, default=2, help="torch threads (1 is faster on a loaded machine)")
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -168,8 +171,9 @@ def main(argv=None):
         model.eval()
         t = time.perf_counter() - t0
     else:
-        (model, classes, prep), t = models.timed(models.load_image_classifier, "embedded")
-    print(f"MiniResNet load {t:.2f}s | accuracy {torch_accuracy(model, prep, data):.3f}")
+        (model, classes, prep), t = models.timed(models.load_image_classifier, args.resnet)
+    print(f"MiniResNet ({args.resnet_weights or args.resnet}) load {t:.2f}s | "
+          f"accuracy {torch_accuracy(model, prep, data):.3f}")
     print("MiniResNet feature maps (C, h, w) on a 64x64 scene: " + ", ".join(
         f"{layer} {shape}" for layer, shape in layer_shapes(model, prep, data).items()))
     for layer in ("layer4", "layer3", "layer2", "layer1"):  # the quality bar is layer4's
