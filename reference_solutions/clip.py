@@ -113,6 +113,13 @@ def ascending_ranking(model, processor, image, texts):
     return [texts[i] for i in np.argsort(similarity, kind="stable")]
 
 
+def ties_broken_by_text(model, processor, image, texts):
+    similarity, _ = clip_similarity(model, processor, image, texts)
+    # sorted over (cosine, text) pairs without a key: equal cosines are ordered by the texts (descending), not
+    # by their input position
+    return [text for _, text in sorted(zip(similarity.tolist(), texts), reverse=True)]
+
+
 def start_token_row(model, processor, text):
     ids, attentions = _text_attentions(model, processor, text)
     row = attentions[-1][0, :, 0, :].mean(dim=0)  # the start token sees only itself (causal mask)
@@ -164,6 +171,27 @@ def eos_by_argmax(model, processor, text):
     return list(zip(tokenizer.convert_ids_to_tokens([int(ids[i]) for i in keep]), scores.tolist()))
 
 
+def eos_row_by_argmax(model, processor, text):
+    # the row at argmax(ids) (OpenAI's pooling), but the tokens right: every non-special token of the text
+    ids, attentions = _text_attentions(model, processor, text)
+    tokenizer = processor.tokenizer
+    row = attentions[-1][0, :, int(ids.argmax()), :].mean(dim=0)
+    special = set(tokenizer.all_special_ids)
+    keep = [i for i in range(len(ids)) if int(ids[i]) not in special]
+    scores = row[keep] / row[keep].sum()
+    return list(zip(tokenizer.convert_ids_to_tokens([int(ids[i]) for i in keep]), scores.tolist()))
+
+
+def keeps_unknown_token(model, processor, text):
+    # the text's tokens as the slice [1:eos] (between start and end of text): right until a character the
+    # tokenizer does not know makes <|unk|> tokens, which the slice keeps
+    ids, attentions = _text_attentions(model, processor, text)
+    tokenizer = processor.tokenizer
+    eos = _eos_position(tokenizer, ids)
+    row = attentions[-1][0, :, eos, 1:eos].mean(dim=0)
+    return list(zip(tokenizer.convert_ids_to_tokens([int(i) for i in ids[1:eos]]), (row / row.sum()).tolist()))
+
+
 def not_normalised(model, processor, text):
     ids, attentions = _text_attentions(model, processor, text)
     tokenizer = processor.tokenizer
@@ -180,6 +208,7 @@ VARIANTS = {
     "softmax_wrong_axis": {"clip_similarity": softmax_wrong_axis},
     "softmax_of_cosine": {"clip_similarity": softmax_of_cosine},
     "ascending_ranking": {"rank_descriptions": ascending_ranking},
+    "ties_broken_by_text": {"rank_descriptions": ties_broken_by_text},
     "start_token_row": {"token_importance": start_token_row},
     "includes_special_tokens": {"token_importance": includes_special_tokens},
     "first_layer": {"token_importance": first_layer},
@@ -187,5 +216,7 @@ VARIANTS = {
     "max_over_heads": {"token_importance": max_over_heads},
     "mean_over_layers": {"token_importance": mean_over_layers},
     "eos_by_argmax": {"token_importance": eos_by_argmax},
+    "eos_row_by_argmax": {"token_importance": eos_row_by_argmax},
+    "keeps_unknown_token": {"token_importance": keeps_unknown_token},
     "not_normalised": {"token_importance": not_normalised},
 }

@@ -12,7 +12,9 @@ from xaikit.selfcheck.exercises.clip import *  # noqa: F401,F403  (probes, const
 from . import hidden_builders, with_diagnoses
 
 TOKEN_VARIANTS = ("start_token_row", "includes_special_tokens", "first_layer", "max_over_heads",
-                  "eos_by_argmax", "not_normalised", "mean_over_layers")
+                  "eos_by_argmax", "eos_row_by_argmax", "not_normalised", "mean_over_layers")
+# general.other_config's texts are distinct and hold no unknown character: the variants that are wrong only on
+# ties or on <|unk|> tokens (ties_broken_by_text, keeps_unknown_token) are right there, so it does not name them
 ALL_VARIANTS = ("dot_without_normalisation", "softmax_wrong_axis", "softmax_of_cosine", "ascending_ranking",
                 *TOKEN_VARIANTS, "hardcoded_layer_index")
 
@@ -24,9 +26,9 @@ DIAGNOSES = {
     "similarity.softmax": ("softmax_wrong_axis", "softmax_of_cosine"),
     "similarity.softmax_sums_to_one": ("softmax_wrong_axis",),
     "ranking.order": ("ascending_ranking", "dot_without_normalisation"),
-    "ranking.ties": ("ascending_ranking", "dot_without_normalisation"),
-    "tokens.tokens": ("includes_special_tokens", "eos_by_argmax"),
-    "tokens.scores": TOKEN_VARIANTS,
+    "ranking.ties": ("ascending_ranking", "dot_without_normalisation", "ties_broken_by_text"),
+    "tokens.tokens": ("includes_special_tokens", "eos_by_argmax", "keeps_unknown_token"),
+    "tokens.scores": (*TOKEN_VARIANTS, "keeps_unknown_token"),
     "general.other_config": ALL_VARIANTS,
 }
 
@@ -62,6 +64,14 @@ MESSAGES = {**_public.MESSAGES,
               "kommen (absteigend, z. B. `np.argsort(-sim, kind=\"stable\")`).",
         "en": "Your ranking is sorted in ascending order ({case}): the most similar description must come "
               "first (descending, e.g. `np.argsort(-sim, kind=\"stable\")`).",
+    },
+    "ties_broken_by_text": {
+        "de": "Bei Gleichstand ordnen Sie die Texte nach ihrem Wortlaut statt nach ihrer ursprünglichen Reihenfolge "
+              "({case}): `sorted` über Paare (Kosinus, Text) vergleicht bei gleichem Kosinus die Texte. Sortieren "
+              "Sie nur nach dem Kosinus, stabil (`key=lambda pair: pair[0]` oder `np.argsort(-sim, kind=\"stable\")`).",
+        "en": "On ties you order the texts by their wording instead of their input order ({case}): `sorted` over "
+              "(cosine, text) pairs compares the texts when the cosines are equal. Sort by the cosine only, stably "
+              "(`key=lambda pair: pair[0]` or `np.argsort(-sim, kind=\"stable\")`).",
     },
     "start_token_row": {
         "de": "Sie nehmen die Attention-Zeile des Start-Tokens (Position 0) statt der des End-of-Text-Tokens ({case}). "
@@ -108,6 +118,26 @@ MESSAGES = {**_public.MESSAGES,
         "en": "You find the end-of-text position with `argmax` of the token ids ({case}). That is right only "
               "when EOS has the largest id (as in OpenAI's vocabulary); in the tiny CLIP EOS has id 1. "
               "Look for the first position holding `tokenizer.eos_token_id`.",
+    },
+    "eos_row_by_argmax": {
+        "de": "Sie nehmen die Attention-Zeile an der Position `argmax` der Token-IDs ({case}). Das ist nur dann "
+              "das End-of-Text-Token, wenn EOS die größte ID hat (wie beim OpenAI-Vokabular); beim kleinen CLIP hat "
+              "EOS die ID 1, `argmax` findet ein Wort. Nehmen Sie die Zeile der ersten Position mit "
+              "`tokenizer.eos_token_id`.",
+        "en": "You take the attention row at the position `argmax` of the token ids ({case}). That is the "
+              "end-of-text token only when EOS has the largest id (as in OpenAI's vocabulary); in the tiny CLIP EOS "
+              "has id 1 and `argmax` finds a word. Take the row of the first position holding "
+              "`tokenizer.eos_token_id`.",
+    },
+    "keeps_unknown_token": {
+        "de": "Ihre Liste enthält das Sondertoken `<|unk|>` ({case}): Ein Zeichen, das der Tokenizer nicht kennt "
+              "(„ß“, „é“, ein Emoji), wird zu `<|unk|>`-Token, und die fallen wie Start- und "
+              "End-of-Text-Token weg. Die Token zwischen Start und Ende (`[1:eos]`) genügen dafür nicht: Lassen "
+              "Sie alle IDs aus `processor.tokenizer.all_special_ids` weg.",
+        "en": "Your list contains the special token `<|unk|>` ({case}): a character the tokenizer does not know "
+              "(\"ß\", \"é\", an emoji) becomes `<|unk|>` tokens, which are dropped like the start and end-of-text "
+              "tokens. The tokens between start and end (`[1:eos]`) are not enough for that: leave out every id "
+              "in `processor.tokenizer.all_special_ids`.",
     },
     "not_normalised": {
         "de": "Ihre Wichtigkeiten summieren sich nicht zu 1 ({case}): nach dem Weglassen der Sondertoken "

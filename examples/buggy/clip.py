@@ -42,7 +42,7 @@ def token_importance(model, processor, text):
     eos = ids.index(tokenizer.eos_token_id)
     attention = outputs.attentions[1][0]          # the last of the two layers
     row = attention[:, eos, :].max(dim=0).values  # strongest head
-    keep = [i for i in range(1, eos)]
+    keep = [i for i in range(eos) if ids[i] not in tokenizer.all_special_ids]
     scores = row[keep] / row[keep].sum()
     return list(zip(tokenizer.convert_ids_to_tokens([ids[i] for i in keep]), scores.tolist()))
 ''',

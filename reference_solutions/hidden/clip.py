@@ -2,9 +2,10 @@
 
 Other scenes (seeded from the set's seed), a downsampled non-square photo, a scene at 96 px (resized
 by the processor), other descriptions and texts with words the tiny vocabulary splits into several
-tokens, and another random configuration than the public one. Two ranking cases hold descriptions
-chosen (seeded, verified on the reference and the variant) so that ranking by the unnormalised dot
-product gives another order (``norm_sensitive_texts``).
+tokens, a text with characters it does not know (``<|unk|>`` tokens, drawn from ``UNKNOWN_CHARACTER_TEXTS``),
+and another random configuration than the public one. Two ranking cases hold descriptions chosen (seeded,
+verified on the reference and the variant) so that ranking by the unnormalised dot product gives another order
+(``norm_sensitive_texts``); the tie case holds the caption in three casings in one of the ``TIE_ORDERS``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 
 from xaikit.selfcheck.core import Case
 from xaikit.selfcheck.exercises.clip import (make_scenes, other_config_case, ranking_scene_case, similarity_scene_case,
-                                             swap, token_cases)
+                                             swap, tie_label, tied_casings, token_cases)
 
 HIDDEN_CONFIG = {"text": {"hidden_size": 48, "intermediate_size": 96, "num_hidden_layers": 3, "num_attention_heads": 3},
                  "vision": {"hidden_size": 40, "intermediate_size": 80, "num_hidden_layers": 3,
@@ -21,13 +22,26 @@ HIDDEN_CONFIG = {"text": {"hidden_size": 48, "intermediate_size": 96, "num_hidde
                  "projection_dim": 32}
 
 
+# Texts with characters the tiny tokenizer does not know (each byte of one becomes <|unk|>): at the start, in the
+# middle and at the end of the text. All fit the text encoder's 16 positions; none is a public text.
+UNKNOWN_CHARACTER_TEXTS = ("a green café on the left", "a large naïve circle", "a größer blue square",
+                           "über the small cross", "a crème square in the centre", "the small star \u2713", "a blue circlé")
+# Input orders of the three tied casings in which keeping the input order, ordering the ties by their texts
+# (always lower, title, upper) and reversing the input order give three different rankings.
+TIE_ORDERS = (("title", "lower", "upper"), ("title", "upper", "lower"), ("lower", "upper", "title"),
+              ("upper", "lower", "title"))
+
+
 def build_hidden_cases(seed: int) -> list[Case]:
     """One generator, drawn from by the probes' builders in a fixed order (the order fixes the cases)."""
     rng = np.random.default_rng(seed)
     scenes = make_scenes(rng)
-    return [*similarity_cases(rng, scenes), *ranking_cases(rng, scenes), *token_cases(
-        [scenes[4].caption, "an image of the large purple cross in the centre", "a kitten on a chair"]),
-        other_config_case(rng, scenes[2], HIDDEN_CONFIG, "a photo of a dog", "an image of a large yellow triangle")]
+    cases = [*similarity_cases(rng, scenes), *ranking_cases(rng, scenes)]
+    unknown = UNKNOWN_CHARACTER_TEXTS[int(rng.integers(len(UNKNOWN_CHARACTER_TEXTS)))]
+    cases += token_cases([scenes[4].caption, "an image of the large purple cross in the centre", "a kitten on a chair",
+                          unknown])
+    return cases + [other_config_case(rng, scenes[2], HIDDEN_CONFIG, "a photo of a dog",
+                                      "an image of a large yellow triangle")]
 
 
 def similarity_cases(rng, scenes) -> list[Case]:
@@ -50,20 +64,20 @@ def similarity_cases(rng, scenes) -> list[Case]:
 
 
 def ranking_cases(rng, scenes) -> list[Case]:
-    """probe_ranking: two scenes with distinct texts, one with a tie. In the second scene and in the tie case
-    the other descriptions are chosen so that ranking by the unnormalised dot product gives another order
-    than by the cosine (``norm_sensitive_texts``)."""
+    """probe_ranking: two scenes with distinct texts, one with a three-way tie (the caption in three casings, in
+    one of the ``TIE_ORDERS``). In the second scene and in the tie case the other descriptions are chosen so that
+    ranking by the unnormalised dot product gives another order than by the cosine (``norm_sensitive_texts``)."""
     first = ranking_scene_case(rng, scenes[1], "rank_scene", "an image of the car")
     c, d = scenes[2], scenes[3]
     texts = norm_sensitive_texts(rng, c, {2: c.caption}, 5)
-    tie = d.caption.title()
-    tie_texts = norm_sensitive_texts(rng, d, {1: d.caption, 3: tie}, 4)
+    casings = tied_casings(d.caption)
+    tied = [casings[name] for name in TIE_ORDERS[int(rng.integers(len(TIE_ORDERS)))]]
+    tie_texts = norm_sensitive_texts(rng, d, {0: tied[0], 2: tied[1], 3: tied[2]}, 5)  # not last: see tie_case
     return [first,
             Case("rank_scene_2", "probe_ranking", {"model": "embedded", "image": c.image, "texts": texts},
                  f"Szene „{c.caption}“, {len(texts)} Beschreibungen", frozenset({"embedded", "distinct"})),
             Case("rank_tie", "probe_ranking", {"model": "embedded", "image": d.image, "texts": tie_texts},
-                 f"Szene „{d.caption}“, Beschreibungen mit Gleichstand („{d.caption}“ und „{tie}“)",
-                 frozenset({"embedded", "ties"}))]
+                 tie_label(d, tie_texts, tied), frozenset({"embedded", "ties"}))]
 
 
 MIN_GAP = 2e-3  # between the sorted cosines (and the sorted dot products, scaled to the cosines') of a case
@@ -83,15 +97,16 @@ def _descriptions(scene) -> list[str]:
 
 
 def _clear_gaps(values, tie) -> bool:
+    """Gaps above MIN_GAP between the sorted values, but for the positions in ``tie``, which must be equal."""
     values = np.asarray(values, dtype=np.float64)
     gaps = np.diff(np.sort(values))
     if tie is None:
         return bool(gaps.min() > MIN_GAP)
-    return bool(values[tie[0]] == values[tie[1]] and np.sort(gaps)[1] > MIN_GAP)
+    return bool(np.all(values[list(tie)] == values[tie[0]]) and np.sort(gaps)[len(tie) - 1] > MIN_GAP)
 
 
 def norm_sensitive_texts(rng, scene, fixed: dict, count: int) -> list[str]:
-    """``count`` descriptions of ``scene``: ``fixed`` (position -> text: the caption, and a tied copy of it)
+    """``count`` descriptions of ``scene``: ``fixed`` (position -> text: the caption, or its tied casings)
     and others on which ranking by the unnormalised dot product differs from the reference's ranking.
 
     CLIP's text features have norms that differ by some 10 % between texts: two texts with close cosines
@@ -115,7 +130,7 @@ def norm_sensitive_texts(rng, scene, fixed: dict, count: int) -> list[str]:
              if (cosine[i] - cosine[j]) * (dot[i] - dot[j]) < 0
              and min(abs(cosine[i] - cosine[j]), abs(dot[i] - dot[j])) > MIN_GAP]
     free = [position for position in range(count) if position not in fixed]
-    tie = tuple(sorted(fixed)) if len(fixed) == 2 else None
+    tie = tuple(sorted(fixed)) if len(fixed) >= 2 else None
     variant = reference.VARIANTS["dot_without_normalisation"]["rank_descriptions"]
     ascending = reference.VARIANTS["ascending_ranking"]["rank_descriptions"]
     for _ in range(TEXT_ATTEMPTS if pairs else 0):
