@@ -133,6 +133,35 @@ def test_the_reference_flips_every_hidden_pair_and_the_target_probability_rises(
             assert probs[-1] > probs[0] and len(probs) == case.inputs["steps"]
 
 
+def test_every_case_keeps_the_target_probability_above_the_floor_the_notebook_quotes():
+    """The task text promises p_t >= 10^-6 in every graded case (so -log p needs no epsilon): the builder's floor is
+    that number, every hidden case of every set and the public Mini-VGG case keep it along the reference's run, and
+    the public case starts just above it (the hardest conditioning the hidden sets use)."""
+    import json
+    import re
+
+    from autograder.checks import Exercise
+    from autograder.config import PROJECT_ROOT, XaiGrade
+    from autograder.references import compute_reference
+    from reference_solutions.hidden.counterfactual import P_FLOOR
+
+    text = "".join("".join(c["source"]) for c in json.loads(
+        (PROJECT_ROOT / "source" / NAME / f"{NAME}.ipynb").read_text())["cells"] if c["cell_type"] == "markdown")
+    quoted = re.search(r"fällt \$p_t\$ nie unter \$10\^\{(-\d+)\}\$", text)
+    assert quoted and 10.0 ** int(quoted.group(1)) == P_FLOOR
+    lowest = {}
+    for index, (exercise, cases, expected, _) in enumerate(all_hidden_sets(NAME)):
+        for case in cases:
+            if case.probe == "probe_cf":
+                lowest[f"set {index + 1} {case.id}"] = float(np.min(expected[case.id]["history_target_prob"]))
+    assert min(lowest.values()) >= P_FLOOR, lowest
+    exercise = Exercise(NAME)
+    public = [c for c in exercise.build_cases(XaiGrade().public_seed, public=True) if c.id == "cf_embedded_0"]
+    expected, _ = compute_reference(exercise, public)
+    public_lowest = float(np.min(expected["cf_embedded_0"]["history_target_prob"]))
+    assert P_FLOOR <= public_lowest <= 2 * P_FLOOR, public_lowest
+
+
 def test_history_follows_the_stated_definition():
     from autograder.checks.counterfactual import build_small_cnn
 
@@ -189,3 +218,49 @@ def test_hidden_inputs_differ_from_public_ones():
     assert {c.inputs["model"] for c in hidden if "model" in c.inputs} \
         != {c.inputs["model"] for c in public if "model" in c.inputs}
     assert len(hidden) > len(public)
+
+
+def literal_counterfactual() -> str:
+    """Issue 20's student, as notebook code: the task's formula written literally (p_t = the model's softmax output,
+    -log p by hand, a tf.Variable, history before the update) — the source of the correct alternative
+    ``literal_formula``. Before the hidden cases were kept in the numerically sane range it lost cf.validity,
+    cf.history and cf.matches_reference on 6 of the tests' 8 sets (NaN history, p_t 0 in float32)."""
+    import inspect
+
+    from reference_solutions.alternatives import counterfactual as alternatives
+
+    source = inspect.getsource(alternatives.literal_formula.__wrapped__)
+    source = source.replace("@_remembered\n", "", 1).replace("def literal_formula(", "def generate_counterfactual(", 1)
+    return source.replace("    import tensorflow as tf\n\n", "", 1)
+
+
+def test_the_literal_formula_gets_full_marks_on_every_hidden_set_through_the_sandbox(tmp_path):
+    """The notebook graded as a student hands it in, once per hidden set (a student id for each of the K sets)."""
+    import nbformat
+
+    from autograder.batch import Layout, grade_batch
+    from autograder.config import PROJECT_ROOT, load_settings
+    from autograder.secret import set_for
+    from helpers import HIDDEN_SETS, TEST_SECRET, TEST_SETTINGS, entry_score
+
+    students = {}
+    for number in range(1000):
+        students.setdefault(set_for(TEST_SECRET, NAME, f"s{number}", HIDDEN_SETS), f"s{number}")
+        if len(students) == HIDDEN_SETS:
+            break
+    notebook = nbformat.read(PROJECT_ROOT / "examples" / "submissions" / "full_solution" / NAME / f"{NAME}.ipynb",
+                             as_version=4)
+    cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "generate_counterfactual")
+    cell.source = literal_counterfactual()
+    assert "-tf.math.log(probabilities[0, target_class])" in cell.source
+    for student in students.values():
+        target = tmp_path / "submitted" / student / NAME / f"{NAME}.ipynb"
+        target.parent.mkdir(parents=True)
+        nbformat.write(notebook, target)
+    report = grade_batch([NAME], Layout(PROJECT_ROOT, tmp_path / "submitted", tmp_path / "out"),
+                         load_settings(PROJECT_ROOT, **TEST_SETTINGS))
+    lost = {f"{student} (set {index + 1})": {k: v["message"] for k, v in report[student][NAME].items()
+                                             if not k.startswith("_") and v["score"] < v["max_score"]}
+            for index, student in sorted(students.items())}
+    assert all(not checks for checks in lost.values()), lost
+    assert {entry_score(report[student][NAME]) for student in students.values()} == {15}

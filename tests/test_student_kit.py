@@ -154,6 +154,14 @@ def test_the_installed_kit_holds_nothing_of_the_grader_side(kit):
                 body = ast.get_source_segment(source, node.body[-1])
                 if body and len(body) > 30:
                     forbidden.add(body)
+        alternatives = importlib.import_module(f"reference_solutions.alternatives.{name}")
+        forbidden |= set(alternatives.ALTERNATIVES)  # correct solutions written otherwise: their names and bodies
+        source = Path(alternatives.__file__).read_text()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef) and len(node.body) > 3:
+                body = ast.get_source_segment(source, node.body[-2])  # (the last is often a plain return)
+                if body and len(body) > 30:
+                    forbidden.add(body)
         hidden = importlib.import_module(f"reference_solutions.hidden.{name}")
         forbidden |= {n for n, v in vars(hidden).items() if callable(v) and getattr(v, "__module__", "") == hidden.__name__
                       and not n.startswith("_")}  # (private helpers have generic names such as `_case`)

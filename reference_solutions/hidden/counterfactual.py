@@ -14,7 +14,12 @@ computation that follows reuses them):
     the first case where it loses, its result is told apart by the check's matcher from every other
     mistake the check names and from an unchanged image: there it can be named, and nothing else is;
   * every known mistake a check does not name passes it on every case (but GENERIC_ALLOWED), so each
-    mistake loses the same checks, with its own message, on every set.
+    mistake loses the same checks, with its own message, on every set;
+  * the case stays where the task's formula is numerically sane: the target probability never falls below
+    P_FLOOR along the reference's run, and every correct alternative (``reference_solutions/alternatives``:
+    ``-log p`` by hand, Keras' loss object and functional loss, an epsilon in the log, ...) passes every check
+    on it (the literal one here, on each candidate; all of them on the chosen set, ``references.hidden_set``).
+    A correct solution never loses a point for a case the public ones do not prepare it for.
 The cases are taken in order, each the first candidate that keeps these properties; a set that still has a
 blind spot after the last candidate is returned as it is (``grading.hidden_set`` then tries the next seed).
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from xaikit.selfcheck.compare import fails_clearly
 from xaikit.selfcheck.core import Case, Check
 from xaikit.selfcheck.exercises.counterfactual import ANSWERS_CASE, cf_cases, diffmap_cases
 
@@ -31,13 +37,23 @@ EMBEDDED_DTYPES = (np.float32, np.float64)
 SMALL_SIZE, SMALL_CLASSES = 40, 5
 SMALL_BUDGET = (30, 0.5, 0.2)
 FLIP_MARGIN = 0.2
-CANDIDATES_PER_CASE = 6  # scenes tried per case before the case is taken without a guarantee
+CANDIDATES_PER_CASE = 6  # scenes tried per case before the best clean one is taken without every mistake shown
+SLOT_ORDER = (2, 3, 0, 1)  # small CNN, small CNN, Mini-VGG float32, Mini-VGG float64 (see choose_pairs)
+LAST_SLOT_PATIENCE = 4  # the last slot must show what the others left out: it may try 4x as many
+MAX_CANDIDATES_PER_CASE = 40  # never a case that is not clean (unfair or misnaming): past this, the set is refused
 # (check, mistake) pairs exempt from "a mistake the check does not name passes it": softmax applied twice leaves
 # the target probability flat or falling on about half the Mini-VGG pairs; the history check's own message
 # (the probability does not rise) says what is off, and requiring either outcome would reject half the scenes
 GENERIC_ALLOWED = {("cf.history", "softmax_twice")}
 FIRST_TRIED = ("no_distance_term", "no_clipping", "towards_predicted_class")  # see _verify
-PUBLIC_SCENES = (11, 1)  # the notebook's and the public cases' scenes are never hidden ones
+PUBLIC_SCENES = (11, 1, 515374)  # the notebook's and the public cases' scenes are never hidden ones
+# The lowest target probability a case may reach along the reference's run. Below it the correct ways of writing
+# the loss part: float32 softmax outputs underflow to 0 (-log p by hand gives inf/NaN, seen from p_t ~ 1e-30 on),
+# Keras' cross-entropy without the logits behind the softmax clips p at 1e-7 (no gradient below), a student's
+# epsilon in the log (1e-10 ... 1e-8) flattens the loss. At and above it they agree within the checks'
+# tolerances (tests/test_fairness.py); the public Mini-VGG case starts just above it (PUBLIC_EMBEDDED), so the
+# self-check meets the hardest conditioning the hidden sets use.
+P_FLOOR = 1e-6
 DIFFMAP_SHAPES = [((1, 48, 40, 3), np.float32), ((36, 52, 3), np.float64)]
 
 # what the builder tried for the last seed (read by the tests and the benchmark's report)
@@ -62,7 +78,9 @@ def _candidates(rng, model_name: str, size: int):
             continue
         probs = np.asarray(model(_scene_image(scene, size), training=False))[0]
         others = [c for c in range(len(names)) if c != int(np.argmax(probs))]
-        yield scene, int(rng.choice(others))
+        target = int(rng.choice(others))
+        if probs[target] >= P_FLOOR:  # (cheap: most Mini-VGG scenes give the other classes far less)
+            yield scene, target
 
 
 def choose_pairs(seed: int, checks: list[Check]):
@@ -78,15 +96,21 @@ def choose_pairs(seed: int, checks: list[Check]):
     cf_checks = [check for check in checks if check.probe == "probe_cf"]
     named = {check.id: set(check.variants) for check in cf_checks}
     lost = {check.id: set() for check in cf_checks}  # the variants already caught (and named) by an earlier case
-    chosen, tried = [], 0
-    for index, (model_name, size, (steps, lr, weight), dtype) in enumerate(slots):
-        last, pick, fallback = index == len(slots) - 1, None, None
-        for _ in range(CANDIDATES_PER_CASE):
+    chosen, tried = [None] * len(slots), 0
+    # the small CNN's slots first: whether they show a mistake depends on the seed's random model (stopping before
+    # the flip misses the target on 0 of 25 usable pairs of some models, 10 of 25 of others); the Mini-VGG's, where
+    # every mistake shows on some pairs (stopping before the flip: 5 of 21), come last and complete the set
+    for position, index in enumerate(SLOT_ORDER):
+        model_name, size, (steps, lr, weight), dtype = slots[index]
+        last, pick, fallback = position == len(slots) - 1, None, None
+        for attempt in range(MAX_CANDIDATES_PER_CASE):
+            if attempt >= CANDIDATES_PER_CASE * (LAST_SLOT_PATIENCE if last else 1) and fallback is not None:
+                break
             scene, target = next(streams[model_name])
             tried += 1
             verdict = _verify(_case(model_name, size, scene, target, steps, lr, weight, dtype), cf_checks, lost)
             if verdict is None:
-                continue  # the reference does not flip it
+                continue  # the reference does not flip it, leaves the sane range, or correct work fails it
             newly, clean = verdict
             complete = all(lost[c] | newly[c] == named[c] for c in lost)
             if clean and (complete or not last):
@@ -95,12 +119,15 @@ def choose_pairs(seed: int, checks: list[Check]):
             gain = sum(map(len, newly.values()))
             if clean and (fallback is None or gain > fallback[3]):
                 fallback = (scene, target, newly, gain)
-        if pick is None:  # no candidate had everything: the best clean one, else the last (the tests report it)
-            pick = fallback[:3] if fallback else (scene, target, {c: set() for c in lost})
+        if pick is None:  # no candidate had everything: the best clean one (the tests report what it lacks)
+            if fallback is None:
+                raise RuntimeError(f"counterfactual hidden set {seed}: no fair candidate for slot {index} in "
+                                   f"{MAX_CANDIDATES_PER_CASE} tries")
+            pick = fallback[:3]
         scene, target, newly = pick
         for check_id, variants in newly.items():
             lost[check_id] |= variants
-        chosen.append((scene, target, steps, lr, weight, dtype))
+        chosen[index] = (scene, target, steps, lr, weight, dtype)
     LAST_BUILD.clear()
     LAST_BUILD.update(seed=seed, tried=tried, small_model=small_model,
                       blind=sorted(f"{v} in {c}" for c in lost for v in named[c] - lost[c]))
@@ -124,7 +151,7 @@ def _verify(case, cf_checks, lost):
 
     namespace = dict(vars(reference))
     expected = probe_cf(namespace, case.inputs)
-    if not _flips(expected, case):
+    if not _flips(expected, case) or np.min(expected["history_target_prob"]) < P_FLOOR:
         return None
     # every variant the checks name (the reference computation runs them all on every case anyway), the ones
     # that most often pass a check they must not fail first: a candidate is dropped at its first violation
@@ -136,19 +163,38 @@ def _verify(case, cf_checks, lost):
         if any(variant_id not in check.variants and (check.id, variant_id) not in GENERIC_ALLOWED
                and check.criterion(result, expected, case) is not None for check in cf_checks):
             return {check.id: set() for check in cf_checks}, False
+    if not _fair(case, cf_checks, namespace, expected):
+        return None
     unchanged = _unchanged_result(expected, case)
     newly, clean = {}, True
     for check in cf_checks:
         newly[check.id] = set()
         for variant_id in check.variants:
-            if variant_id in lost[check.id] or check.criterion(results[variant_id], expected, case) is None:
-                continue
+            if variant_id in lost[check.id] or not fails_clearly(check.criterion, results[variant_id], expected, case):
+                continue  # (just past a tolerance does not count: correct work written otherwise may land there)
             newly[check.id].add(variant_id)
             student = results[variant_id]
             others = [results[u] for u in check.variants if u != variant_id]
             clean &= check.shows_variant(student, student, case)
             clean &= not any(check.shows_variant(student, other, case) for other in [*others, unchanged])
     return newly, clean
+
+
+def _fair(case, cf_checks, namespace, expected) -> bool:
+    """The task's formula written literally (-log p by hand on the softmax output) passes every check on the case.
+    (Every other correct alternative is run on the chosen set by ``references.hidden_set``, which refuses a set
+    where one loses a point; this one, the most fragile, is run on each candidate, at 0.8 s a Mini-VGG case.)"""
+    from reference_solutions.alternatives.counterfactual import ALTERNATIVES, TASK_FORMULA
+    from xaikit.selfcheck.exercises.counterfactual import probe_cf
+
+    for overrides in (ALTERNATIVES[TASK_FORMULA],):
+        try:
+            result = probe_cf({**namespace, **overrides}, case.inputs)
+        except Exception:  # noqa: BLE001 - correct work that crashes on the case: the case is unfair
+            return False
+        if any(check.criterion(result, expected, case) is not None for check in cf_checks):
+            return False
+    return True
 
 
 def _flips(expected, case) -> bool:

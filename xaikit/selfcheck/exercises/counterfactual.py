@@ -20,8 +20,8 @@ import numpy as np
 
 from xaikit.keras_models import build_small_cnn, load_model, wrap_vgg16  # noqa: F401  (models by name)
 
-from ..compare import Failure, Tolerance, array_close, close, first_failure, flag
-from ..probe import Snapshot, as_numpy, require
+from ..compare import Failure, Tolerance, array_close, close, first_failure, within_limit
+from ..probe import Snapshot, as_numpy, require, unchanged_input
 from ..core import Case, Check
 from ._counterfactual_messages import COUNTERFACTUAL_MESSAGES
 
@@ -30,10 +30,14 @@ PROBE_FUNCTIONS = {"probe_cf": "generate_counterfactual", "probe_cf_repeat": "ge
                    "probe_diffmap": "difference_map", "probe_answers": "flipped / new_class_name"}
 HISTORY_KEYS = ("loss", "target_prob", "distance")
 PROXIMITY_FACTOR = 1.5
-# Same algorithm, other correct implementation (eager, -log p by hand, numpy clip): measured mean |difference|
-# of the image <= 2e-8, history <= 1.2e-6 relative; the known mistakes differ by a mean of >= 1.7e-3. 1e-3 leaves
-# room for float64 arithmetic or another -log p (e.g. with an epsilon) without accepting a known mistake.
-IMAGE_MEAN_TOL = 1e-3  # on the mean absolute pixel difference
+# Correct implementations written otherwise (-log p by hand, Keras' loss object and functional loss, one-hot
+# cross-entropy, tape.watch + numpy projection, an epsilon of 1e-10 in the log) stay within a mean |difference| of
+# 2.0e-5 of the reference's image on the public cases and the tests' hidden sets (the 1e-10 epsilon; the others
+# <= 1e-8). No clipping can come as close as 2.4e-4 where the projection seldom binds, so graded cases are chosen
+# where every named mistake misses by at least twice the tolerance (the closest now: no clipping at 6.7e-4).
+# 2e-4 sits between them (tests/test_fairness.py). Graded cases keep p_t >= 1e-6, where -log p needs no epsilon;
+# one of 1e-9 or more moves the image by up to 6e-4 there (the task text says so).
+IMAGE_MEAN_TOL = 2e-4  # on the mean absolute pixel difference
 HISTORY_TOL = Tolerance(rtol=3e-2, atol=1e-3)
 MATCH_TOL = IMAGE_MEAN_TOL
 REPRO_TOL = 1e-6
@@ -73,13 +77,13 @@ def probe_cf(namespace, inputs):
 
     function = require(namespace, "generate_counterfactual")
     model, _ = load_model(inputs["model"])
-    image = Snapshot(np.array(inputs["image"]))
-    before = image.before
+    image = Snapshot(np.array(inputs["image"]))  # (the student's function gets a copy of the case's image)
+    before = np.asarray(inputs["image"])
     keras.utils.set_random_seed(inputs["seed"])
     counterfactual, history = _split_result(function(model, image.value, inputs["target"], steps=inputs["steps"],
                                                      lr=inputs["lr"], distance_weight=inputs["distance_weight"]))
     cf = as_numpy(counterfactual)
-    out = {"input_unchanged": image.unchanged(),
+    out = {"input_after": image.after(),  # (compared with the case's image by the check, not here)
            "cf_shape": np.array(cf.shape, dtype=np.int64), "cf_dtype": str(cf.dtype),
            "input_dtype": str(before.dtype), "input_shape": np.array(before.shape, dtype=np.int64)}
     out.update(_history_arrays(history))
@@ -169,8 +173,12 @@ def _cf_case(case_id, model, scene_seed, size, target, steps, lr, weight, label,
 
 
 # (scene seed, target class, steps, lr, distance_weight): chosen so that the reference flips each pair
-# within the budget
-PUBLIC_EMBEDDED = [(11, 4, 40, 0.1, 0.05)]
+# within the budget. The Mini-VGG pair starts at a target probability of 1.2e-6, just above the lowest one a hidden
+# case may reach (1e-6, the grader's P_FLOOR), and its first step is among the most sensitive measured there: a
+# loss written so that it is numerically fragile at small p_t (an epsilon of 1e-9 in the log moves this image by
+# 5.7e-4, the tolerance is 2e-4) fails here too, so the self-check meets the hardest conditioning the hidden sets
+# use. (Scene 11, the notebook's own, started at 1.9e-23, where correct ways of writing -log p disagree.)
+PUBLIC_EMBEDDED = [(515374, 1, 40, 0.1, 0.05)]
 PUBLIC_SMALL = ("small_cnn:5:32:4", [(1, 3, 30, 0.5, 0.2)])
 
 
@@ -224,8 +232,11 @@ def _same_counterfactual(student, variant, case=None) -> bool:
     return lengths[0] == lengths[1]
 
 
+_IMAGE_UNCHANGED = unchanged_input("input_after", "image", "input_modified")
+
+
 def _both_modify_input(student, variant, case=None) -> bool:
-    return not bool(student["input_unchanged"]) and not bool(variant["input_unchanged"])
+    return _IMAGE_UNCHANGED(student, {}, case) is not None and _IMAGE_UNCHANGED(variant, {}, case) is not None
 
 
 def _usable(student) -> Failure | None:
@@ -253,7 +264,8 @@ def _proximity(student, expected, case):
     if failure:
         return failure
     ratios = {norm: float(student[norm]) / max(float(expected[norm]), 1e-12) for norm in ("l1", "l2")}
-    if max(ratios.values()) > PROXIMITY_FACTOR:
+    # recorded as the excess over the reference's distance: correct work sits at a ratio of 1, not 0
+    if not within_limit("distance excess over the reference's", max(ratios.values()) - 1.0, PROXIMITY_FACTOR - 1.0):
         return Failure("too_far", {"l2": float(student["l2"]), "ref_l2": float(expected["l2"]),
                                    "l1": float(student["l1"]), "ref_l1": float(expected["l1"]),
                                    "factor": PROXIMITY_FACTOR})
@@ -292,7 +304,7 @@ def _matches_reference(student, expected, case):
     if not bool(student["history_ok"]):
         return Failure("history_format")
     mean_difference = float(np.mean(np.abs(np.asarray(student["cf"], np.float64) - np.asarray(expected["cf"]))))
-    if mean_difference > IMAGE_MEAN_TOL:
+    if not within_limit("mean |image - reference|", mean_difference, IMAGE_MEAN_TOL):
         return Failure("cf_differs", {"mean": mean_difference, "tol": IMAGE_MEAN_TOL})
     return first_failure(
         *(array_close(student, expected, f"history_{key}", HISTORY_TOL) for key in HISTORY_KEYS))
@@ -303,7 +315,8 @@ def _both_not_reproducible(student, variant, case=None) -> bool:
 
 
 def _reproducible(student, expected, case):
-    if not bool(student["same_shape"]) or float(student["max_difference"]) > REPRO_TOL:
+    if not bool(student["same_shape"]) or not within_limit("repeat difference", float(student["max_difference"]),
+                                                           REPRO_TOL):
         return Failure("not_reproducible", {"difference": float(student["max_difference"])})
     return None
 
@@ -369,7 +382,7 @@ CHECKS = [
           "probe_cf", _range_dtype, matches=_same_counterfactual),
     Check("cf.input_unchanged", _T, 1,
           {"de": "Das übergebene Bild bleibt unverändert", "en": "The image passed in stays unchanged"},
-          "probe_cf", flag("input_unchanged", "input_modified"), matches=_both_modify_input),
+          "probe_cf", _IMAGE_UNCHANGED, matches=_both_modify_input),
     Check("cf.reproducible", _T, 1,
           {"de": "Zwei Aufrufe mit denselben Argumenten liefern dasselbe Ergebnis",
            "en": "Two calls with the same arguments give the same result"},
