@@ -435,6 +435,47 @@ def cmd_fairness(args) -> int:
     return 1 if unfair else 0
 
 
+def cmd_similarity(args) -> int:
+    """Similar submissions (issue 27): per assignment ``<output>/similarity/<a>.html`` and ``.csv`` of the pairs above
+    the line, compared with the cohort, the reference solution, earlier cohorts and published solutions. Never a
+    grade: nothing under ``feedback/``, nothing in an export."""
+    from .messages import text
+    from .similarity import SMALL_COHORT, Sources, document_label, similarity_report, student_names
+
+    layout = _layout(args)
+    settings = load_settings(layout.course_root)
+    names = args.assignments or [a for a in _available(None, layout.course_root, load=False)
+                                 if any(layout.submissions.glob(f"*/{a}"))]
+    if not names:
+        raise SystemExit(f"xaigrade: no submissions in {layout.submissions} (<student>/<assignment>/)")
+    _available(names, layout.course_root, load=False)  # (exits naming an unknown one)
+    for folder in [*(args.earlier or ()), *([args.published] if args.published else [])]:
+        if not Path(folder).is_dir():
+            raise SystemExit(f"xaigrade: {folder} is not a folder")
+    sources = Sources(layout.course_root, layout.submissions, layout.output,
+                      tuple(Path(f).resolve() for f in args.earlier or ()),
+                      Path(args.published).resolve() if args.published else None, settings.max_notebook_mb)
+    gradebook_names = student_names(layout.output)
+    for assignment in names:
+        release_nb = layout.course_root / "release" / assignment / f"{assignment}.ipynb"
+        if not release_nb.exists():
+            raise SystemExit(f"{release_nb} not found: run `xaigrade release {assignment}` first")
+        started = time.monotonic()
+        summary = similarity_report(assignment, sources, args.language, gradebook_names)
+        print(text("similarity.cli_line", args.language, assignment=assignment, students=summary["students"],
+                   pairs=summary["pairs"], above=summary["above"], clusters=summary["clusters"],
+                   seconds=time.monotonic() - started, page=summary["page"]))
+        if summary["students"] < SMALL_COHORT:  # the cohort cannot tell an unusual pair from a usual one
+            print("  " + text("similarity.small_cohort", args.language, students=summary["students"],
+                              minimum=SMALL_COHORT))
+        for document, key, params in summary["problems"]:
+            print(text("similarity.cli_problem", args.language,
+                       who=document_label(document, args.language, gradebook_names),
+                       problem=text(f"similarity.problem.{key}", args.language, **params)))
+    print(text("similarity.cli_never_a_grade", args.language))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xaigrade", description=__doc__)
     parser.add_argument("--language", choices=("de", "en"), default=None, help="feedback language")
@@ -533,6 +574,21 @@ def build_parser() -> argparse.ArgumentParser:
     fairness.add_argument("assignments", nargs="*")
     fairness.add_argument("--course-dir", default=None, help=COURSE_DIR_HELP)
     fairness.set_defaults(func=cmd_fairness)
+
+    similarity = sub.add_parser("similarity", help="similar submissions: similarity/<assignment>.html and .csv for "
+                                "the instructor (never a grade, never shown to students)")
+    similarity.add_argument("assignments", nargs="*")
+    similarity.add_argument("--course-dir", default=None, help=COURSE_DIR_HELP)
+    similarity.add_argument("--submissions", default=None, help="folder with <student>/<assignment>/ (default: "
+                            "submitted/)")
+    similarity.add_argument("--output", default=None, help="where gradebook.db is; the report goes to "
+                            "OUTPUT/similarity/ (default: the course directory)")
+    similarity.add_argument("--earlier", action="append", default=None, metavar="DIR",
+                            help="an earlier cohort's submitted/ (<student>/<assignment>/; repeatable)")
+    similarity.add_argument("--published", default=None, metavar="DIR",
+                            help="published solutions: files named <assignment>.ipynb/.py/.md/.txt or inside a "
+                            "folder <assignment>/")
+    similarity.set_defaults(func=cmd_similarity)
 
     demo = sub.add_parser("demo", help="release everything and grade the example submissions")
     demo.add_argument("assignments", nargs="*")

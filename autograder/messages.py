@@ -572,6 +572,125 @@ FLAGS = {
                      "en": "Suspicious code in cell {cell}: {text} – no effect on the grade, flagged for review."},
 }
 
+# the similarity report (autograder/similarity.py): never a grade, never shown to students
+SIMILARITY = {
+    "similarity.title": {"de": "Ähnliche Abgaben: {assignment}", "en": "Similar submissions: {assignment}"},
+    "similarity.never_a_grade": {
+        "de": "Dieser Bericht ist keine Bewertung und kein Beweis: Er zeigt Paare, deren Arbeit sich ungewöhnlich "
+              "ähnelt, damit Sie sie ansehen. Er geht an keine Studentin und keinen Studenten und in keinen Export.",
+        "en": "This report is not a grade and no proof: it shows pairs whose work is unusually alike, for you to look "
+              "at. It reaches no student and no export."},
+    "similarity.summary": {
+        "de": "{students} Abgaben (und {others} weitere Vergleichsdokumente), {pairs} Paare verglichen; {above} über "
+              "der Linie (Wert ≥ {line:g}).",
+        "en": "{students} submissions (and {others} further documents to compare with), {pairs} pairs compared; "
+              "{above} above the line (score ≥ {line:g})."},
+    "similarity.method_title": {"de": "Wie verglichen und bewertet wird", "en": "How it compares and scores"},
+    "similarity.method": {
+        "de": "Verglichen wird, was die Person selbst geschrieben hat: der Code der Lösungs- und freien Code-Zellen "
+              "und die schriftlichen Antworten, ohne alles, was schon in der Vorlage stand; Ausgaben nicht. Code "
+              "auf Token (copydetect: Namen, Literale, Kommentare und Layout zählen nicht, die Reihenfolge der "
+              "Funktionen auch nicht), Antworten als normalisierter Text (TF-IDF über Zeichen-n-Gramme). Jedes "
+              "gemeinsame Fragment wiegt umso mehr, je seltener es im Jahrgang ist; was jede zweite Abgabe enthält, "
+              "wiegt nichts. Jedes Paar wird an allen Paaren gemessen (robuster z-Wert: Abstand vom Median in "
+              "MAD-Einheiten), getrennt für Code und Text; der Wert ist der größere der beiden. Gleiche falsche "
+              "Ergebnisse im Bericht des Graders und gleiche seltene Zahlen in den Antworten, die sonst niemand hat, "
+              "geben je {bonus:g} dazu. Über der Linie: Wert ≥ {line:g} und Code-Ähnlichkeit ≥ {code_floor:g} oder Text-Ähnlichkeit "
+              "≥ {text_floor:g}.",
+        "en": "What is compared is what the person wrote: the code of the solution and free code cells and the "
+              "written answers, without anything the release already held; not the outputs. Code on tokens "
+              "(copydetect: names, literals, comments and layout do not count, nor does the order of the "
+              "functions), answers as normalised text (TF-IDF over character n-grams). Each shared fragment weighs "
+              "the more the rarer it is in the cohort; what every second submission holds weighs nothing. Each pair "
+              "is measured against all pairs (robust z-score: distance from the median in MAD units), code and text "
+              "apart; the score is the larger of the two. Identical wrong results in the grader's report and the same "
+              "rare numbers in the answers that nobody else has add {bonus:g} each. Above the line: score ≥ {line:g} and "
+              "code similarity ≥ {code_floor:g} or text similarity ≥ {text_floor:g}."},
+    "similarity.hist_below": {"de": "Paare unter der Linie", "en": "pairs below the line"},
+    "similarity.hist_above": {"de": "Paare über der Linie", "en": "pairs above the line"},
+    "similarity.hist_line": {"de": "Linie {line:g}", "en": "line {line:g}"},
+    "similarity.hist_x": {"de": "Wert (wie ungewöhnlich das Paar im Jahrgang ist)",
+                          "en": "score (how unusual the pair is in the cohort)"},
+    "similarity.hist_y": {"de": "Paare", "en": "pairs"},
+    "similarity.hist_alt": {"de": "Histogramm der Werte aller Paare", "en": "Histogram of all pairs' scores"},
+    "similarity.hist_caption": {"de": "Alle Paare nach Wert (logarithmische Achse); gestrichelt die Linie bei {line:g}.",
+                                "en": "All pairs by score (logarithmic axis); dashed: the line at {line:g}."},
+    "similarity.problems_title": {"de": "Nicht oder nur teilweise verglichen",
+                                  "en": "Not or only partly compared"},
+    "similarity.clusters_title": {"de": "Gruppen (drei oder mehr Abgaben teilen Arbeit)",
+                                  "en": "Clusters (three or more submissions share work)"},
+    "similarity.cluster": {"de": "Gruppe {number}: {count} Dokumente", "en": "Cluster {number}: {count} documents"},
+    "similarity.pairs_title": {"de": "Paare über der Linie", "en": "Pairs above the line"},
+    "similarity.none_above": {"de": "Kein Paar über der Linie.", "en": "No pair above the line."},
+    "similarity.score": {"de": "Wert", "en": "score"},
+    "similarity.evidence": {"de": "Hinweise", "en": "evidence"},
+    "similarity.evidence_code": {"de": "Code", "en": "code"},
+    "similarity.evidence_text": {"de": "Text", "en": "text"},
+    "similarity.evidence_wrong_results": {"de": "gleiche falsche Ergebnisse", "en": "identical wrong results"},
+    "similarity.evidence_numbers": {"de": "gleiche seltene Zahlen", "en": "the same rare numbers"},
+    "similarity.code_similarity": {"de": "Code", "en": "code"},
+    "similarity.text_similarity": {"de": "Antworten", "en": "answers"},
+    "similarity.similarity": {"de": "Ähnlichkeit", "en": "similarity"},
+    "similarity.unusual": {"de": "ungewöhnlich (robuster z-Wert)", "en": "unusual (robust z-score)"},
+    "similarity.rare_share": {"de": "gemeinsame Fragmente, die kein Dritter hat",
+                              "en": "shared fragments no third document has"},
+    "similarity.wrong_title": {
+        "de": "Starker Hinweis: gleiche falsche Ergebnisse (gleiche Prüfung, gleiche Werte), die keine dritte Abgabe "
+              "hat ({count}):",
+        "en": "Strong evidence: identical wrong results (same check, same values) no third submission has ({count}):"},
+    "similarity.numbers_title": {
+        "de": "Starker Hinweis: dieselben seltenen Zahlen in den Antworten, die weder eine dritte Abgabe noch die "
+              "Musterlösung hat: {numbers}",
+        "en": "Strong evidence: the same rare numbers in the answers, in no third submission and not in the "
+              "reference answers: {numbers}"},
+    "similarity.code": {"de": "Code (gemeinsame Fragmente markiert)", "en": "Code (shared fragments marked)"},
+    "similarity.answers": {"de": "Antworten (ähnliche Sätze markiert und nummeriert)",
+                           "en": "Answers (similar sentences marked and numbered)"},
+    "similarity.reference": {"de": "[Musterlösung der Lehrenden]", "en": "[instructor's reference solution]"},
+    "similarity.published": {"de": "[veröffentlichte Lösung: {path}]", "en": "[published solution: {path}]"},
+    "similarity.earlier": {"de": "[früherer Jahrgang {cohort}: {student}]", "en": "[earlier cohort {cohort}: {student}]"},
+    "similarity.cli_line": {
+        "de": "{assignment}: {students} Abgaben, {pairs} Paare, {above} über der Linie ({clusters} Gruppen) in "
+              "{seconds:.1f} s → {page}",
+        "en": "{assignment}: {students} submissions, {pairs} pairs, {above} above the line ({clusters} clusters) in "
+              "{seconds:.1f} s → {page}"},
+    "similarity.cli_problem": {"de": "  {who}: {problem}", "en": "  {who}: {problem}"},
+    "similarity.small_cohort": {
+        "de": "Nur {students} Abgaben: Der Wert misst, wie ungewöhnlich ein Paar im Jahrgang ist, und braucht dafür "
+              "mindestens {minimum}. Hier kann auch eine wörtliche Kopie unter der Linie bleiben; vergleichen Sie "
+              "so wenige Abgaben selbst.",
+        "en": "Only {students} submissions: the score measures how unusual a pair is in the cohort and needs at "
+              "least {minimum} for that. Here even a verbatim copy may stay below the line; compare so few "
+              "submissions yourself."},
+    "similarity.cli_never_a_grade": {
+        "de": "Ähnlichkeit ist keine Bewertung: Sehen Sie sich die Paare an, bevor Sie etwas schließen.",
+        "en": "Similarity is not a grade: look at the pairs before concluding anything."},
+    "similarity.problem.missing": {"de": "Datei fehlt", "en": "file missing"},
+    "similarity.problem.not_regular": {"de": "keine reguläre Datei (Link, FIFO …), nicht gelesen",
+                                       "en": "not a regular file (link, FIFO …), not read"},
+    "similarity.problem.too_large": {"de": "zu groß ({mib:.1f} MiB, höchstens {limit:g} MiB), nicht gelesen",
+                                     "en": "too large ({mib:.1f} MiB, at most {limit:g} MiB), not read"},
+    "similarity.problem.empty_file": {"de": "leere Datei", "en": "empty file"},
+    "similarity.problem.too_complex": {"de": "zu viele JSON-Werte, nicht gelesen",
+                                       "en": "too many JSON values, not read"},
+    "similarity.problem.not_json": {"de": "kein gültiges Notebook (kein JSON)", "en": "not a valid notebook (no JSON)"},
+    "similarity.problem.no_cells": {"de": "Notebook ohne Zellen", "en": "notebook without cells"},
+    "similarity.problem.no_notebook": {"de": "keine .ipynb-Datei abgegeben", "en": "no .ipynb file handed in"},
+    "similarity.problem.cell_unreadable": {"de": "Zelle {cell}: Inhalt unlesbar, übergangen",
+                                           "en": "cell {cell}: content unreadable, skipped"},
+    "similarity.problem.cell_cut": {"de": "Zelle {cell}: {chars:,} Zeichen, nur die ersten {kept:,} verglichen",
+                                    "en": "cell {cell}: {chars:,} characters, only the first {kept:,} compared"},
+    "similarity.problem.cell_binary": {"de": "Zelle {cell}: Binärdaten ({chars:,} Steuerzeichen), nicht verglichen",
+                                       "en": "cell {cell}: binary data ({chars:,} control characters), not compared"},
+    "similarity.problem.document_cut": {"de": "sehr lang: nur die ersten {kept:,} Zeichen verglichen",
+                                        "en": "very long: only the first {kept:,} characters compared"},
+    "similarity.problem.too_little": {"de": "zu wenig eigene Arbeit zum Vergleichen",
+                                      "en": "too little own work to compare"},
+    "similarity.problem.no_own_work": {
+        "de": "keine eigene Arbeit (nichts über die Vorlage hinaus); mit nichts verglichen",
+        "en": "no own work (nothing beyond the release); compared with nothing"},
+}
+
 def outcome_message(kind: str | None, params: dict) -> Message | None:
     """How a job ended, as a message to render in the report's language; None when it ran to its end."""
     if kind is None:
@@ -584,5 +703,5 @@ def outcome_message(kind: str | None, params: dict) -> Message | None:
 
 
 for _entries in (NOTES, OUTCOMES, FILES, FLAGS, REPORT, PAGE, FIGURES, FIGURE_CUTS, OVERVIEW, EXPORTS, COLLECT,
-                 OUTPUTS, BATCH, RUN):
+                 OUTPUTS, BATCH, RUN, SIMILARITY):
     register(_entries)
