@@ -71,31 +71,49 @@ def test_the_grader_is_not_importable_and_the_kit_is(kit):
     assert done.stdout.strip().startswith(str(kit["site"]))  # the kit's own copy, not the project's
 
 
-def _check(kit, folder: Path, name: str):
-    return subprocess.run([str(kit["venv"] / "bin" / "xai-kurs"), "check", str(folder / f"{name}.ipynb")],
+def _check(kit, folder: Path, name: str, *options: str):
+    return subprocess.run([str(kit["venv"] / "bin" / "xai-kurs"), "check", str(folder / f"{name}.ipynb"), *options],
                           capture_output=True, text=True, cwd=kit["root"], env=kit["env"], timeout=900)
+
+
+# what issue 23's student saw in every run, in the terminal or in the notebook's outputs
+NOISE = ("absl::InitializeLog", "oneDNN custom operations", "without encryption", "IProgress not found")
 
 
 @pytest.mark.parametrize("name", assignments())
 def test_the_full_solution_runs_top_to_bottom_and_passes_its_self_check(kit, name):
+    """`xai-kurs check --save`: every public check passes, the summary counts points (the notebook's test cells'
+    points, in German only), the file keeps the run's outputs (what is handed in) and neither holds the noise."""
     folder = kit["work"] / f"full_{name}"
     folder.mkdir()
     for item in (kit["work"] / name).iterdir():
         if item.suffix != ".ipynb":
             (folder / item.name).write_bytes(item.read_bytes())
     (folder / f"{name}.ipynb").write_bytes((EXAMPLES / "full_solution" / name / f"{name}.ipynb").read_bytes())
-    done = _check(kit, folder, name)
+    done = _check(kit, folder, name, "--save")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "✘" not in done.stdout and done.stdout.count("✔") >= 3
+    release = nbformat.read(str(kit["work"] / name / f"{name}.ipynb"), as_version=4)
+    points = sum(float(c.metadata["nbgrader"].get("points") or 0) for c in release.cells
+                 if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution"))
+    assert f"✔ {points:g}/{points:g} Punkte in den öffentlichen Prüfungen" in done.stdout, done.stdout[-1500:]
+    assert not re.search(r"\b(passed|failed|points)\b", done.stdout), done.stdout[-1500:]  # one language
+    saved = nbformat.read(str(folder / f"{name}.ipynb"), as_version=4)
+    code = [c for c in saved.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count for c in code)  # the run's outputs are in the file
+    shown = done.stdout + done.stderr + "".join(str(o.get("text", "")) for c in code for o in c.get("outputs", []))
+    assert [n for n in NOISE if n in shown] == [], [line for line in shown.splitlines() if any(n in line for n in NOISE)]
 
 
 def test_every_release_notebook_runs_top_to_bottom(kit):
     """Blank solutions raise NotImplementedError; everything else (imports, data, models, demo cells) runs."""
     for name in assignments():
+        notebook = kit["work"] / name / f"{name}.ipynb"
+        before = notebook.read_bytes()
         done = _check(kit, kit["work"] / name, name)
         assert done.returncode == 1, done.stderr[-2000:]
-        ran = nbformat.read(str(kit["work"] / name / f"{name}.ipynb"), as_version=4)  # (check does not save)
-        del ran
+        assert notebook.read_bytes() == before  # (without --save the file stays as it was)
+        assert re.search(r"^✘ 0/[1-9]\d* Punkte in den öffentlichen Prüfungen$", done.stdout, re.M), done.stdout[-1500:]
         errors = re.findall(r"✘ \S+: (\w+Error)", done.stdout)
         assert set(errors) <= {"NotImplementedError"}, (name, done.stdout[-3000:])
         assert "noch nicht implementiert" in done.stdout, (name, done.stdout[-2000:])

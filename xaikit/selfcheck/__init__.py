@@ -29,20 +29,18 @@ def public_data(assignment: str, folder: Path | None = None) -> Path:
     raise FileNotFoundError(f"{PUBLIC_DATA} fehlt neben dem Notebook / missing beside the notebook")
 
 
-def run_public_checks(assignment: str, task: str, namespace: dict, language: str | None = None) -> None:
-    """Run the public checks of one test cell (``task``) on the functions in ``namespace``."""
-    from .core import ProbeError, call_probe, evaluate, format_line, load_public
+def public_verdicts(assignment: str, namespace: dict, task: str | None = None, language: str = "de",
+                    data=None) -> list:
+    """The self-check's verdicts for the functions in ``namespace``: the public checks of test cell ``task`` (all
+    public checks when ``task`` is None), on the public cases, judged against ``public_checks.npz`` (``data``: its
+    loaded ``PublicData``; default: the file beside the notebook). What ``run_public_checks`` prints."""
+    from .core import ProbeError, call_probe, evaluate, load_public
     from .probe import MissingFunction
 
-    from .messages import LANGUAGES, text
-
-    language = language or os.environ.get(LANGUAGE_VARIABLE, "de")
-    if language not in LANGUAGES:  # (a stray setting must not stop the student's check)
-        language = "de"
-    data = load_public(public_data(assignment))
+    data = data if data is not None else load_public(public_data(assignment))
     exercise = data.exercise(assignment)
     cases = exercise.build_cases(data.seed)
-    wanted = {c.probe for c in exercise.checks if c.task == task and c.public}
+    wanted = {c.probe for c in exercise.checks if c.public and (task is None or c.task == task)}
     names = getattr(exercise.module, "PROBE_FUNCTIONS", {})
     results = {}
     for case in cases:
@@ -61,8 +59,21 @@ def run_public_checks(assignment: str, task: str, namespace: dict, language: str
             results[case.id] = ProbeError("missing_function", {"name": error.name})
         except Exception as error:  # show the student's error as feedback, not as a traceback
             results[case.id] = ProbeError("exception", {"error": f"{type(error).__name__}: {error}"[:400]})
-    verdicts = [v for v in evaluate(exercise, cases, results, data.expected, data.variants, language,
-                                    public_only=True) if v.task == task]
+    return [v for v in evaluate(exercise, cases, results, data.expected, data.variants, language, public_only=True)
+            if task is None or v.task == task]
+
+
+def run_public_checks(assignment: str, task: str, namespace: dict, language: str | None = None) -> None:
+    """Run the public checks of one test cell (``task``) on the functions in ``namespace``."""
+    from .core import format_line, load_public
+    from .messages import LANGUAGES, text
+
+    language = language or os.environ.get(LANGUAGE_VARIABLE, "de")
+    if language not in LANGUAGES:  # (a stray setting must not stop the student's check)
+        language = "de"
+    data = load_public(public_data(assignment))
+    exercise = data.exercise(assignment)
+    verdicts = public_verdicts(assignment, namespace, task, language, data)
     titles = {c.id: c.title_for(language) for c in exercise.checks}
     for verdict in verdicts:
         print(format_line(verdict, titles[verdict.check_id]))

@@ -198,19 +198,26 @@ def evaluate(exercise: Exercise, cases: list[Case], student: dict, expected: dic
         if public_only and not check.public:
             continue
         selected = [case for case in cases if check.selects(case)]
-        verdicts.append(_evaluate_check(exercise, check, selected, student, expected, variants, language))
+        verdicts.append(_evaluate_check(exercise, check, selected, student, expected, variants, language,
+                                        public_only))
     return verdicts
 
 
-def _evaluate_check(exercise, check, cases, student, expected, variants, language) -> Verdict:
+# A call that failed on a case is told where it ran: the self-check's cases are public (the notebook's own test
+# cells, `xaigrade check`), the grader's hidden. The verdict keeps the probe's kind as its key either way.
+PUBLIC_WORDING = {"exception": "exception_public", "timeout": "timeout_public"}
+
+
+def _evaluate_check(exercise, check, cases, student, expected, variants, language, public_only=False) -> Verdict:
     if not cases:
         raise ValueError(f"check {check.id} selects no case")
     for case in cases:
         result = student.get(case.id, ProbeError("not_run", {"reason": Message("no_result")}))
         if isinstance(result, ProbeError):
             params = {"case": case.label, **result.params}
+            wording = PUBLIC_WORDING.get(result.kind, result.kind) if public_only else result.kind
             return Verdict(check.id, check.task, 0.0, check.points, result.kind,
-                           exercise.message(result.kind, params, language), case.id, params)
+                           exercise.message(wording, params, language), case.id, params)
         failure = check.criterion(result, expected.get(case.id, {}), case)
         if failure is None:
             continue
@@ -295,6 +302,21 @@ def format_line(verdict: Verdict, title: str) -> str:
     if not verdict.passed:
         line += f"\n      → {verdict.message}"
     return line
+
+
+_LINE = re.compile(r"^([✔✘]) ([0-9.e+-]+)/([0-9.e+-]+)  \S+: ")
+
+
+def parse_line(line: str) -> tuple[bool, float, float] | None:
+    """(passed, score, max_score) of a check's line as ``format_line`` wrote it (``xai-kurs check`` adds up the
+    points of a notebook's test cells from their output); None for any other line."""
+    match = _LINE.match(line)
+    if not match:
+        return None
+    try:
+        return match.group(1) == "✔", float(match.group(2)), float(match.group(3))
+    except ValueError:
+        return None
 
 
 # --- task titles: the notebook's own headings (one source of truth) ---------------------------------

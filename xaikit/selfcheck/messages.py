@@ -169,6 +169,14 @@ GENERIC = {
         "de": "Der Aufruf auf einer verborgenen Eingabe ({case}) hat das Zeitlimit von {seconds:.0f} s überschritten.",
         "en": "The call on a hidden input ({case}) exceeded the time limit of {seconds:.0f} s.",
     },
+    "exception_public": {  # the same on a public input (the self-check: test cells, `xaigrade check`)
+        "de": "Beim Aufruf auf einer öffentlichen Eingabe ({case}) trat ein Fehler auf: {error}",
+        "en": "Calling it on a public input ({case}) raised an error: {error}",
+    },
+    "timeout_public": {
+        "de": "Der Aufruf auf einer öffentlichen Eingabe ({case}) hat das Zeitlimit von {seconds:.0f} s überschritten.",
+        "en": "The call on a public input ({case}) exceeded the time limit of {seconds:.0f} s.",
+    },
     "not_run": {
         "de": "Nicht geprüft: das Notebook wurde vorher abgebrochen ({reason}).",
         "en": "Not checked: the notebook was stopped before ({reason}).",

@@ -152,7 +152,11 @@ def build_public_cases(seed: int) -> list[Case]:
                         hygiene_size=(64, 64))]
     x = torch.tensor(rng.normal(size=(1, 3, 36, 36)), dtype=torch.float32)
     cases.append(classes_case(rng, 0, x, 36))  # two classes side by side
-    x, _ = scene_tensor(scenes[5], 64, 64)
+    # The layer check is strict when the default map is right. On scenes[5] a heatmap normalised before upsampling
+    # kept its layer4 map within tolerance but not its layer3 map, so the self-check told that student the layer was
+    # wrong ("layer_not_used") though it was right (the grader's hidden builder screens for this, `_layer_check_fair`).
+    # On scenes[0] every known mistake the check does not name passes it (tests/test_public_diagnosis.py).
+    x, _ = scene_tensor(scenes[0], 64, 64)
     class_idx = ranked_classes(EMBEDDED, x)[0]
     cases.append(Case("layer_embedded_0", "probe_layer",
                       {"model": EMBEDDED, "x": x, "layer": "layer3", "class_idx": class_idx},
