@@ -16,21 +16,24 @@ import functools
 
 import numpy as np
 
+from xaikit.selfcheck.exercises.counterfactual import NOTEBOOK_SCENE
+
 HISTORY_KEYS = ("loss", "target_prob", "distance")
 
 
 _STEPS: dict = {}
 
 
-def _step_function(model, mean_distance=False, softmax_again=False):
+def _step_function(model, mean_distance=False, softmax_again=False, log_epsilon=0.0):
     """One compiled forward/backward pass per model (3x faster than eager on the Mini-VGG).
 
     Returns (loss, probabilities, distance, gradient) for the image ``x``. ``softmax_again``: the
-    cross-entropy treats the model's probabilities as logits (softmax applied a second time)."""
+    cross-entropy treats the model's probabilities as logits (softmax applied a second time);
+    ``log_epsilon``: the cross-entropy is ``-log(p_t + log_epsilon)`` of the model's probability."""
     import keras
     import tensorflow as tf
 
-    key = (id(model), mean_distance, softmax_again)
+    key = (id(model), mean_distance, softmax_again, float(log_epsilon))
     if key not in _STEPS:
         @tf.function(reduce_retracing=True)
         def step(x, original, label, weight):
@@ -39,6 +42,8 @@ def _step_function(model, mean_distance=False, softmax_again=False):
                 probs = model(x, training=False)
                 if softmax_again:  # (keras' from_logits=True would quietly use the model's logits instead)
                     cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(label, probs)[0]
+                elif log_epsilon:
+                    cross_entropy = -tf.math.log(tf.gather(probs[0], label[0]) + log_epsilon)
                 else:
                     cross_entropy = keras.losses.sparse_categorical_crossentropy(label, probs)[0]
                 squared = tf.square(x - original)
@@ -85,7 +90,7 @@ _START_NOISE = np.random.default_rng(20261129)
 
 def _run(model, image_array, target_class, steps, lr, distance_weight, *, sign=1.0, use_distance=True,
          clip=True, towards=None, stop_when_left=False, start_noise=0.0, mean_distance=False,
-         softmax_again=False, record_after=False):
+         softmax_again=False, record_after=False, log_epsilon=0.0):
     import tensorflow as tf
 
     original = tf.constant(image_array, dtype=tf.float32)  # a copy: the caller's array is never written
@@ -99,7 +104,7 @@ def _run(model, image_array, target_class, steps, lr, distance_weight, *, sign=1
     goal = original_class if towards == "predicted" else int(target_class)
     label = tf.constant([goal])
     weight = tf.constant(float(distance_weight) if use_distance else 0.0)
-    step = _step_function(model, mean_distance, softmax_again)
+    step = _step_function(model, mean_distance, softmax_again, log_epsilon)
     history = {key: [] for key in HISTORY_KEYS}
     for _ in range(int(steps)):
         loss, probs, distance, gradient = step(x, original, label, weight)
@@ -144,7 +149,7 @@ def difference_map(original, counterfactual):
 # The answer probe reads x_original, x_counterfactual, flipped, new_class_name and MODEL_NAME from the
 # student's namespace; for the reference (which has no notebook) it calls this hook instead.
 
-NOTEBOOK_SCENE_SEED = 11  # the scene the notebook explains on the embedded model
+NOTEBOOK_SCENE_SEED = NOTEBOOK_SCENE  # the scene the notebook explains on the embedded model (the answers probe's too)
 NOTEBOOK_TARGET = "star"
 NOTEBOOK_SETTINGS = {"steps": 40, "lr": 0.002, "distance_weight": 0.5}
 
@@ -213,6 +218,16 @@ def softmax_twice(model, image, target_class, steps=50, lr=0.1, distance_weight=
     return _descent(model, image, target_class, steps, lr, distance_weight, softmax_again=True)
 
 
+LOG_EPSILON = 1e-7  # the common "safe" epsilon (and Keras' own): caught clearly on every set; 1e-10 is correct work
+
+
+def epsilon_in_log(model, image, target_class, steps=50, lr=0.1, distance_weight=0.05):
+    # -log(p_t + 1e-7) "so the log never sees 0": the gradient shrinks by p/(p + eps), by 9 % at p_t = 1e-6; on the
+    # Mini-VGG, whose first steps are large and sensitive, that moves the counterfactual by several tolerances
+    # (on the notebook's own image, p_t = 1.9e-23, the gradient is zero and the image never changes)
+    return _descent(model, image, target_class, steps, lr, distance_weight, log_epsilon=LOG_EPSILON)
+
+
 def history_after_update(model, image, target_class, steps=50, lr=0.1, distance_weight=0.05):
     # the same image, but history entry i holds the values of the image after update i (not before)
     return _descent(model, image, target_class, steps, lr, distance_weight, record_after=True)
@@ -261,6 +276,7 @@ VARIANTS = {
     "random_start": {"generate_counterfactual": random_start},
     "softmax_twice": {"generate_counterfactual": softmax_twice},
     "history_after_update": {"generate_counterfactual": history_after_update},
+    "epsilon_in_log": {"generate_counterfactual": epsilon_in_log},
     "signed_difference": {"difference_map": signed_difference},
     "sum_over_channels": {"difference_map": sum_over_channels},
     "max_over_channels": {"difference_map": max_over_channels},

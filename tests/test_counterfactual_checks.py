@@ -28,6 +28,8 @@ EXPECTED_LOSSES = {
     "softmax_twice": {"cf.validity", "cf.matches_reference"},
     # the same image, history entry i of the image after update i: its first entry is already past the largest step
     "history_after_update": {"cf.history", "cf.matches_reference"},
+    # -log(p + 1e-7): the right class, near the right distance, but another image where p_t starts near 1e-6
+    "epsilon_in_log": {"cf.matches_reference"},
     "signed_difference": {"diffmap.values"},
     "sum_over_channels": {"diffmap.values"},
     "max_over_channels": {"diffmap.values"},
@@ -181,6 +183,44 @@ def test_history_follows_the_stated_definition():
     assert history["target_prob"][1] == pytest.approx(p1, rel=1e-5)
     assert history["distance"][1] == pytest.approx(d1, rel=1e-4)
     assert history["loss"][1] == pytest.approx(-np.log(p1) + 0.2 * d1, rel=1e-4)
+
+
+def test_a_run_that_leaves_the_notebooks_image_unchanged_keeps_the_answer_points():
+    """On the notebook's own image (p_t = 1.9e-23, below the graded range) correct work with Keras' clipped
+    probabilities (``keras_on_probabilities``) and the epsilon mistake have no gradient: x_counterfactual equals
+    x_original. Answers that say so (no class change, the original class) are answers to the student's own run and
+    get their points (the epsilon costs cf.matches_reference, nothing more); every correct alternative's run does.
+    Only an x_original the function overwrote (then equal to x_counterfactual) gets answers_no_change."""
+    from autograder.checks import Exercise
+    from reference_solutions.alternatives.counterfactual import ALTERNATIVES
+    from xaikit.keras_models import load_model
+    from xaikit.selfcheck.exercises.counterfactual import ANSWERS_CASE, probe_answers
+
+    checks = [check for check in Exercise(NAME).checks if check.probe == "probe_answers"]
+    assert {check.id for check in checks} == {"answers.flipped", "answers.new_class_name"}
+    model, names = load_model("embedded")
+    state = reference._xaigrade_notebook_state()
+    x_original, target = state["x_original"], names.index(reference.NOTEBOOK_TARGET)
+
+    def answered(original, counterfactual):
+        before, after = (int(np.argmax(model(image, training=False).numpy()[0])) for image in (original, counterfactual))
+        return probe_answers({"MODEL_NAME": "embedded", "x_original": original, "x_counterfactual": counterfactual,
+                              "flipped": after != before, "new_class_name": names[after]}, {})
+
+    functions = {name: overrides["generate_counterfactual"] for name, overrides in ALTERNATIVES.items()
+                 if "generate_counterfactual" in overrides}
+    functions["epsilon_in_log"] = reference.VARIANTS["epsilon_in_log"]["generate_counterfactual"]
+    unchanged = []
+    for name, function in functions.items():
+        counterfactual, _ = function(model, x_original.copy(), target, **reference.NOTEBOOK_SETTINGS)
+        if np.array_equal(counterfactual, x_original):
+            unchanged.append(name)
+        result = answered(x_original, counterfactual)
+        assert [check.id for check in checks if check.criterion(result, {}, ANSWERS_CASE) is not None] == [], name
+    assert sorted(unchanged) == ["epsilon_in_log", "keras_on_probabilities", "log_with_epsilon"]
+    overwritten = state["x_counterfactual"].copy()  # what modifies_input leaves: x_original is the counterfactual
+    result = answered(overwritten, overwritten)
+    assert [check.criterion(result, {}, ANSWERS_CASE).key for check in checks] == ["answers_no_change"] * 2
 
 
 def test_proximity_allows_exactly_the_stated_factor():

@@ -26,8 +26,9 @@ DIAGNOSES = {
     # probability then falls back as the distance term pulls (softmax applied twice is not named here: its flat
     # target probability shows on only some of the sets, and gets the check's own message there)
     "cf.history": ("stops_before_flip", "wrong_sign", "towards_predicted_class", "history_after_update"),
+    # an epsilon in the log only shows where p_t is small: the builder keeps a Mini-VGG case near p_t = 1e-6 in every set
     "cf.matches_reference": ("no_distance_term", "wrong_sign", "towards_predicted_class", "softmax_twice",
-                             "stops_before_flip", "no_clipping", "history_after_update"),
+                             "stops_before_flip", "no_clipping", "history_after_update", "epsilon_in_log"),
     "diffmap.shape": ("keeps_batch_axis",),
     "diffmap.values": ("signed_difference", "sum_over_channels", "max_over_channels", "keeps_batch_axis"),
 }
@@ -116,6 +117,20 @@ MESSAGES = {**_public.MESSAGES,
         "en": "Your history belongs to the images after the updates ({case}): entry i must hold loss, target "
               "probability and distance of the image before update i (the first distance is 0). Append the "
               "values you computed the gradient with, before you change `x`.",
+    },
+    "epsilon_in_log": {
+        "de": "Ihr Verlust hat ein Epsilon im Logarithmus ({case}), etwa `-tf.math.log(p + 1e-7)`. In den geprüften "
+              "Fällen ist p_t ≥ 10⁻⁶, dort braucht der Logarithmus keins – aber schon 10⁻⁷ verkleinert den "
+              "Gradienten um den Faktor p/(p + ε) (bei p = 10⁻⁶ um 9 %), und die ersten, großen Schritte führen zu "
+              "einem anderen Counterfactual. (Beim Bild des Notebooks, p = 1,9·10⁻²³, ist der Gradient dann null: "
+              "das Bild ändert sich gar nicht.) Schreiben Sie `-tf.math.log(probs[0, target_class])` oder "
+              "`keras.losses.sparse_categorical_crossentropy` auf der ganzen Modellausgabe, ohne Epsilon.",
+        "en": "Your loss has an epsilon inside the log ({case}), e.g. `-tf.math.log(p + 1e-7)`. In the graded cases "
+              "p_t ≥ 1e-6, where the log needs none – but even 1e-7 shrinks the gradient by the factor "
+              "p/(p + eps) (by 9 % at p = 1e-6), and the first, large steps lead to another counterfactual. (On the "
+              "notebook's image, p = 1.9e-23, the gradient is then zero: the image does not change at all.) Write "
+              "`-tf.math.log(probs[0, target_class])` or `keras.losses.sparse_categorical_crossentropy` on the "
+              "whole model output, without an epsilon.",
     },
     "signed_difference": {
         "de": "Ihre Differenzkarte verwendet die vorzeichenbehaftete Differenz ({case}): Aufhellen und Abdunkeln "

@@ -17,7 +17,7 @@ computation that follows reuses them):
     mistake loses the same checks, with its own message, on every set;
   * the case stays where the task's formula is numerically sane: the target probability never falls below
     P_FLOOR along the reference's run, and every correct alternative (``reference_solutions/alternatives``:
-    ``-log p`` by hand, Keras' loss object and functional loss, an epsilon in the log, ...) passes every check
+    ``-log p`` by hand, Keras' loss object and functional loss, an epsilon of 1e-10 in the log, ...) passes every check
     on it (the literal one here, on each candidate; all of them on the chosen set, ``references.hidden_set``).
     A correct solution never loses a point for a case the public ones do not prepare it for.
 The cases are taken in order, each the first candidate that keeps these properties; a set that still has a
@@ -49,10 +49,13 @@ FIRST_TRIED = ("no_distance_term", "no_clipping", "towards_predicted_class")  # 
 PUBLIC_SCENES = (11, 1, 515374)  # the notebook's and the public cases' scenes are never hidden ones
 # The lowest target probability a case may reach along the reference's run. Below it the correct ways of writing
 # the loss part: float32 softmax outputs underflow to 0 (-log p by hand gives inf/NaN, seen from p_t ~ 1e-30 on),
-# Keras' cross-entropy without the logits behind the softmax clips p at 1e-7 (no gradient below), a student's
-# epsilon in the log (1e-10 ... 1e-8) flattens the loss. At and above it they agree within the checks'
-# tolerances (tests/test_fairness.py); the public Mini-VGG case starts just above it (PUBLIC_EMBEDDED), so the
-# self-check meets the hardest conditioning the hidden sets use.
+# Keras' cross-entropy without the logits behind the softmax clips p at 1e-7 (no gradient below), an epsilon in
+# the log flattens the loss. At and above it they agree within the checks' tolerances (tests/test_fairness.py;
+# an epsilon of 1e-10 is correct work there, ``alternatives.log_with_epsilon``), while the common 1e-7 is a known
+# mistake (``epsilon_in_log``): it shows only on Mini-VGG pairs that start near the floor (measured on 36
+# candidates: caught at 2-68x the image tolerance on 7 of the 25 that stay above the floor, all starting below
+# 3e-5; 1e-10 used at most 0.06 of it), so the Mini-VGG slots, chosen last, look for one. The public Mini-VGG case
+# starts just above the floor (PUBLIC_EMBEDDED), so the self-check meets the hardest conditioning the hidden sets use.
 P_FLOOR = 1e-6
 DIFFMAP_SHAPES = [((1, 48, 40, 3), np.float32), ((36, 52, 3), np.float64)]
 

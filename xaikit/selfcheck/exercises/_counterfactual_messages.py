@@ -39,11 +39,12 @@ COUNTERFACTUAL_MESSAGES = {
     },
     "cf_differs": {
         "de": "Ihr Counterfactual weicht von dem des vorgegebenen Verfahrens ab ({case}: mittlere Pixelabweichung "
-              "{mean:.3g}, erlaubt {tol:g}). Prüfen Sie den Verlust (Kreuzentropie + distance_weight · Summe der "
-              "quadrierten Differenzen), die Schrittregel `x - lr * gradient`, das Clipping und das Startbild.",
+              "{mean:.3g}, erlaubt {tol:g}). Prüfen Sie den Verlust (Kreuzentropie ohne Epsilon im Logarithmus + "
+              "distance_weight · Summe der quadrierten Differenzen), die Schrittregel `x - lr * gradient`, das "
+              "Clipping und das Startbild.",
         "en": "Your counterfactual differs from the prescribed procedure's ({case}: mean pixel deviation {mean:.3g}, "
-              "allowed {tol:g}). Check the loss (cross-entropy + distance_weight · sum of squared differences), "
-              "the update `x - lr * gradient`, clipping and the starting image.",
+              "allowed {tol:g}). Check the loss (cross-entropy without an epsilon inside the log + distance_weight · "
+              "sum of squared differences), the update `x - lr * gradient`, clipping and the starting image.",
     },
     "input_modified": {
         "de": "Ihre Funktion verändert das übergebene Bild ({case}). Arbeiten Sie auf einer Kopie "
@@ -94,10 +95,12 @@ COUNTERFACTUAL_MESSAGES = {
               "of `generate_counterfactual(model, x_original, ...)`.",
     },
     "answers_no_change": {
-        "de": "`x_counterfactual` ist (bis auf 1/255) gleich `x_original`: entweder wurde das Counterfactual nicht "
-              "berechnet, oder `generate_counterfactual` hat `x_original` überschrieben (Änderung am Eingabebild).",
-        "en": "`x_counterfactual` equals `x_original` (up to 1/255): either the counterfactual was not computed, "
-              "or `generate_counterfactual` overwrote `x_original` (it modifies its input image).",
+        "de": "`x_counterfactual` ist (bis auf 1/255) gleich `x_original`, und `x_original` ist nicht mehr das Bild "
+              "der ersten Code-Zelle: `generate_counterfactual` hat das übergebene Bild überschrieben (Änderung am "
+              "Eingabebild), so lassen sich Ihre Antworten nicht mit dem Original vergleichen.",
+        "en": "`x_counterfactual` equals `x_original` (up to 1/255), and `x_original` is no longer the image of the "
+              "first code cell: `generate_counterfactual` overwrote the image passed in (it modifies its input), so "
+              "your answers cannot be compared with the original.",
     },
     "flipped_not_bool": {
         "de": "`flipped` muss `True` oder `False` sein.",
