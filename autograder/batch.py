@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
@@ -15,7 +16,7 @@ import nbformat
 from .checks import Exercise
 from .config import XaiGrade
 from .grading import SubmissionResult
-from .references import hidden_set
+from .references import HiddenSetPool, _longest_first, hidden_set, missing_hidden_sets
 from .secret import course_secret, fingerprint, secret_path, set_for, set_name
 from .nbgrader_bridge import course_config, graded_cells, hand_grades, record_scores, register_assignment
 from .submission_run import warm_process
@@ -165,9 +166,39 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
         private.append(str(archive))
     bar = ProgressBar(sum(len(tasks) for _, tasks in plan), settings.language) if progress_bar else None
 
-    def jobs():  # lazily: one assignment's reference is computed when its turn comes
+    # Hidden sets no earlier `xaigrade prepare`/`release`/`grade` computed: in worker processes from now on, while
+    # the submissions whose sets are ready run; each of the others waits for its own set only.
+    wanted = {exercise.name: {task.hidden_set for task in tasks} for exercise, tasks in plan}
+    missing = missing_hidden_sets(wanted, secret) if settings.cache_reference else []
+    builder = HiddenSetPool(secret, min(len(missing), os.cpu_count() or 1)) if missing else None
+    computing = {builder.submit(name, index): (name, index) for name, index in _longest_first(missing)} \
+        if builder else {}
+
+    def jobs():
+        """(context, tasks) as their hidden sets become ready: first every submission whose set was computed
+        before, then the others set by set as the workers finish them (grading in this process), or assignment by
+        assignment (workers and Dask get an assignment's sets at once)."""
+        waiting = set(missing)
+        contexts = {}
         for exercise, tasks in plan:
-            yield build_context(exercise, layout, settings, secret, {task.hidden_set for task in tasks}), tasks
+            ready = {task.hidden_set for task in tasks if (exercise.name, task.hidden_set) not in waiting}
+            contexts[exercise.name] = build_context(exercise, layout, settings, secret, ready)
+            if grading_here and ready:
+                yield contexts[exercise.name], [task for task in tasks if task.hidden_set in ready]
+        if not grading_here:  # every set of an assignment before its submissions are shipped
+            for future in as_completed(computing):
+                future.result()
+            for exercise, tasks in plan:
+                context = contexts[exercise.name]
+                context.sets.update(build_context(exercise, layout, settings, secret,
+                                                  {t.hidden_set for t in tasks} - set(context.sets)).sets)
+                yield context, tasks
+            return
+        for future in as_completed(computing):
+            name, index, _ = future.result()
+            exercise, tasks = next((e, t) for e, t in plan if e.name == name)
+            contexts[name].sets.update(build_context(exercise, layout, settings, secret, {index}).sets)
+            yield contexts[name], [task for task in tasks if task.hidden_set == index]
 
     def done(graded) -> None:  # always in this process: the only writer of gradebook and files
         registration.result()  # raises what the registration raised
@@ -186,13 +217,17 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
         if progress:
             progress(result)
 
-    with bar or contextlib.nullcontext():
-        if dask:
-            run_dask(jobs(), settings, private, done, dask, pictures)
-        elif workers > 1:
-            run_processes(jobs(), settings, private, done, workers, pictures)
-        else:
-            run_serial(jobs(), settings, private, done, pictures)
+    try:
+        with bar or contextlib.nullcontext():
+            if dask:
+                run_dask(jobs(), settings, private, done, dask, pictures)
+            elif workers > 1:
+                run_processes(jobs(), settings, private, done, workers, pictures)
+            else:
+                run_serial(jobs(), settings, private, done, pictures)
+    finally:
+        if builder is not None:
+            builder.close(cancel=True)  # (all done by now, unless the batch was stopped)
     registration.result()  # (also when nothing was left to grade)
     return report
 
@@ -278,6 +313,7 @@ def _store(result: SubmissionResult, exercise: Exercise, layout: Layout, fingerp
     Returns the hand grades to look at again (``record_scores``)."""
     from .feedback import PAGE_NAME, link_cell, write_feedback_page
 
+    started = time.monotonic()
     assignment, student = exercise.name, result.student
     if not isinstance(fingerprint, str):  # older callers passed the notebook's path
         fingerprint = _fingerprint(fingerprint)
@@ -301,6 +337,8 @@ def _store(result: SubmissionResult, exercise: Exercise, layout: Layout, fingerp
     if autograded_dir.exists():  # nbgrader generate_feedback copies it from here beside its own HTML
         _write_atomic(autograded_dir / PAGE_NAME, page.read_bytes())
     _timestamps(layout, student, assignment)
+    if result.timings:  # (the writer thread's time, beside the sandboxes; the state file itself not counted)
+        result.timings["writing"] = time.monotonic() - started
     state = layout.state_file(student, assignment)
     _write_atomic(state, json.dumps({
         "fingerprint": fingerprint, "report": {**result.report(), "_secret": secret}, "score": result.score,

@@ -77,10 +77,49 @@ def cmd_release(args) -> int:
     course = _course(args)
     settings = load_settings(course)
     _ensure_secret(course, settings)
-    for name in _available(args.assignments, course):
+    names = _available(args.assignments, course)
+    for name in names:
         target = release_assignment(name, course, course / "release", settings)
         print(f"released {name} -> {target}")
+    if not args.no_prepare:  # the hidden sets now, so that grading never waits for them
+        _prepare(course, settings, names, args.processes)
     return 0
+
+
+def cmd_prepare(args) -> int:
+    """The K hidden case sets of each assignment with the reference's results, computed now (in parallel, one
+    process per core) and cached, so that `xaigrade grade` only loads them."""
+    course = _course(args)
+    settings = load_settings(course)
+    _ensure_secret(course, settings)
+    _prepare(course, settings, _available(args.assignments, course), args.processes)
+    return 0
+
+
+def _prepare(course: Path, settings, names: list[str], processes: int | None) -> None:
+    from .references import prepare_hidden_sets
+    from .secret import course_secret
+
+    count = max(1, settings.hidden_sets)
+    if not settings.cache_reference:
+        print("xaigrade: c.XaiGrade.cache_reference = False: hidden sets are computed when grading, not kept")
+        return
+    started = time.monotonic()
+
+    def report(name, index, seconds):
+        print(f"  {name}: hidden set {index + 1}/{count} computed ({seconds:.1f} s)", flush=True)
+
+    try:
+        computed = prepare_hidden_sets({name: range(count) for name in names}, course_secret(course, settings),
+                                       processes, report)
+    except Exception as error:  # noqa: BLE001 - a builder that fails: named, without a traceback
+        raise SystemExit(f"xaigrade: preparing the hidden sets failed: {type(error).__name__}: {error}") from None
+    cached = len(names) * count - len(computed)
+    if not computed:
+        print(f"hidden sets of {', '.join(names)}: all {cached} computed before, nothing to compute")
+        return
+    print(f"hidden sets of {', '.join(names)}: {len(computed)} computed in {time.monotonic() - started:.1f} s "
+          f"({sum(computed.values()):.1f} s of work), {cached} already there; `xaigrade grade` only loads them")
 
 
 def _ensure_secret(course: Path, settings) -> None:
@@ -484,7 +523,19 @@ def build_parser() -> argparse.ArgumentParser:
     release = sub.add_parser("release", help="nbgrader generate_assignment into release/ plus public check data")
     release.add_argument("assignments", nargs="*")
     release.add_argument("--course-dir", default=None, help=COURSE_DIR_HELP)
+    release.add_argument("--no-prepare", action="store_true",
+                         help="do not compute the hidden sets now (grading computes those it needs)")
+    release.add_argument("--processes", type=int, default=None, metavar="N",
+                         help="worker processes for the hidden sets (default: one per core)")
     release.set_defaults(func=cmd_release)
+
+    prepare = sub.add_parser("prepare", help="compute the hidden case sets and their reference results now, "
+                             "in parallel, so that grading only loads them")
+    prepare.add_argument("assignments", nargs="*")
+    prepare.add_argument("--course-dir", default=None, help=COURSE_DIR_HELP)
+    prepare.add_argument("--processes", type=int, default=None, metavar="N",
+                         help="worker processes, one thread each (default: one per core)")
+    prepare.set_defaults(func=cmd_prepare)
 
     check = sub.add_parser("check", help="students: run your notebook against the public checks")
     check.add_argument("notebook", nargs="?")

@@ -11,6 +11,7 @@ by the caller in the main process only, one submission after the other (no "data
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import multiprocessing
 import pickle
@@ -19,7 +20,7 @@ import tempfile
 import threading
 import time
 import traceback
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -208,8 +209,11 @@ def grade_task(task: Task, context: Context | ContextBlob, settings: dict | XaiG
             path = Path(scratch) / Path(task.filename).name
             path.write_bytes(task.data)
         hidden = context.hidden(task.hidden_set)
+        started = time.monotonic()
         result = grade_safely(exercise, task.student, path, release_dir, hidden.cases, hidden.expected,
                               hidden.variants, settings, private_paths)
+        # the submission's time in its slot: everything but its cells, probe and checks is overhead
+        result.timings["slot"] = time.monotonic() - started
     result.hidden_set = set_name(task.hidden_set, context.set_count)
     result.notes.append(render("hidden_set", {"name": result.hidden_set}, settings.language))
     graded = Graded(Task(task.assignment, task.student, task.fingerprint, task.path, None, task.filename,
@@ -221,9 +225,11 @@ def grade_task(task: Task, context: Context | ContextBlob, settings: dict | XaiG
 
 def draw_pictures(graded: Graded, context: Context, language: str, pictures: bool = True) -> Graded:
     if pictures:
+        started = time.monotonic()
         hidden = context.hidden(graded.task.hidden_set)
         graded.pictures = collect_pictures(Exercise(graded.task.assignment), hidden.cases, graded.result,
                                            hidden.expected, language)
+        graded.result.timings["pictures"] = time.monotonic() - started
     graded.result.case_results = {}  # the pictures hold what the page needs; keep the return small
     return graded
 
@@ -245,34 +251,59 @@ def run_serial(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done: 
                pictures: bool = True) -> None:
     """Grade in this process: ``settings.sandboxes_at_once`` submissions run in their sandboxes at the
     same time (the threads here only wait for them); one writer thread draws each graded submission's
-    pictures and calls ``on_done`` (gradebook, pages, state file), in the order they finish."""
+    pictures and calls ``on_done`` (gradebook, pages, state file), in the order they finish: as soon as each
+    finishes, also while ``jobs`` still waits for a hidden set the next submissions need."""
     at_once = max(1, settings.sandboxes_at_once)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xaigrade-writer") as writer, \
             ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="xaigrade-sandbox") as sandboxes:
-        written = []
+        lock = threading.Lock()
+        running: set = set()  # submissions not yet handed to the writer (finished results are not kept: memory)
+        written: list = []  # the writer's futures not yet looked at
+        stopping = threading.Event()
 
         def finish(future, context):
             graded = future.result()  # (grade_task turns every problem of a submission into a result)
             on_done(draw_pictures(graded, context, settings.language, pictures))
 
-        running = {}  # not yet handed to the writer (finished results are not kept here: memory)
+        def hand_to_writer(future, context):
+            with lock:
+                running.discard(future)
+                if not stopping.is_set() and not future.cancelled():
+                    written.append(writer.submit(finish, future, context))
+
+        def check_written() -> None:
+            with lock:
+                done = [w for w in written if w.done()]
+                for future in done:
+                    written.remove(future)
+            for future in done:
+                future.result()  # a failure of ours stops the batch, as it would without threads
+
         try:
-            for context, tasks in jobs:  # the next assignment's reference is computed while these run
+            for context, tasks in jobs:  # (may wait for a hidden set; finished submissions are written meanwhile)
                 for task in tasks:
-                    running[sandboxes.submit(grade_task, task, context, settings, private_paths, pictures,
-                                             False)] = context
-            for future in as_completed(running):
-                written.append(writer.submit(finish, future, running.pop(future)))
-                for done in [w for w in written if w.done()]:
-                    done.result()  # a failure of ours stops the batch, as it would without threads
-                    written.remove(done)
-            for future in written:
-                future.result()
+                    future = sandboxes.submit(grade_task, task, context, settings, private_paths, pictures, False)
+                    with lock:
+                        running.add(future)
+                    future.add_done_callback(functools.partial(hand_to_writer, context=context))
+                check_written()
+            while True:
+                with lock:
+                    pending = set(running) | set(written)
+                if not pending:
+                    break
+                wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                check_written()
         except BaseException:  # Ctrl-C or a failure of ours: stop now; what is not stored is graded next run
+            with lock:  # (no callback hands a result to the writer after this)
+                stopping.set()
             sandboxes.shutdown(wait=False, cancel_futures=True)
             writer.shutdown(wait=False, cancel_futures=True)
             deadline = time.monotonic() + 60
-            while any(not f.done() for f in list(running)) and time.monotonic() < deadline:
+            while time.monotonic() < deadline:
+                with lock:
+                    if all(f.done() for f in running):
+                        break
                 stop_running_jobs()  # (again: a job may have been starting)
                 time.sleep(0.1)
             raise

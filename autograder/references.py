@@ -73,20 +73,43 @@ def _fingerprint_inputs(exercise: Exercise, seed: int, kind: str) -> str:
              PROJECT_ROOT / "reference_solutions" / f"{exercise.name}.py",
              PROJECT_ROOT / "reference_solutions" / "hidden" / f"{exercise.name}.py"]
     alternatives = PROJECT_ROOT / "reference_solutions" / "alternatives" / f"{exercise.name}.py"
-    if kind == "alternatives" or "reference_solutions.alternatives" in _text(files[-1]):
+    if kind in ("alternatives", CHOICE) or "reference_solutions.alternatives" in _text(files[-1]):
         files.append(alternatives)  # (a builder that screens its cases with them depends on them too)
+    if kind == CHOICE:  # which candidate a set takes: decided by the fairness and blind-spot code below
+        files += [Path(__file__), Path(__file__).parent / "fairness.py"]
+        hasher.update(f"attempts={MAX_SET_ATTEMPTS}".encode())
     # xaikit/ (student side: probes, criteria, models, weights)
     files += sorted(p for p in (PROJECT_ROOT / "xaikit").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     for path in files:
-        if path.exists():
+        content = _file_bytes(path)
+        if content is not None:
             label = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path.name
-            hasher.update(str(label).encode() + path.read_bytes())
+            hasher.update(str(label).encode() + content)
     for package in ("numpy", "scikit-learn", "torch", "tensorflow-cpu", "keras", "transformers"):
         try:
             hasher.update(f"{package}={metadata.version(package)}".encode())
         except metadata.PackageNotFoundError:
             pass
     return hasher.hexdigest()[:20]
+
+
+_read: dict = {}  # path -> ((mtime, size), bytes): a grader asks for the key of every set of every assignment
+
+
+def _file_bytes(path: Path) -> bytes | None:
+    """The file's content (None if it does not exist), read again only when its time or size changed."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    stamp = (info.st_mtime_ns, info.st_size)
+    known = _read.get(path)
+    if known is None or known[0] != stamp:
+        try:
+            known = _read[path] = (stamp, path.read_bytes())
+        except OSError:
+            return None
+    return known[1]
 
 
 def _text(path: Path) -> str:
@@ -96,11 +119,16 @@ def _text(path: Path) -> str:
         return ""
 
 
+def cache_path(exercise: Exercise, seed: int, kind: str) -> Path:
+    """Where ``disk_cached`` keeps the entry of this kind and seed (its name holds the fingerprint)."""
+    return cache_dir() / f"{kind}-{exercise.name}-{_fingerprint_inputs(exercise, seed, kind)}.pkl"
+
+
 def disk_cached(exercise: Exercise, seed: int, kind: str, build):
     """``build()``'s result, kept in the cache folder under a key of everything it depends on, so a
     changed exercise, model or library never reads a stale entry. Reading it back is pickle: the
     folder is the grader's own (and hidden from submissions by the sandbox)."""
-    path = cache_dir() / f"{kind}-{exercise.name}-{_fingerprint_inputs(exercise, seed, kind)}.pkl"
+    path = cache_path(exercise, seed, kind)
     try:
         return pickle.loads(path.read_bytes())
     except Exception:  # noqa: BLE001 - missing or unreadable: build it
@@ -195,15 +223,59 @@ def hidden_set(exercise: Exercise, secret: bytes, index: int, use_cache: bool = 
     return choose_hidden_set(exercise, secret, index, use_cache)[1]
 
 
+CHOICE = "hidden-choice"  # cache kind: which candidate seed a hidden set took (and why not a clean one)
+
+
 def choose_hidden_set(exercise: Exercise, secret: bytes, index: int, use_cache: bool = True
                       ) -> tuple[int, tuple[list[Case], dict, dict]]:
     """(seed, context) of hidden case set ``index``: the first candidate seed (``secret.set_seed``) on which every correct
     alternative of the exercise gets full marks (``fairness.unfair_spots``) and whose cases show every known
     mistake in every check that names it (``blind_spots``), so points and diagnosis work the same on every set.
-    Each candidate's results are cached, so the search is paid once per secret. If none of ``MAX_SET_ATTEMPTS``
-    candidates has both, the fairest one is used (a lost point for correct work is worse than a missed mistake),
-    then the one with the fewest blind spots, and what is wrong is reported on stderr (the exercise's hidden
-    builders then need other cases; ``tests/test_fairness.py`` and ``tests/test_exercises.py`` fail on it)."""
+    Each candidate's results are cached, and so is the choice (keyed also by the alternatives and this code), so
+    the search is paid once per secret and a later grader only loads the chosen set. If none of
+    ``MAX_SET_ATTEMPTS`` candidates has both, the fairest one is used (a lost point for correct work is worse
+    than a missed mistake), then the one with the fewest blind spots, and what is wrong is reported on stderr
+    (the exercise's hidden builders then need other cases; ``tests/test_fairness.py`` and
+    ``tests/test_exercises.py`` fail on it)."""
+    if not use_cache:
+        seed, context, warning = _search_hidden_set(exercise, secret, index, use_cache=False)
+        _warn(exercise, index, warning)
+        return seed, context
+    from .secret import set_seed
+
+    searched = {}
+
+    def search() -> dict:
+        seed, searched["context"], warning = _search_hidden_set(exercise, secret, index, use_cache=True)
+        return {"seed": seed, "warning": warning}
+
+    choice = disk_cached(exercise, set_seed(secret, exercise.name, index, 0), CHOICE, search)
+    _warn(exercise, index, choice["warning"])
+    return choice["seed"], searched.get("context") or hidden_context(exercise, choice["seed"])
+
+
+def _warn(exercise: Exercise, index: int, warning: str | None) -> None:
+    key = (exercise.name, index)
+    if warning and key not in _warned:
+        _warned.add(key)
+        print(warning, file=sys.stderr)
+
+
+def hidden_set_ready(exercise: Exercise, secret: bytes, index: int) -> bool:
+    """Is hidden set ``index`` chosen and its reference computed (cached), so grading only loads it?"""
+    from .secret import set_seed
+
+    choice = cache_path(exercise, set_seed(secret, exercise.name, index, 0), CHOICE)
+    try:
+        seed = pickle.loads(choice.read_bytes())["seed"]
+    except Exception:  # noqa: BLE001 - missing or unreadable: not ready
+        return False
+    return cache_path(exercise, seed, "hidden-context").is_file()
+
+
+def _search_hidden_set(exercise: Exercise, secret: bytes, index: int, use_cache: bool
+                       ) -> tuple[int, tuple[list[Case], dict, dict], str | None]:
+    """The candidates of ``choose_hidden_set`` in order: (seed, context, warning or None)."""
     from .fairness import unfair_spots
     from .secret import set_seed
 
@@ -218,19 +290,147 @@ def choose_hidden_set(exercise: Exercise, secret: bytes, index: int, use_cache: 
         blind = blind_spots(exercise, *context)
         unfair = unfair_spots(exercise, context[0], context[1], alternatives_context(exercise, seed, context[0], use_cache))
         if not blind and not unfair:
-            return seed, context
+            return seed, context, None
         if best is None or (len(unfair), len(blind)) < (len(best[2]), len(best[3])):
             best = (seed, context, unfair, blind)
     if best is None:
         raise RuntimeError(f"{exercise.name} hidden set {index + 1}: none of {MAX_SET_ATTEMPTS} candidate seeds gave "
                            "cases (see the messages above)")
-    key = (exercise.name, index)
     seed, context, unfair, blind = best
-    if key not in _warned:
-        _warned.add(key)
-        print(f"xaigrade: warning: {exercise.name} hidden set {index + 1}: no candidate seed that is fair and has "
-              f"no blind spots; using one where {', '.join(unfair + blind)}", file=sys.stderr)
-    return seed, context
+    return seed, context, (f"xaigrade: warning: {exercise.name} hidden set {index + 1}: no candidate seed that is fair "
+                           f"and has no blind spots; using one where {', '.join(unfair + blind)}")
+
+
+# --- computing the hidden sets ahead of grading (xaigrade prepare / release; grade for what is missing) ----------
+
+class HiddenSetPool:
+    """Hidden sets chosen and computed in worker processes, one thread each (``processes``, default one per core),
+    each kept in the cache as it finishes (``choose_hidden_set``: under its file lock, so a second grader or a test
+    worker asking for the same set waits for it instead of computing it again). ``submit`` returns a future per set;
+    the caller then loads the set from the cache (``hidden_set``: milliseconds)."""
+
+    def __init__(self, secret: bytes, processes: int | None = None):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.secret = secret
+        self.processes = max(1, processes or os.cpu_count() or 1)
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":  # a clean parent (no grader threads); TensorFlow is not imported there
+            context.set_forkserver_preload(["xaikit", "autograder.references"])
+        self._executor = ProcessPoolExecutor(max_workers=self.processes, mp_context=context,
+                                             initializer=_set_worker_up)
+
+    def submit(self, name: str, index: int):
+        # (the cache folder as it is now: a forkserver's workers carry the environment of its first use)
+        return self._executor.submit(_compute_hidden_set, name, self.secret, index, os.environ.get("XDG_CACHE_HOME"))
+
+    def close(self, cancel: bool = False) -> None:
+        """Wait for the workers to end (``cancel``: drop what has not started and end running ones now)."""
+        if cancel:
+            for process in list((getattr(self._executor, "_processes", None) or {}).values()):
+                process.terminate()  # (an entry half written is never read: written aside, then renamed)
+        self._executor.shutdown(wait=not cancel, cancel_futures=cancel)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, *_):
+        self.close(cancel=kind is not None)
+
+
+def _set_worker_up() -> None:
+    """A worker computes with one thread (the cores are shared with the other workers and the sandboxes)."""
+    import warnings
+
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                     "TF_NUM_INTEROP_THREADS"):
+        os.environ[variable] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    warnings.filterwarnings("ignore")  # (library notices would garble the grader's progress bar)
+    import xaikit  # noqa: F401  (torch and triton before TensorFlow)
+
+
+def _compute_hidden_set(name: str, secret: bytes, index: int, cache_home: str | None
+                        ) -> tuple[str, int, float]:
+    """(assignment, set index, seconds) after hidden set ``index`` of ``name`` is chosen and cached."""
+    import time
+
+    from .exercises import load_exercise
+
+    if cache_home is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = cache_home
+    started = time.perf_counter()
+    exercise = load_exercise(name)
+    pin_threads()
+    choose_hidden_set(exercise, secret, index, use_cache=True)
+    pin_threads()
+    return name, index, time.perf_counter() - started
+
+
+def missing_hidden_sets(wanted: dict, secret: bytes) -> list[tuple[str, int]]:
+    """(assignment, set index) of the sets in ``wanted`` (assignment -> set indices) not computed yet."""
+    from .exercises import load_exercise
+
+    return [(name, index) for name, indices in wanted.items() for index in sorted(indices)
+            if not hidden_set_ready(load_exercise(name), secret, index)]
+
+
+def prepare_hidden_sets(wanted: dict, secret: bytes, processes: int | None = None, report=None) -> dict:
+    """Compute (and cache) every hidden set in ``wanted`` (assignment -> set indices) not computed yet, in parallel
+    worker processes; ``report(name, index, seconds)`` as each finishes. Returns {(name, index): seconds}; sets
+    already cached are not in it."""
+    from concurrent.futures import as_completed
+
+    missing = missing_hidden_sets(wanted, secret)
+    if not missing:
+        return {}
+    seconds = {}
+    with HiddenSetPool(secret, min(processes or os.cpu_count() or 1, len(missing))) as pool:
+        for future in as_completed([pool.submit(name, index) for name, index in _longest_first(missing)]):
+            name, index, took = future.result()
+            seconds[(name, index)] = took
+            if report is not None:
+                report(name, index, took)
+    _remember_costs(seconds)
+    return seconds
+
+
+_COSTS = "hidden-set-seconds.json"
+
+
+def _longest_first(sets: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The sets ordered by what a set of their assignment cost last time, the dearest first (so the last to
+    finish is a cheap one and no core idles long at the end); unknown assignments first, in the given order."""
+    import json
+
+    try:
+        costs = json.loads((cache_dir() / _COSTS).read_text())
+    except (OSError, ValueError):
+        costs = {}
+    return sorted(sets, key=lambda key: -float(costs.get(key[0], float("inf"))))
+
+
+def _remember_costs(seconds: dict) -> None:
+    import json
+
+    path = cache_dir() / _COSTS
+    try:
+        costs = json.loads(path.read_text())
+    except (OSError, ValueError):
+        costs = {}
+    for name in {name for name, _ in seconds}:
+        taken = [took for (other, _), took in seconds.items() if other == name]
+        costs[name] = round(sum(taken) / len(taken), 2)
+    try:
+        scratch = path.with_suffix(f".{os.getpid()}.tmp")
+        scratch.write_text(json.dumps(costs, sort_keys=True))
+        scratch.replace(path)
+    except OSError:
+        pass
 
 
 # --- the released data of the public cases ---------------------------------------------------------

@@ -1,166 +1,441 @@
-"""Grading throughput: `xaigrade grade` against plain `nbgrader autograde` on the same submissions,
-in the same run. Submissions: the example submissions of each assignment (full, blank, buggy),
-copied ``--copies`` times. Prints seconds per submission for both (overall and per assignment),
-the ratio, and where xaigrade's time goes per submission (kernel start, student cells, probe on
-hidden inputs, comparison) and how many kernels started warm (forked from the zygote).
-xaigrade runs three ways: one `xaigrade grade` per assignment (each pays its own start-up), and one
-call for all assignments (how a class's full submissions are graded) with 1 and with the default
-number of sandboxes at once (c.XaiGrade.sandboxes_at_once, 2 on 2 cores).
-Run: python benchmarks/grading_throughput.py [--assignments pdp clip] [--copies 1] [--quick]
-Class-size runs (the "200 x 4" target): --copies 50 --skip-nbgrader --class-size [--workers 2]
+"""Grading throughput, like with like: plain `nbgrader autograde` against `xaigrade grade` on the same notebooks, in
+the same run, on a scratch copy of the course with a secret and a reference cache of its own.
+
+What runs (each a fresh process, timed from outside):
+  nbgrader       `nbgrader autograde A` per assignment: every cell runs (demo cells, public self-tests)
+  cold           one `xaigrade grade` of all assignments on an EMPTY reference cache: the hidden sets the
+                 students need are computed on the way (in worker processes, beside the sandboxes)
+  prepare        `xaigrade prepare` on an empty cache: the K hidden sets of every assignment (the reference
+                 computation, on its own line; afterwards the cache is warm)
+  rerun          one `xaigrade grade` of all assignments, cache warm, demo cells re-run: every cell run by both
+                 (c.XaiGrade.rerun_demo_cells = True) -- the like-for-like figure
+  kept           the same with the default: unchanged demo cells keep their submitted output
+  per-call       one `xaigrade grade` per assignment (each pays its own start-up), demo cells re-run
+  at-once-1      one call of all, demo cells kept, one sandbox at a time (not with --quick)
+Every ratio is "x faster" = nbgrader's seconds / xaigrade's seconds. Per submission (from the report's timings):
+start = the submission's time in its sandbox slot minus its cells, probe and checks (job set-up, kernel start,
+reading back), cells, probe, checks, writing (pictures, gradebook, pages: the writer thread, beside the sandboxes);
+overhead = wall time per submission - (cells + probe) / sandboxes at once.
+
+    ../.venv/bin/python grading_throughput.py [--assignments pdp clip] [--copies 1] [--quick] [--json OUT.json]
+    ../.venv/bin/python grading_throughput.py --compare OLD.json [NEW.json]   # NEW given: compare without running
+Class-size runs (the "200 x 4" target): --copies 50 --skip-nbgrader --class-size (prepare, then one call, kept).
+
+Everything runs on a snapshot of the project taken at the start (autograder, xaikit, reference_solutions, source,
+release, the example submissions; a venv beside it that imports the snapshot and this environment's libraries, and
+the course kernel pointed at it): edits made to the working tree while the benchmark runs (another engineer's) change
+neither the code measured nor the reference cache's keys. --live runs the working tree instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, header, row
+from _common import ROOT
 
 from autograder.exercises import assignments as registered_exercises  # noqa: E402  (the project root is on sys.path now)
 
 BIN = Path(sys.executable).parent
+PARTS = ("start", "kernel_start", "student_cells", "probe", "checks", "pictures", "writing")
+SNAPSHOT = ("autograder", "xaikit", "reference_solutions", "source", "release", "examples/submissions",
+            "nbgrader_config.py")
 
 
-def _submissions(assignments, copies, target: Path, quick: bool) -> int:
-    count = 0
+class Tools:
+    """How the runs are started: `xaigrade` (a module run by a Python) and `nbgrader`, and where the project is."""
+
+    def __init__(self, root: Path, python: Path):
+        self.root, self.python = root, python
+
+    def xaigrade(self) -> list:
+        return [self.python, "-m", "autograder.cli"]
+
+    def nbgrader(self) -> list:
+        return [self.python, "-m", "nbgrader"]
+
+    def path(self) -> str:
+        return f"{self.python.parent}:{BIN}:{os.environ['PATH']}"
+
+
+def live_tools() -> Tools:
+    return Tools(ROOT, Path(sys.executable))
+
+
+def snapshot(target: Path) -> Tools:
+    """A copy of the project's code and course files, and a venv that imports the copy's autograder and xaikit
+    (reference_solutions is found beside them, from the copy's root) with this environment's libraries; the course
+    kernel (`xai-course`) of that venv starts its Python, so the sandboxed kernels import the copy too."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    for item in SNAPSHOT:
+        source, copy = ROOT / item, target / item
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, copy, ignore=ignore)
+        else:
+            shutil.copy(source, copy)
+    venv = target / "venv"
+    subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", "--without-pip", str(venv)],
+                   check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    for package in ("autograder", "xaikit"):
+        (site / package).symlink_to(target / package, target_is_directory=True)
+    (site / "project_libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    spec = json.loads((Path(KernelSpecManager().get_kernel_spec("xai-course").resource_dir) / "kernel.json")
+                      .read_text())
+    spec["argv"][0] = str(python)
+    kernel = venv / "share" / "jupyter" / "kernels" / "xai-course"
+    kernel.mkdir(parents=True)
+    (kernel / "kernel.json").write_text(json.dumps(spec))
+    found = subprocess.run([str(python), "-c", "import autograder, xaikit; print(autograder.__file__, xaikit.__file__)"],
+                           check=True, capture_output=True, text=True, cwd=target).stdout.split()
+    if not all(Path(f).resolve().is_relative_to(target.resolve()) for f in found):
+        raise SystemExit(f"the snapshot's Python imports {found}, not the snapshot in {target}")
+    return Tools(target, python)
+
+
+def _load() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def _submissions(assignments, copies, target: Path, quick: bool, root: Path = ROOT) -> dict:
+    """Example submissions (full, blank, buggy) copied ``copies`` times; returns {assignment: count}."""
+    counts = {}
     for assignment in assignments:
-        students = sorted(p.name for p in (ROOT / "examples" / "submissions").iterdir()
-                          if (p / assignment).is_dir())
+        students = sorted(p.name for p in (root / "examples" / "submissions").iterdir() if (p / assignment).is_dir())
         if quick:
-            students = students[:1]
+            students = [s for s in students if s == "full_solution"] or students[:1]
         for copy in range(copies):
             for student in students:
                 folder = target / f"{student}-{copy}" / assignment
                 folder.mkdir(parents=True, exist_ok=True)
-                shutil.copy(ROOT / "examples" / "submissions" / student / assignment / f"{assignment}.ipynb", folder)
-                count += 1
-    return count
+                shutil.copy(root / "examples" / "submissions" / student / assignment / f"{assignment}.ipynb", folder)
+        counts[assignment] = len(students) * copies
+    return counts
 
 
-def _nbgrader(assignments, work: Path) -> dict:
-    """Plain nbgrader: generate_assignment into a scratch course, then `nbgrader autograde`."""
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
-    shutil.copytree(ROOT / "source", work / "source", ignore=shutil.ignore_patterns("*.npz"))
-    (work / "nbgrader_config.py").write_text(
-        "c = get_config()\nc.CourseDirectory.root = '.'\nc.Execute.timeout = 600\n")
-    for assignment in assignments:
-        subprocess.run([str(BIN / "nbgrader"), "generate_assignment", assignment, "--force"], cwd=work, env=env,
-                       check=True, capture_output=True)
-    seconds = {}
-    for assignment in assignments:
-        started = time.monotonic()
-        subprocess.run([str(BIN / "nbgrader"), "autograde", assignment, "--force"], cwd=work, env=env,
-                       capture_output=True)
-        seconds[assignment] = time.monotonic() - started
+def _run(command: list, cwd: Path, env: dict) -> float:
+    started = time.monotonic()
+    done = subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, command))} failed ({done.returncode}):\n{done.stdout[-2000:]}\n"
+                         f"{done.stderr[-4000:]}")
     return seconds
 
 
-def _xaigrade(assignments, work: Path, workers: int) -> tuple[dict, dict]:
-    """Seconds per assignment (one `xaigrade grade` each, so each pays its own start-up) and the report."""
-    seconds, report = {}, {}
+def _nbgrader(assignments, work: Path, submitted: Path, tools: Tools) -> dict:
+    """Plain nbgrader: generate_assignment into a scratch course, then `nbgrader autograde` per assignment."""
+    env = {**os.environ, "PATH": tools.path()}
+    shutil.copytree(tools.root / "source", work / "source", ignore=shutil.ignore_patterns("*.npz"))
+    shutil.copytree(submitted, work / "submitted")
+    (work / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.root = '.'\nc.Execute.timeout = 600\n")
     for assignment in assignments:
-        report_file = work / f"report-{assignment}.json"
-        started = time.monotonic()
-        subprocess.run([str(BIN / "xaigrade"), "grade", assignment, "--course-dir", str(ROOT),
-                        "--submissions", str(work / "submitted"),
-                        "--output", str(work / "out"), "--json", str(report_file), "--force",
-                        "--workers", str(workers)], check=True, capture_output=True)
-        seconds[assignment] = time.monotonic() - started
-        for student, entries in json.loads(report_file.read_text()).items():
-            report.setdefault(student, {}).update(entries)
-    return seconds, report
+        _run([*tools.nbgrader(), "generate_assignment", assignment, "--force"], work, env)
+    return {assignment: _run([*tools.nbgrader(), "autograde", assignment, "--force"], work, env)
+            for assignment in assignments}
 
 
-def _xaigrade_one_call(assignments, work: Path, workers: int, at_once: int | None) -> tuple[float, dict]:
-    """Seconds for one `xaigrade grade` of all assignments (how a class's full submissions are graded)."""
-    report_file = work / f"report-all-{at_once}.json"
-    extra = ["--at-once", str(at_once)] if at_once else []
-    started = time.monotonic()
-    subprocess.run([str(BIN / "xaigrade"), "grade", *assignments, "--course-dir", str(ROOT),
-                    "--submissions", str(work / "submitted"),
-                    "--output", str(work / f"out-all-{at_once}"), "--json", str(report_file), "--force",
-                    "--workers", str(workers), *extra], check=True, capture_output=True)
-    return time.monotonic() - started, json.loads(report_file.read_text())
+class Course:
+    """A scratch copy of the course (source, release, config) with a secret of its own; its reference cache is
+    chosen per run (``XDG_CACHE_HOME``)."""
 
+    def __init__(self, folder: Path, hidden_sets: int | None, tools: Tools):
+        self.folder, self.tools = folder, tools
+        folder.mkdir(parents=True)
+        shutil.copytree(tools.root / "source", folder / "source")
+        shutil.copytree(tools.root / "release", folder / "release")
+        self.config = (tools.root / "nbgrader_config.py").read_text()
+        self.hidden_sets = hidden_sets
+        self.configure(rerun_demo_cells=False)
 
-def main(assignments, copies: int, quick: bool, workers: int, skip_nbgrader: bool, class_size: bool) -> None:
-    header("Grading throughput: xaigrade grade vs plain nbgrader autograde (same submissions)")
-    with tempfile.TemporaryDirectory() as scratch:
-        scratch = Path(scratch)
-        n = _submissions(assignments, copies, scratch / "nbgrader" / "submitted", quick)
-        per_assignment = n // len(assignments)
-        shutil.copytree(scratch / "nbgrader" / "submitted", scratch / "xaigrade" / "submitted")
-        plain = None if skip_nbgrader else _nbgrader(assignments, scratch / "nbgrader")
-        ours, report = ({}, {}) if class_size else _xaigrade(assignments, scratch / "xaigrade", workers)
-        one_call = {}  # sandboxes at once (None: the default) -> (seconds, report)
-        if len(assignments) > 1 or class_size:
-            for at_once in ((None,) if class_size or workers > 1 else (1, None)):
-                one_call[at_once] = _xaigrade_one_call(assignments, scratch / "xaigrade", workers, at_once)
-    print(f"{n} submissions of {', '.join(assignments)} ({per_assignment} each); xaigrade with "
-          + (f"{workers} worker processes" if workers > 1 else "no worker processes (grading in its own process)"))
-    plain_per_submission = sum(plain.values()) / n if plain else None
-    for assignment in assignments:
-        base = plain[assignment] / per_assignment if plain else None
-        if base:
-            row(f"{assignment}: nbgrader autograde, seconds per submission", base)
-        if ours:
-            row(f"{assignment}: xaigrade grade, seconds per submission", ours[assignment] / per_assignment, base)
-    if plain:
-        row("all: plain nbgrader autograde, seconds per submission", plain_per_submission)
-    if ours:
-        row("all: one `xaigrade grade` per assignment, seconds per submission", sum(ours.values()) / n,
-            plain_per_submission)
-        print(f"all {n} submissions with one `xaigrade grade` per assignment: {sum(ours.values()) / 60:.1f} min")
-    for at_once, (seconds, one_report) in one_call.items():
-        how = f"--at-once {at_once}" if at_once else "default sandboxes at once"
-        row(f"all: one `xaigrade grade` of all ({how}), s per submission", seconds / n, plain_per_submission)
-        print(f"all {n} submissions in one `xaigrade grade` ({how}): {seconds / 60:.1f} min wall clock")
-        if ours:
-            print(f"  same scores as one call per assignment: {_scores(one_report) == _scores(report)}")
-        report = report or one_report
-    parts: dict[str, float] = {}
-    timed = 0
-    for per_student in report.values():
-        for entry in per_student.values():
-            timings = entry.get("_timings", {})
-            timed += bool(timings)
-            for key, value in timings.items():
-                parts[key] = parts.get(key, 0.0) + value / n
-    for key in ("kernel_start", "student_cells", "probe", "checks"):
-        if key in parts:
-            row(f"xaigrade per submission: {key}", parts[key])
-    print(f"kernels forked warm from the zygote: {round(parts.get('warm_start', 0.0) * n)} of {timed}")
-    if plain:
-        if ours:
-            print(f"speed-up of xaigrade over nbgrader, one call per assignment: "
-                  f"{sum(plain.values()) / sum(ours.values()):.2f}x")
-        for at_once, (seconds, _) in one_call.items():
-            print(f"speed-up of xaigrade over nbgrader, one call for all assignments, "
-                  f"{at_once or min(2, os.cpu_count() or 1)} sandbox(es) at once: "
-                  f"{sum(plain.values()) / seconds:.2f}x (target ≥ 3x)")
+    def configure(self, rerun_demo_cells: bool) -> None:
+        extra = f"\nc.XaiGrade.rerun_demo_cells = {rerun_demo_cells}\n"
+        if self.hidden_sets:
+            extra += f"c.XaiGrade.hidden_sets = {self.hidden_sets}\n"
+        (self.folder / "nbgrader_config.py").write_text(self.config + extra)
+
+    def env(self, cache: Path) -> dict:
+        env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
+        env.update(XDG_CACHE_HOME=str(cache), PATH=self.tools.path())
+        matplotlib_cache = Path.home() / ".cache" / "matplotlib"
+        if matplotlib_cache.is_dir():  # (its font cache is no reference; rebuilding it is no grading cost)
+            env.setdefault("MPLCONFIGDIR", str(matplotlib_cache))
+        return env
+
+    def prepare(self, assignments, cache: Path) -> float:
+        return _run([*self.tools.xaigrade(), "prepare", *assignments], self.folder, self.env(cache))
+
+    def grade(self, assignments, submitted: Path, output: Path, cache: Path, rerun_demo_cells: bool,
+              at_once: int | None = None) -> tuple[float, dict]:
+        self.configure(rerun_demo_cells)
+        report = output.with_suffix(".json")
+        extra = ["--at-once", str(at_once)] if at_once else []
+        seconds = _run([*self.tools.xaigrade(), "grade", *assignments, "--submissions", submitted, "--output", output,
+                        "--json", report, "--force", *extra], self.folder, self.env(cache))
+        return seconds, json.loads(report.read_text())
 
 
 def _scores(report: dict) -> dict:
-    return {(student, assignment): sum(v["score"] for k, v in entry.items() if not k.startswith("_"))
+    return {f"{student}/{assignment}": sum(v["score"] for k, v in entry.items() if not k.startswith("_"))
             for student, entries in report.items() for assignment, entry in entries.items()}
 
 
+def _split(report: dict) -> dict:
+    """Mean seconds per submission of each part, the warm kernels, and the counts."""
+    entries = [entry for per in report.values() for entry in per.values()]
+    timed = [entry["_timings"] for entry in entries if "_timings" in entry]
+    parts = {}
+    for timings in timed:
+        checks = timings.get("checks", 0.0)
+        timings = {**timings, "start": max(0.0, timings.get("slot", 0.0) - timings.get("student_cells", 0.0)
+                                           - timings.get("probe", 0.0) - checks)}
+        for key in PARTS:
+            parts[key] = parts.get(key, 0.0) + timings.get(key, 0.0) / max(1, len(entries))
+    parts["warm"] = sum(t.get("warm_start", 0.0) for t in timed)
+    parts["timed"] = len(timed)
+    return parts
+
+
+def _one_call(label: str, seconds: float, report: dict, n: int, at_once: int, scores: dict | None) -> dict:
+    split = _split(report)
+    per_submission = seconds / n
+    own = (split.get("student_cells", 0.0) + split.get("probe", 0.0)) / at_once
+    overhead = per_submission - own
+    return {"label": label, "seconds": round(seconds, 2), "per_submission": round(per_submission, 3),
+            "at_once": at_once, "split": {k: round(v, 3) for k, v in split.items()},
+            "overhead": round(overhead, 3), "overhead_share": round(overhead / per_submission, 3),
+            "same_scores": scores is None or _scores(report) == scores, "load_after": _load()}
+
+
+def main(args) -> dict:
+    assignments = list(args.assignments)
+    at_once = args.at_once or min(2, os.cpu_count() or 1)
+    started = datetime.datetime.now()
+    result = {"meta": {"date": started.strftime("%Y-%m-%d %H:%M"), "load_before": _load(),
+                       "machine": f"{os.uname().machine}, {os.cpu_count()} cores", "git": _git(),
+                       "assignments": assignments, "copies": args.copies, "quick": args.quick,
+                       "hidden_sets": 2 if args.quick else None, "at_once": at_once,
+                       "class_size": args.class_size}, "runs": {}}
+    print(f"# Grading throughput: plain nbgrader autograde vs xaigrade grade (same notebooks, same run)\n"
+          f"# machine: {result['meta']['machine']}, {result['meta']['date']}, load average (1/5/15 min) "
+          f"{' / '.join(map(str, result['meta']['load_before']))}, git {result['meta']['git']}", flush=True)
+    runs = result["runs"]
+    with tempfile.TemporaryDirectory(prefix="xaigrade-throughput-") as scratch:
+        scratch = Path(scratch)
+        tools = live_tools() if args.live else snapshot(scratch / "kit")
+        result["meta"]["code"] = "working tree (live)" if args.live else "snapshot taken at the start"
+        submitted = scratch / "submitted"
+        counts = _submissions(assignments, args.copies, submitted, args.quick, tools.root)
+        n = sum(counts.values())
+        result["meta"]["submissions"] = counts
+        print(f"# {n} submissions ({', '.join(f'{a} {c}' for a, c in counts.items())}); xaigrade with {at_once} "
+              f"sandbox(es) at once; a course copy with a secret and reference caches of its own", flush=True)
+        course = Course(scratch / "course", 2 if args.quick else None, tools)
+        if not args.skip_nbgrader:
+            plain = _nbgrader(assignments, scratch / "nbgrader", submitted, tools)
+            runs["nbgrader"] = {"seconds": {a: round(s, 2) for a, s in plain.items()}, "load_after": _load()}
+            _progress("nbgrader autograde", sum(plain.values()))
+        if not args.class_size:
+            seconds, report = course.grade(assignments, submitted, scratch / "out-cold", scratch / "cache-cold",
+                                           rerun_demo_cells=False, at_once=args.at_once)
+            runs["cold"] = _one_call("one call, cache cold, demo cells kept", seconds, report, n, at_once, None)
+            _progress("xaigrade grade, cache cold", seconds)
+        cache = scratch / "cache"
+        runs["prepare"] = {"seconds": round(course.prepare(assignments, cache), 2),
+                           "sets": (2 if args.quick else _hidden_sets()) * len(assignments), "load_after": _load()}
+        _progress("xaigrade prepare (cache empty)", runs["prepare"]["seconds"])
+        baseline = None
+        modes = [("kept", False)] if args.class_size else [("rerun", True), ("kept", False)]
+        for mode, rerun in modes:
+            seconds, report = course.grade(assignments, submitted, scratch / f"out-{mode}", cache, rerun, args.at_once)
+            runs[mode] = _one_call(f"one call, cache warm, demo cells {'re-run' if rerun else 'kept'}", seconds,
+                                   report, n, at_once, baseline)
+            baseline = baseline or _scores(report)
+            _progress(f"xaigrade grade, {mode}", seconds)
+        if not args.class_size and len(assignments) > 1:
+            per_call = {}
+            for assignment in assignments:
+                seconds, report = course.grade([assignment], submitted, scratch / f"out-{assignment}", cache, True,
+                                               args.at_once)
+                per_call[assignment] = {"seconds": round(seconds, 2), "split": _split(report),
+                                        "same_scores": all(baseline.get(k) == v for k, v in _scores(report).items())}
+            runs["per_call"] = per_call
+            _progress("xaigrade grade per assignment", sum(v["seconds"] for v in per_call.values()))
+        if not args.class_size and not args.quick and at_once > 1:
+            seconds, report = course.grade(assignments, submitted, scratch / "out-1", cache, False, at_once=1)
+            runs["at_once_1"] = _one_call("one call, cache warm, demo cells kept, 1 sandbox at a time", seconds,
+                                          report, n, 1, baseline)
+            _progress("xaigrade grade --at-once 1", seconds)
+    result["meta"]["load_after"] = _load()
+    result["figures"] = figures(result)
+    print_table(result)
+    return result
+
+
+def _hidden_sets() -> int:
+    from autograder.config import XaiGrade
+
+    return XaiGrade().hidden_sets
+
+
+def _progress(what: str, seconds: float) -> None:
+    print(f"  ... {what}: {seconds:.1f} s (load {os.getloadavg()[0]:.1f})", flush=True)
+
+
+def _git() -> str:
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return f"{head}{' (uncommitted changes)' if dirty else ''}"
+    except OSError:
+        return "?"
+
+
+def figures(result: dict) -> dict:
+    """The flat figures two runs are compared by: seconds per submission (s), x faster than nbgrader (x),
+    shares (share)."""
+    meta, runs = result["meta"], result["runs"]
+    counts = meta["submissions"]
+    n = sum(counts.values())
+    out = {}
+    plain = runs.get("nbgrader", {}).get("seconds")
+    if plain:
+        out["nbgrader: s per submission, all"] = sum(plain.values()) / n
+        for a, s in plain.items():
+            out[f"nbgrader: s per submission, {a}"] = s / counts[a]
+    for mode in ("rerun", "kept", "cold", "at_once_1"):
+        if mode in runs:
+            run = runs[mode]
+            out[f"{mode}: s per submission, all"] = run["per_submission"]
+            out[f"{mode}: overhead, s per submission"] = run["overhead"]
+            out[f"{mode}: overhead share"] = run["overhead_share"]
+            for part in PARTS:
+                out[f"{mode}: {part}, s per submission"] = run["split"].get(part, 0.0)
+            if plain:
+                out[f"{mode}: x faster than nbgrader, all"] = sum(plain.values()) / run["seconds"]
+    if "per_call" in runs:
+        total = sum(v["seconds"] for v in runs["per_call"].values())
+        out["per-call: s per submission, all"] = total / n
+        if plain:
+            out["per-call: x faster than nbgrader, all"] = sum(plain.values()) / total
+        for a, v in runs["per_call"].items():
+            out[f"per-call: s per submission, {a}"] = v["seconds"] / counts[a]
+            if plain:
+                out[f"per-call: x faster than nbgrader, {a}"] = plain[a] / v["seconds"]
+                out[f"per-call: probe, s per submission, {a}"] = v["split"].get("probe", 0.0)
+    if "prepare" in runs:
+        out["prepare: s for all hidden sets"] = runs["prepare"]["seconds"]
+        out["prepare: s per hidden set (wall)"] = runs["prepare"]["seconds"] / runs["prepare"]["sets"]
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def print_table(result: dict) -> None:
+    meta, runs, fig = result["meta"], result["runs"], result["figures"]
+    counts = meta["submissions"]
+    n = sum(counts.values())
+    plain = runs.get("nbgrader", {}).get("seconds")
+    print(f"\n{'':<58} {'s/submission':>12} {'x faster':>9}")
+
+    def line(name, seconds, faster=None):
+        print(f"{name:<58} {seconds:>12.2f} {('%.2fx' % faster) if faster else '':>9}")
+
+    if plain:
+        line("plain nbgrader autograde (every cell), all", sum(plain.values()) / n)
+    for mode in ("rerun", "kept", "cold", "at_once_1"):
+        if mode in runs:
+            run = runs[mode]
+            line(f"xaigrade {run['label']}", run["per_submission"], fig.get(f"{mode}: x faster than nbgrader, all"))
+    if "per_call" in runs:
+        line("xaigrade one call per assignment, demo cells re-run", fig["per-call: s per submission, all"],
+             fig.get("per-call: x faster than nbgrader, all"))
+    for a in counts:
+        if plain:
+            line(f"  {a}: nbgrader autograde", plain[a] / counts[a])
+        if "per_call" in runs:
+            line(f"  {a}: xaigrade grade {a} (own call, demo cells re-run)", fig[f"per-call: s per submission, {a}"],
+                 fig.get(f"per-call: x faster than nbgrader, {a}"))
+    if "prepare" in runs:
+        prepare = runs["prepare"]
+        print(f"hidden-set reference computation (`xaigrade prepare`, {prepare['sets']} sets, cache empty, "
+              f"{meta['at_once']} processes): {prepare['seconds']:.1f} s, {fig['prepare: s per hidden set (wall)']:.2f} s "
+              "per set")
+    if "cold" in runs:
+        print(f"one `xaigrade grade` on an empty cache (computes the sets its students need): "
+              f"{runs['cold']['seconds']:.1f} s; cache warm (demo cells kept): "
+              f"{runs.get('kept', {}).get('seconds', float('nan')):.1f} s")
+    for mode in ("rerun", "kept"):
+        if mode in runs:
+            run = runs[mode]
+            split = run["split"]
+            print(f"per submission ({mode}): wall {run['per_submission']:.3f} s = (cells {split.get('student_cells', 0):.3f}"
+                  f" + probe {split.get('probe', 0):.3f}) / {run['at_once']} + overhead {run['overhead']:.3f} s "
+                  f"({100 * run['overhead_share']:.0f} %); in the slot: start {split.get('start', 0):.3f} (kernel "
+                  f"{split.get('kernel_start', 0):.3f}), checks {split.get('checks', 0):.3f}; beside it: pictures "
+                  f"{split.get('pictures', 0):.3f}, writing {split.get('writing', 0):.3f}; "
+                  f"{split.get('warm', 0):.0f} of {split.get('timed', 0)} kernels warm")
+    same = all(run.get("same_scores", True) for run in runs.values() if isinstance(run, dict)) and \
+        all(v.get("same_scores", True) for v in runs.get("per_call", {}).values())
+    print(f"same scores in every xaigrade run: {same}")
+    if plain and "rerun" in runs:
+        print(f"speed-up of xaigrade over nbgrader, every cell run by both, one call: "
+              f"{fig['rerun: x faster than nbgrader, all']:.2f}x (target >= 5x)")
+    print(f"load average before / after: {meta['load_before'][0]} / {meta['load_after'][0]}")
+
+
+def compare(old: dict, new: dict) -> None:
+    """Every figure both runs have: old, new and how it changed (seconds: old/new = x faster)."""
+    print(f"# compare: old {old['meta']['date']} (git {old['meta'].get('git')}, load {old['meta']['load_before'][0]}) "
+          f"-> new {new['meta']['date']} (git {new['meta'].get('git')}, load {new['meta']['load_before'][0]})")
+    print(f"{'figure':<58} {'old':>9} {'new':>9}  change")
+    for name in [k for k in new["figures"] if k in old["figures"]]:
+        a, b = old["figures"][name], new["figures"][name]
+        if "x faster" in name or "share" in name:
+            change = f"{b / a:.2f}x" if a else ""
+        else:
+            change = f"{a / b:.2f}x faster" if b else ""
+        print(f"{name:<58} {a:>9.3f} {b:>9.3f}  {change}")
+
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assignments", nargs="*", default=list(registered_exercises()))
     parser.add_argument("--copies", type=int, default=1)
-    parser.add_argument("--quick", action="store_true", help="one submission per assignment")
-    parser.add_argument("--workers", type=int, default=1, help="xaigrade grade --workers")
+    parser.add_argument("--quick", action="store_true", help="the full solution per assignment only, 2 hidden sets")
+    parser.add_argument("--at-once", type=int, default=None, help="xaigrade grade --at-once (default: the setting)")
     parser.add_argument("--skip-nbgrader", action="store_true", help="only xaigrade (class-size runs)")
     parser.add_argument("--class-size", action="store_true",
-                        help="only one `xaigrade grade` of all assignments, the default way (class-size runs)")
+                        help="only prepare and one call of all assignments, the default way (class-size runs)")
+    parser.add_argument("--json", default=None, metavar="FILE", help="write the result here (for --compare)")
+    parser.add_argument("--live", action="store_true",
+                        help="run the working tree as it is (default: a snapshot taken at the start)")
+    parser.add_argument("--compare", nargs="+", metavar="JSON",
+                        help="OLD [NEW]: compare a run with an earlier one (NEW given: no run, compare the files)")
     args = parser.parse_args()
-    main(args.assignments, args.copies, args.quick, args.workers, args.skip_nbgrader, args.class_size)
+    if args.compare and len(args.compare) > 1:
+        compare(*(json.loads(Path(p).read_text()) for p in args.compare[:2]))
+        sys.exit(0)
+    outcome = main(args)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(outcome, indent=1))
+        print(f"result: {args.json}")
+    if args.compare:
+        print()
+        compare(json.loads(Path(args.compare[0]).read_text()), outcome)

@@ -1,0 +1,129 @@
+"""What the hidden cases cost: per exercise and hidden case, the probe's time in the sandbox (the full example
+solution, graded through the warm sandbox as `xaigrade grade` does; per case from the probe's own marks) beside the
+reference's time on the same case in this process, and the fixed part of the probe (loading the cases, the
+watch, writing the results). For the counterfactual, also seconds per optimisation step of the student's loop.
+
+    ../.venv/bin/python probe_costs.py [--assignments pdp gradcam clip counterfactual] [--repeat 2] [--json OUT]
+
+The cases are those of hidden set 1 of a benchmark key (the sizes are what matters, not the draw).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from _common import ROOT, header
+
+from autograder.exercises import assignments as registered_exercises  # noqa: E402
+
+SECRET = b"probe cost benchmark"
+
+
+def sandbox_case_seconds(exercise, notebook: Path, cases, expected, variants, settings, repeat: int) -> dict:
+    """case id -> [seconds] of the probe's call in the sandbox, from the marks it leaves (``<case>.started`` before
+    the call, ``<case>.json`` after it), and 'probe' -> [seconds] of the whole probe cell."""
+    from autograder import submission_run
+    from autograder.grading import grade_notebook
+
+    seen: dict = {}
+    real_read = submission_run._read_run
+
+    def read_run(job, *args, **kwargs):
+        marks = {}
+        results = job.work / "results"
+        for path in results.iterdir() if results.is_dir() else ():
+            case_id, _, kind = path.name.rpartition(".")
+            marks.setdefault(case_id, {})[kind] = path.stat().st_mtime_ns / 1e9
+        for case_id, at in marks.items():
+            if "started" in at and "json" in at:
+                seen.setdefault(case_id, []).append(at["json"] - at["started"])
+        return real_read(job, *args, **kwargs)
+
+    submission_run._read_run = read_run
+    try:
+        release = ROOT / "release" / exercise.name
+        zygote = submission_run.warm_process(exercise, release, settings)
+        if zygote is not None:
+            zygote.wait_ready()  # (its imports are no probe cost)
+        for _ in range(repeat):
+            result = grade_notebook(exercise, notebook, "full_solution", release, cases, expected, variants, settings,
+                                    private_paths=[])
+            seen.setdefault("probe", []).append(result.timings.get("probe", 0.0))
+            seen.setdefault("student_cells", []).append(result.timings.get("student_cells", 0.0))
+            seen.setdefault("score", []).append(result.score)
+    finally:
+        submission_run._read_run = real_read
+    return seen
+
+
+def reference_case_seconds(exercise, cases) -> dict:
+    from autograder.references import call_probe, pin_threads, reference_module
+
+    pin_threads()
+    namespace = dict(vars(reference_module(exercise)))
+    seconds = {}
+    for case in cases:
+        call_probe(exercise, case, namespace)  # (warm: models loaded, functions traced)
+        started = time.perf_counter()
+        call_probe(exercise, case, namespace)
+        seconds[case.id] = time.perf_counter() - started
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--assignments", nargs="*", default=list(registered_exercises()))
+    parser.add_argument("--repeat", type=int, default=2, help="sandbox runs per assignment (median)")
+    parser.add_argument("--json", default=None, metavar="FILE")
+    args = parser.parse_args()
+    header("Probe cost per hidden case: in the sandbox (full example solution) and the reference in this process")
+    import xaikit  # noqa: F401  (torch and triton before TensorFlow)
+    from autograder.checks import Exercise
+    from autograder.config import load_settings
+    from autograder.references import choose_hidden_set, pin_threads
+
+    settings = load_settings(ROOT)
+    out = {"date": time.strftime("%Y-%m-%d %H:%M"), "load": os.getloadavg()[0], "exercises": {}}
+    for name in args.assignments:
+        exercise = Exercise(name)
+        pin_threads()
+        seed, (cases, expected, variants) = choose_hidden_set(exercise, SECRET, 0)
+        notebook = ROOT / "examples" / "submissions" / "full_solution" / name / f"{name}.ipynb"
+        sandbox = sandbox_case_seconds(exercise, notebook, cases, expected, variants, settings, args.repeat)
+        reference = reference_case_seconds(exercise, cases)
+        median = {key: statistics.median(values) for key, values in sandbox.items()}
+        probe = median.get("probe", 0.0)
+        per_case = sum(median.get(case.id, 0.0) for case in cases)
+        print(f"\n{name}: {len(cases)} hidden cases; probe cell {probe:.3f} s in the sandbox (cases {per_case:.3f} s, "
+              f"fixed part {probe - per_case:.3f} s: loading the cases, the watch, writing); student cells "
+              f"{median.get('student_cells', 0.0):.3f} s; score {median.get('score', 0):g}")
+        print(f"  {'case':<28} {'probe':<22} {'sandbox ms':>10} {'reference ms':>12} {'ratio':>6}")
+        rows = {}
+        for case in cases:
+            in_sandbox, ours = median.get(case.id, float("nan")), reference[case.id]
+            rows[case.id] = {"probe": case.probe, "sandbox": round(in_sandbox, 4), "reference": round(ours, 4),
+                             "label": case.label}
+            print(f"  {case.id:<28} {case.probe:<22} {1000 * in_sandbox:>10.1f} {1000 * ours:>12.1f} "
+                  f"{in_sandbox / ours if ours else float('nan'):>6.1f}")
+        steps = {case.id: case.inputs.get("steps") for case in cases if isinstance(case.inputs, dict)
+                 and case.inputs.get("steps")}
+        if steps:
+            print("  per optimisation step (sandbox): " + ", ".join(
+                f"{case_id} {1000 * median.get(case_id, 0.0) / (count * (2 if 'repeat' in case_id else 1)):.1f} ms "
+                f"x {count}{' x 2 calls' if 'repeat' in case_id else ''}" for case_id, count in steps.items()))
+        out["exercises"][name] = {"probe": round(probe, 3), "cases_total": round(per_case, 3),
+                                  "student_cells": round(median.get("student_cells", 0.0), 3), "cases": rows,
+                                  "steps": steps}
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+        print(f"\nresult: {args.json}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
