@@ -1,4 +1,4 @@
-"""Reference partial dependence (brute force), and the known-wrong variants."""
+"""Reference partial dependence (brute force), ICE curves and first-order ALE, and the known-wrong variants."""
 
 from __future__ import annotations
 
@@ -60,6 +60,52 @@ def _tile_template(X, repeats):
 
         return pd.DataFrame(np.zeros((len(X) * repeats, X.shape[1])), columns=X.columns)
     return None
+
+
+def ice_curves(model, X, feature, grid, centered=False):
+    """One curve per row of X: result[i, k] is the prediction for row i with ``feature`` set to grid[k]
+    (one batched predict); ``centered``: each curve minus its own value at grid[0] (c-ICE)."""
+    column = _column(X, feature)
+    data = _as_array(X)
+    grid = np.asarray(grid, dtype=np.float64)
+    stacked = np.tile(data, (len(grid), 1))
+    stacked[:, column] = np.repeat(grid, len(data))
+    curves = _predict(model, stacked, _tile_template(X, len(grid))).reshape(len(grid), len(data)).T
+    return curves - curves[:, :1] if centered else curves
+
+
+def _ale_parts(model, X, feature, edges):
+    """Per interval k = 1..K of ``edges`` (rows with z_{k-1} < x <= z_k; the first also takes x = z_0): its row
+    count n_k and its local effect, the mean over its rows of f(z_k, x_i) - f(z_{k-1}, x_i)."""
+    column = _column(X, feature)
+    data = _as_array(X)
+    interval = np.clip(np.searchsorted(edges, data[:, column], side="left"), 1, len(edges) - 1)
+    lower, upper = data.copy(), data.copy()
+    lower[:, column] = edges[interval - 1]
+    upper[:, column] = edges[interval]
+    predictions = _predict(model, np.vstack([lower, upper]), _tile_template(X, 2))
+    difference = predictions[len(data):] - predictions[:len(data)]
+    counts = np.bincount(interval, minlength=len(edges))[1:]
+    with np.errstate(invalid="ignore", divide="ignore"):  # (an empty interval: NaN, never in the cases)
+        local = np.bincount(interval, weights=difference, minlength=len(edges))[1:] / counts
+    return counts, local
+
+
+def _quantile_edges(X, feature, bins):
+    return np.unique(np.quantile(_as_array(X)[:, _column(X, feature)], np.linspace(0, 1, bins + 1)))
+
+
+def _centred(uncentred, counts):
+    """Apley & Zhu: minus the uncentred effect averaged over the rows, each at the upper edge of its interval."""
+    return uncentred - np.sum(counts * uncentred[1:]) / np.sum(counts)
+
+
+def ale_1d(model, X, feature, bins):
+    """First-order accumulated local effects on the quantile edges of ``feature`` (Apley & Zhu 2020):
+    ``(edges, ale)``, ``ale[k]`` the centred accumulated effect at ``edges[k]``."""
+    edges = _quantile_edges(X, feature, bins)
+    counts, local = _ale_parts(model, X, feature, edges)
+    return edges, _centred(np.concatenate([[0.0], np.cumsum(local)]), counts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,6 +180,105 @@ def mutates_input_2d(model, X, features, grid_a, grid_b):
     return result
 
 
+def ice_transposed(model, X, feature, grid, centered=False):
+    # One row per grid value (the stacked predictions reshaped without the transpose).
+    return ice_curves(model, X, feature, grid, centered).T
+
+
+def ice_centred_at_mean(model, X, feature, grid, centered=False):
+    # Centres each curve at its own mean over the grid instead of at its value at grid[0].
+    curves = ice_curves(model, X, feature, grid)
+    return curves - curves.mean(axis=1, keepdims=True) if centered else curves
+
+
+def ice_centered_ignored(model, X, feature, grid, centered=False):
+    return ice_curves(model, X, feature, grid)
+
+
+def ice_pdp_returned(model, X, feature, grid, centered=False):
+    # The mean of the curves (the PDP), not the curves.
+    return ice_curves(model, X, feature, grid, centered).mean(axis=0)
+
+
+def ice_mutates_input(model, X, feature, grid, centered=False):
+    curves = []
+    for value in np.asarray(grid, dtype=np.float64):
+        X[feature] = value  # the caller's X
+        curves.append(np.asarray(model.predict(X), dtype=np.float64))
+    curves = np.array(curves).T
+    return curves - curves[:, :1] if centered else curves
+
+
+def _interval_of_rows(X, feature, edges):
+    x = _as_array(X)[:, _column(X, feature)]
+    return np.clip(np.searchsorted(edges, x, side="left"), 1, len(edges) - 1)
+
+
+def ale_mplot(model, X, feature, bins):
+    # The M-plot: at each edge the mean prediction of the rows in the interval below it (z_0: the first's),
+    # centred like ALE. It mixes in the effect of every feature correlated with this one.
+    edges = _quantile_edges(X, feature, bins)
+    interval = _interval_of_rows(X, feature, edges)
+    predictions = _predict(model, _as_array(X), X)
+    counts = np.bincount(interval, minlength=len(edges))[1:]
+    means = np.bincount(interval, weights=predictions, minlength=len(edges))[1:] / counts
+    return edges, _centred(np.concatenate([means[:1], means]), counts)
+
+
+def ale_all_rows(model, X, feature, bins):
+    # Every row in every interval: the local effects become differences of the PDP, f(z_k) - f(z_{k-1})
+    # averaged over all rows.
+    edges = _quantile_edges(X, feature, bins)
+    counts, _ = _ale_parts(model, X, feature, edges)
+    pdp = partial_dependence_1d(model, X, feature, edges)
+    return edges, _centred(pdp - pdp[0], counts)
+
+
+def ale_not_accumulated(model, X, feature, bins):
+    # The local effect of each interval, not their running sum.
+    edges = _quantile_edges(X, feature, bins)
+    counts, local = _ale_parts(model, X, feature, edges)
+    return edges, _centred(np.concatenate([[0.0], local]), counts)
+
+
+def ale_uniform_edges(model, X, feature, bins):
+    # Equal-width intervals between the smallest and the largest value instead of quantiles.
+    x = _as_array(X)[:, _column(X, feature)]
+    edges = np.linspace(x.min(), x.max(), bins + 1)
+    counts, local = _ale_parts(model, X, feature, edges)
+    return edges, _centred(np.concatenate([[0.0], np.cumsum(local)]), counts)
+
+
+def ale_left_closed(model, X, feature, bins):
+    # Intervals [z_(k-1), z_k) (np.digitize without right=True): a row on an interior edge lands one interval higher.
+    edges = _quantile_edges(X, feature, bins)
+    x = _as_array(X)[:, _column(X, feature)]
+    interval = np.clip(np.digitize(x, edges), 1, len(edges) - 1)
+    data = _as_array(X)
+    column = _column(X, feature)
+    lower, upper = data.copy(), data.copy()
+    lower[:, column] = edges[interval - 1]
+    upper[:, column] = edges[interval]
+    predictions = _predict(model, np.vstack([lower, upper]), _tile_template(X, 2))
+    difference = predictions[len(data):] - predictions[:len(data)]
+    counts = np.bincount(interval, minlength=len(edges))[1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        local = np.bincount(interval, weights=difference, minlength=len(edges))[1:] / counts
+    return edges, _centred(np.concatenate([[0.0], np.cumsum(local)]), counts)
+
+
+def ale_not_centred(model, X, feature, bins):
+    edges = _quantile_edges(X, feature, bins)
+    _, local = _ale_parts(model, X, feature, edges)
+    return edges, np.concatenate([[0.0], np.cumsum(local)])
+
+
+def ale_unweighted_centring(model, X, feature, bins):
+    # Centred by the plain mean of the K+1 values instead of the mean over the rows.
+    edges, uncentred = ale_not_centred(model, X, feature, bins)
+    return edges, uncentred - uncentred.mean()
+
+
 VARIANTS = {
     "ice_instead_of_mean": {"partial_dependence_1d": ice_instead_of_mean},
     "mean_over_wrong_axis": {"partial_dependence_1d": mean_over_wrong_axis},
@@ -143,4 +288,16 @@ VARIANTS = {
     "transposed_2d": {"partial_dependence_2d": transposed_2d},
     "swapped_features_2d": {"partial_dependence_2d": swapped_features_2d},
     "mutates_input_2d": {"partial_dependence_2d": mutates_input_2d},
+    "ice_transposed": {"ice_curves": ice_transposed},
+    "ice_centred_at_mean": {"ice_curves": ice_centred_at_mean},
+    "ice_centered_ignored": {"ice_curves": ice_centered_ignored},
+    "ice_pdp_returned": {"ice_curves": ice_pdp_returned},
+    "ice_mutates_input": {"ice_curves": ice_mutates_input},
+    "ale_mplot": {"ale_1d": ale_mplot},
+    "ale_all_rows": {"ale_1d": ale_all_rows},
+    "ale_not_accumulated": {"ale_1d": ale_not_accumulated},
+    "ale_uniform_edges": {"ale_1d": ale_uniform_edges},
+    "ale_left_closed": {"ale_1d": ale_left_closed},
+    "ale_not_centred": {"ale_1d": ale_not_centred},
+    "ale_unweighted_centring": {"ale_1d": ale_unweighted_centring},
 }

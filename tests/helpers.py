@@ -87,6 +87,18 @@ def assert_example_verdicts(entry: dict, points: dict, mistakes: dict) -> None:
             assert verdict["message_key"] == "passed"
 
 
+def auto_points(name: str) -> float:
+    """The autograded points of an assignment: the nbgrader points of the release notebook's test cells (so that
+    a test expecting full marks follows the notebook when a task is added)."""
+    import nbformat
+
+    from autograder.config import PROJECT_ROOT
+
+    nb = nbformat.read(PROJECT_ROOT / "release" / name / f"{name}.ipynb", as_version=4)
+    return sum(float(cell.metadata["nbgrader"].get("points", 0)) for cell in nb.cells
+               if cell.metadata.get("nbgrader", {}).get("grade") and not cell.metadata["nbgrader"].get("solution"))
+
+
 def entry_score(entry: dict) -> float:
     """Points of one report entry: its check rows (keys starting with ``_`` are notes, flags, timings)."""
     return sum(v["score"] for k, v in entry.items() if not k.startswith("_"))

@@ -88,8 +88,9 @@ def test_exports_refuse_totals_that_still_wait_for_hand_grades(course, tmp_path,
             main(["export", "pdp", "--output", str(course.output), option, str(target)])
         assert not target.exists()
     err = capsys.readouterr().err
-    assert "pdp: 5 Antwort(en) von 2 Studierenden warten noch" in err
-    assert "p1001 (answer_lstat, answer_models, answer_regions)" in err and "p1002 (answer_lstat, answer_models)" in err
+    assert "pdp: 7 Antwort(en) von 2 Studierenden warten noch" in err
+    assert ("p1001 (answer_lstat, answer_models, answer_pdp_lies, answer_regions)" in err
+            and "p1002 (answer_lstat, answer_models, answer_pdp_lies)" in err)
 
 
 @pytest.mark.parametrize("language", ["de", "en"])
@@ -111,17 +112,17 @@ def test_moodle_round_trip_archive_in_grading_worksheet_out(course, tmp_path, la
     anna, joerg = rows[f"{prefix}1001"], rows[f"{prefix}1002"]
     grade, comments = strings["gradenoun"], strings["feedbackcomments"]
     assert anna[strings["fullname"]] == "Anna Schmidt" and joerg[strings["fullname"]] == "Jörg Müller"
-    assert parse_moodle_number(anna[grade], language) == 8.0  # 8 automatic, the 10 by hand still to come
-    assert parse_moodle_number(anna[strings["maxgrade"]], language) == 18.0
-    assert parse_moodle_number(joerg[grade], language) == 6.5  # 5 autograded + 1.5 by hand: the gradebook's total
+    assert parse_moodle_number(anna[grade], language) == 14.0  # 14 automatic, the 13 by hand still to come
+    assert parse_moodle_number(anna[strings["maxgrade"]], language) == 27.0
+    assert parse_moodle_number(joerg[grade], language) == 12.5  # 11 autograded + 1.5 by hand: the gradebook's total
     assert ("," in joerg[grade]) == (language == "de")
     if language == "de":
         assert "falsche Achse" in joerg[comments] and "pdp_1d.values" in joerg[comments]
         assert "Alle automatischen Prüfungen bestanden" in anna[comments]
-        assert joerg[comments].startswith("<p>Vorläufige Bewertung: 2 Bewertung(en) von Hand stehen noch aus.</p>")
+        assert joerg[comments].startswith("<p>Vorläufige Bewertung: 3 Bewertung(en) von Hand stehen noch aus.</p>")
         assert "Frage 2 (3 Punkte): Regionen des 2-D-PDP: 1,5 von 3 Punkten" in joerg[comments]
     else:
-        assert joerg[comments].startswith("<p>Provisional grade: 2 hand grade(s) still to come.</p>")
+        assert joerg[comments].startswith("<p>Provisional grade: 3 hand grade(s) still to come.</p>")
     assert joerg[strings["lastmodifiedgrade"]] and joerg[strings["gradecanbechanged"]] == strings["yes"]
     assert joerg[strings["status"]] == strings["submissionstatus_submitted"]
 
@@ -131,9 +132,9 @@ def test_grades_csv_and_mistakes_csv(course, tmp_path):
     assert main(["export", "--output", str(course.output), "--csv", str(target), "--allow-incomplete"]) == 0
     rows = {r["student_id"]: r for r in csv.DictReader(target.open(encoding="utf-8"))}
     assert set(rows) >= {"p1001", "p1002"}
-    assert float(rows["p1002"]["pdp"]) == 6.5 and float(rows["p1002"]["total"]) == 6.5
-    assert float(rows["p1001"]["pdp"]) == 8.0 and rows["p1001"]["last_name"] == "Schmidt"
-    assert rows["p1001"]["hand_grades_pending"] == "pdp:3" and rows["p1002"]["hand_grades_pending"] == "pdp:2"
+    assert float(rows["p1002"]["pdp"]) == 12.5 and float(rows["p1002"]["total"]) == 12.5
+    assert float(rows["p1001"]["pdp"]) == 14.0 and rows["p1001"]["last_name"] == "Schmidt"
+    assert rows["p1001"]["hand_grades_pending"] == "pdp:4" and rows["p1002"]["hand_grades_pending"] == "pdp:3"
     assert rows.get("p1006", {}).get("pdp", "") == ""  # collected but not graded: no score, not zero
     checks = list(csv.DictReader((tmp_path / "grades_checks.csv").open(encoding="utf-8")))
     wrong_axis = [r for r in checks if r["message_key"] == "mean_over_wrong_axis"]
@@ -151,7 +152,7 @@ def test_gradescope_results_follow_the_documented_format(course, tmp_path):
     for path in files:
         validate_gradescope(json.loads(path.read_text()))
     joerg = json.loads((tmp_path / "pdp" / "p1002" / "results.json").read_text())
-    assert joerg["score"] == 5.0 and joerg["extra_data"]["max_score"] == 8.0
+    assert joerg["score"] == 11.0 and joerg["extra_data"]["max_score"] == 14.0
     failed = {t["name"]: t for t in joerg["tests"] if t["status"] == "failed"}
     assert set(failed) == {"1-D PDP of a linear model (known exactly) (pdp_1d.linear_exact)",
                            "1-D PDP of random forest, gradient boosting and a model with an interaction (pdp_1d.values)"}

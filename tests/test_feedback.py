@@ -50,9 +50,9 @@ def _png(img):
 def test_page_shows_total_every_check_and_the_named_mistake(graded):
     report, layout = graded
     page = _page(layout, "buggy_axis")
-    total = page.select_one(".total")  # the gradebook's total: 5 autograded, the 10 points of answers still open
-    assert float(total["data-auto-score"]) == 5 and float(total["data-auto-max-score"]) == 8
-    assert float(total["data-score"]) == 5 and float(total["data-max-score"]) == 18 and total["data-pending"] == "3"
+    total = page.select_one(".total")  # the gradebook's total: 11 autograded, the 13 points of answers still open
+    assert float(total["data-auto-score"]) == 11 and float(total["data-auto-max-score"]) == 14
+    assert float(total["data-score"]) == 11 and float(total["data-max-score"]) == 27 and total["data-pending"] == "4"
     sections = {s["data-check"]: s for s in page.select("section.check")}
     assert set(sections) == {k for k in report["buggy_axis"]["pdp"] if not k.startswith("_")}
     for check_id in ("pdp_1d.linear_exact", "pdp_1d.values"):

@@ -228,7 +228,7 @@ def test_hand_grading_resubmission_regrade_and_the_moodle_round_trip(course, for
 
     # --- after the first grading: what waits for a hand grade is shown, blank answers are 0 already -------------
     first = course["first_grading"].stdout
-    assert "Bewertung von Hand: pdp 6 Antwort(en) von 2 Studierenden offen" in first
+    assert "Bewertung von Hand: pdp 8 Antwort(en) von 2 Studierenden offen" in first
     assert "jupyter lab --no-browser --ip 127.0.0.1 --port 8899" in first
     assert client.state("p1003")["answer_lstat"] == (0.0, None, False)  # Eva left the stub: 0, no hand grade
     assert client.comments("p1003")["answer_lstat"]["auto_comment"] == "Keine Antwort abgegeben."
@@ -243,7 +243,7 @@ def test_hand_grading_resubmission_regrade_and_the_moodle_round_trip(course, for
         assert gradebook.find_submission("pdp", "p1001").total_seconds_late == 0
     refused = xaigrade(folder, "export", "pdp", "--moodle", "moodle.csv", check=False)
     assert refused.returncode != 0 and "--allow-incomplete" in refused.stderr and not (folder / "moodle.csv").exists()
-    assert "p1001 (answer_lstat, answer_models, answer_regions)" in refused.stderr
+    assert "p1001 (answer_lstat, answer_models, answer_pdp_lies, answer_regions)" in refused.stderr
 
     # plain nbgrader generate_feedback after xaigrade: made (no --force needed), then current
     made = subprocess.run([NBGRADER, "generate_feedback", "pdp"], cwd=folder, capture_output=True, text=True,
@@ -256,8 +256,9 @@ def test_hand_grading_resubmission_regrade_and_the_moodle_round_trip(course, for
     assert "Content-Security-Policy" in page  # (the configured post_convert_hook: our policy on nbgrader's pages)
 
     # --- hand grading in formgrader -------------------------------------------------------------------------------
-    for student, scores in {"p1001": {"answer_lstat": 3, "answer_regions": 0, "answer_models": 4},
-                            "p1002": {"answer_lstat": 1, "answer_regions": 1.5, "answer_models": 2}}.items():
+    for student, scores in {"p1001": {"answer_lstat": 3, "answer_regions": 0, "answer_models": 4, "answer_pdp_lies": 3},
+                            "p1002": {"answer_lstat": 1, "answer_regions": 1.5, "answer_models": 2,
+                                      "answer_pdp_lies": 1}}.items():
         for name, score in scores.items():
             assert client.grade(student, name, score)["needs_manual_grade"] is False
     client.comment("p1001", "answer_regions", "Keine Antwort auf die Frage nach den Grenzen.")
@@ -265,11 +266,11 @@ def test_hand_grading_resubmission_regrade_and_the_moodle_round_trip(course, for
     client.grade("p1002", "test_pdp_1d", 2)  # an override of the autograded 1 of 4
     assert xaigrade(folder, "feedback").returncode == 0
     pages = {s: page_total(folder / "feedback" / s / "pdp" / "xaigrade.html") for s in ("p1001", "p1002", "p1003")}
-    assert pages == gradebook_totals(folder) == {"p1001": 15.0, "p1002": 10.5, "p1003": 0.0}
+    assert pages == gradebook_totals(folder) == {"p1001": 24.0, "p1002": 17.5, "p1003": 0.0}
     soup = BeautifulSoup((folder / "feedback" / "p1002" / "pdp" / "xaigrade.html").read_text(), "html.parser")
     assert "Ohne Zahlen." in soup.select_one("section.answer[data-cell=answer_lstat]").text
     assert soup.select_one("li.override[data-cell=test_pdp_1d]")
-    assert nbgrader_total(folder / "feedback" / "p1002" / "pdp" / "pdp.html") == 10.5
+    assert nbgrader_total(folder / "feedback" / "p1002" / "pdp" / "pdp.html") == 17.5
 
     # --- resubmissions: Anna changes one answer and keeps the others; Jörg fixes his code, keeps his answers --------
     anna = notebook("full_solution")
@@ -320,13 +321,13 @@ def test_hand_grading_resubmission_regrade_and_the_moodle_round_trip(course, for
     assert made["success"], made.get("error")
     for page in (folder / "feedback" / "p1002" / "pdp" / "xaigrade.html",
                  folder / "autograded" / "p1002" / "pdp" / "xaigrade.html"):
-        assert page_total(page) == 12.5
-    assert nbgrader_total(folder / "feedback" / "p1002" / "pdp" / "pdp.html") == 12.5
+        assert page_total(page) == 19.5
+    assert nbgrader_total(folder / "feedback" / "p1002" / "pdp" / "pdp.html") == 19.5
     xaigrade(folder, "feedback")
 
     # --- one total everywhere ----------------------------------------------------------------------------------------
     totals = gradebook_totals(folder)
-    assert totals == {"p1001": 18.0, "p1002": 12.5, "p1003": 0.0}
+    assert totals == {"p1001": 27.0, "p1002": 19.5, "p1003": 0.0}
     formgrader_scores = {s: client.submissions()[s]["score"] for s in totals}
     exported = xaigrade(folder, "export", "pdp", "--csv", "grades.csv", "--moodle", "moodle-de.csv",
                         "--moodle-zip", "feedback.zip")
@@ -370,7 +371,7 @@ def test_hand_grading_resubmission_regrade_and_the_moodle_round_trip(course, for
             by_student.setdefault(found[0], set()).add(found[2])
         assert by_student == {pid: {"/xaigrade.html", "/pdp.html"} for pid in participant.values()}
         zipped = handle.read("Anna Schmidt_1001_assignfeedback_file_/xaigrade.html").decode()
-    assert float(BeautifulSoup(zipped, "html.parser").select_one(".total")["data-score"]) == 18.0
+    assert float(BeautifulSoup(zipped, "html.parser").select_one(".total")["data-score"]) == 27.0
 
     # --- one student regraded (nbgrader's --student), and the next plain run grades nobody again -------------------
     single = xaigrade(folder, "grade", "pdp", "--student", "p1003").stdout
@@ -417,7 +418,8 @@ def test_formgraders_submission_page_after_xaigrade_in_headless_chromium(course,
     assert page.find("a", href="xaigrade.html")  # the link cell xaigrade puts first
     assert "pdp_1d.linear_exact" in page.text and "✔ 2/2  pdp_2d.values" in page.text  # xaigrade's verdicts
     boxes = {box["id"]: box for box in page.select("input.score")}
-    assert set(boxes) == {"test_pdp_1d", "test_pdp_2d", "answer_lstat", "answer_regions", "answer_models"}
+    assert set(boxes) == {"test_pdp_1d", "test_pdp_2d", "test_ice", "test_ale", "answer_lstat", "answer_regions",
+                          "answer_models", "answer_pdp_lies"}
     assert "needs_manual_grade" in boxes["answer_models"]["class"]  # set by formgrader's script from the API
     assert "needs_manual_grade" not in boxes["answer_lstat"]["class"]
     assert not re.search(r"Traceback|FileNotFoundError|public_checks.npz fehlt", page.text)

@@ -19,12 +19,17 @@ from autograder.config import PROJECT_ROOT, load_settings
 
 EXAMPLES = PROJECT_ROOT / "examples" / "submissions"
 ALL_PDP = {"pdp_1d.linear_exact": 1, "pdp_1d.values": 2, "pdp_1d.input_unchanged": 1,
-           "pdp_2d.shape": 1, "pdp_2d.values": 2, "pdp_2d.input_unchanged": 1}
+           "pdp_2d.shape": 1, "pdp_2d.values": 2, "pdp_2d.input_unchanged": 1,
+           "ice.values": 1, "ice.centered": 1, "ice.input_unchanged": 1,
+           "ale.edges": 1, "ale.differences": 1, "ale.centred": 1}
+AUTO = sum(ALL_PDP.values())  # 14 automatic points
+MANUAL = 13  # four written answers: 3 + 3 + 4 + 3
 EXPECTED = {
     "full_solution": {},
     "buggy_axis": {"pdp_1d.linear_exact": "mean_over_wrong_axis", "pdp_1d.values": "mean_over_wrong_axis"},
     "buggy_transposed": {"pdp_1d.input_unchanged": "input_mutated", "pdp_2d.shape": "transposed_2d",
                          "pdp_2d.values": "transposed_2d"},
+    "buggy_ale_all_rows": {"ale.differences": "ale_all_rows", "ale.centred": "ale_all_rows"},
 }
 
 
@@ -40,7 +45,7 @@ def graded(tmp_path_factory):
     """One batch: the examples plus broken submissions, graded once for all tests here."""
     root = tmp_path_factory.mktemp("course")
     submissions = root / "submitted"
-    for student in ["full_solution", "blank_release", "buggy_axis", "buggy_transposed"]:
+    for student in ["full_solution", "blank_release", "buggy_axis", "buggy_transposed", "buggy_ale_all_rows"]:
         _copy_example(student, submissions)
     (submissions / "corrupt" / "pdp").mkdir(parents=True)
     (submissions / "corrupt" / "pdp" / "pdp.ipynb").write_text('{"cells": [ this is not json')
@@ -89,7 +94,7 @@ def test_corrupt_notebook_is_reported_and_the_batch_goes_on(graded):
 
 def test_deleted_test_cell_is_restored_flagged_and_graded(graded):
     entry = graded[0]["deleted_test_cell"]["pdp"]
-    assert sum(entry[c]["score"] for c in ALL_PDP) == 8
+    assert sum(entry[c]["score"] for c in ALL_PDP) == AUTO
     assert any("test_pdp_1d" in note and "ersetzt" in note for note in entry["_notes"])
 
 
@@ -106,15 +111,16 @@ def test_scores_are_in_nbgraders_gradebook_and_export(graded):
 
     _, layout, _ = graded
     with Gradebook(layout.db_url) as gradebook:
-        assert gradebook.find_submission("pdp", "full_solution").score == 8
-        assert gradebook.find_submission("pdp", "buggy_transposed").score == 4
-        assert gradebook.find_submission("pdp", "full_solution").max_score == 18  # 8 auto + 10 manual
+        assert gradebook.find_submission("pdp", "full_solution").score == AUTO == 14
+        assert gradebook.find_submission("pdp", "buggy_transposed").score == AUTO - 4
+        assert gradebook.find_submission("pdp", "buggy_ale_all_rows").score == AUTO - 2
+        assert gradebook.find_submission("pdp", "full_solution").max_score == AUTO + MANUAL == 27
     out = layout.output / "grades.csv"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "export", f"--db={layout.db_url}",
                     f"--to={out}"], check=True, cwd=layout.output, env=env, capture_output=True)
     rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(out.open())}
-    assert float(rows[("pdp", "buggy_axis")]["raw_score"]) == 5.0
+    assert float(rows[("pdp", "buggy_axis")]["raw_score"]) == AUTO - 3
 
 
 def test_manual_scores_survive_regrading_and_finished_work_is_not_regraded(graded):
@@ -133,7 +139,7 @@ def test_manual_scores_survive_regrading_and_finished_work_is_not_regraded(grade
     assert "full_solution" in seen
     with Gradebook(layout.db_url) as gradebook:
         assert gradebook.find_grade("answer_regions", "pdp", "pdp", "full_solution").manual_score == 1.5
-        assert gradebook.find_submission("pdp", "full_solution").score == 9.5
+        assert gradebook.find_submission("pdp", "full_solution").score == AUTO + 1.5
 
 
 def test_autograded_notebook_and_feedback_page_are_written(graded):
@@ -157,7 +163,7 @@ def test_xaigrade_check_passes_a_correct_notebook_and_explains_a_wrong_one(tmp_p
     shutil.copy(PROJECT_ROOT / "release" / "pdp" / "public_checks.npz", good.parent)
     result = _check(good)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("✔") >= 6
+    assert result.stdout.count("✔") >= len(ALL_PDP)
     bad = tmp_path / "bad" / "pdp.ipynb"
     bad.parent.mkdir()
     shutil.copy(EXAMPLES / "buggy_axis" / "pdp" / "pdp.ipynb", bad)

@@ -20,7 +20,15 @@ from autograder.nbgrader_bridge import (graded_cells, hand_grades, pending_hand_
 
 RELEASE_NB = PROJECT_ROOT / "release" / "pdp" / "pdp.ipynb"
 FULL = PROJECT_ROOT / "examples" / "submissions" / "full_solution" / "pdp" / "pdp.ipynb"
-AUTO = {"test_pdp_1d": 4.0, "test_pdp_2d": 4.0}
+def _full_auto_scores() -> dict[str, float]:
+    """Each test cell of the release at its full points (the notebook decides which there are)."""
+    nb = nbformat.read(PROJECT_ROOT / "release" / "pdp" / "pdp.ipynb", as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")}
+
+
+AUTO = _full_auto_scores()
+AUTO_TOTAL = sum(AUTO.values())
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +95,9 @@ def test_an_unchanged_or_empty_answer_gets_0_points_and_a_comment_without_waitin
     assert cells["answer_lstat"]["blank"] and cells["answer_regions"]["blank"]  # stub as released; emptied
     assert not cells["answer_models"]["blank"]
     record_scores(db, "pdp", "pdp", "s", AUTO, cells, None, "de")
-    assert flags(db) == {"test_pdp_1d": (4.0, None, False), "answer_lstat": (0.0, None, False),
-                         "test_pdp_2d": (4.0, None, False), "answer_regions": (0.0, None, False),
-                         "answer_models": (None, None, True)}
+    assert flags(db) == {**{task: (points, None, False) for task, points in AUTO.items()},
+                         "answer_lstat": (0.0, None, False), "answer_regions": (0.0, None, False),
+                         "answer_pdp_lies": (0.0, None, False), "answer_models": (None, None, True)}
     comments = hand_grades(db, "pdp", "s")["comments"]
     assert comments["answer_lstat"]["auto"] == "Keine Antwort abgegeben." and comments["answer_models"]["auto"] is None
     assert pending_hand_grades(db) == {"pdp": {"s": ["answer_models"]}}
@@ -110,9 +118,9 @@ def test_a_resubmission_flags_the_hand_grade_of_the_changed_answer_and_keeps_the
             cell.source = "Jetzt eine echte Antwort: rechts unten die höchsten Werte."
     review = record_scores(db, "pdp", "pdp", "s", AUTO, graded_cells(again), state(first), "de")
     assert review == [{"cell": "answer_regions", "why": "answer_changed", "manual": 0.0, "blank": False}]
-    assert flags(db) == {"test_pdp_1d": (4.0, None, False), "answer_lstat": (None, 3.0, False),
-                         "test_pdp_2d": (4.0, None, False), "answer_regions": (None, 0.0, True),
-                         "answer_models": (None, 2.0, False)}
+    assert flags(db) == {**{task: (points, None, False) for task, points in AUTO.items()},
+                         "answer_lstat": (None, 3.0, False), "answer_regions": (None, 0.0, True),
+                         "answer_pdp_lies": (0.0, None, False), "answer_models": (None, 2.0, False)}
     assert pending_hand_grades(db) == {"pdp": {"s": ["answer_regions"]}}
     # regrading the same notebook once more changes nothing (the flag stays until formgrader resolves it)
     assert record_scores(db, "pdp", "pdp", "s", AUTO, graded_cells(again), state(again), "de") == []
@@ -196,8 +204,8 @@ def test_the_page_shows_hand_points_and_comments_next_to_the_automatic_ones_and_
                                         hand=hand_grades(db, "pdp", "s"), release=release)
     soup = BeautifulSoup(page.read_text(), "html.parser")
     total = soup.select_one(".total")
-    assert (total["data-score"], total["data-max-score"], total["data-pending"]) == ("8", "18", "2")
-    assert total.text.startswith("Vorläufig: 8 von 18 Punkten")
+    assert (total["data-score"], total["data-max-score"], total["data-pending"]) == (f"{AUTO_TOTAL:g}", "27", "2")
+    assert total.text.startswith(f"Vorläufig: {AUTO_TOTAL:g} von 27 Punkten")
     answers = {s["data-cell"]: s for s in soup.select("section.answer")}
     assert answers["answer_regions"].select_one("h3").text == "Frage 2 (3 Punkte): Regionen des 2-D-PDP"
     assert "Keine Antwort abgegeben." in answers["answer_regions"].text  # unanswered: 0 points, said so
@@ -207,14 +215,14 @@ def test_the_page_shows_hand_points_and_comments_next_to_the_automatic_ones_and_
     assert feedback.refresh_page(page, hand_grades(db, "pdp", "s"), exercise, release, "de")
     soup = BeautifulSoup(page.read_text(), "html.parser")
     total = soup.select_one(".total")
-    assert (total["data-score"], total["data-hand-score"], total["data-pending"]) == ("14.5", "6.5", "0")
-    assert total.text == "Gesamt: 14,5 von 18 Punkten" and "von Hand bewertet: 6,5 von 10" in soup.text
+    assert (total["data-score"], total["data-hand-score"], total["data-pending"]) == (f"{AUTO_TOTAL + 6.5:g}", "6.5", "0")
+    assert total.text == f"Gesamt: {AUTO_TOTAL + 6.5:g} von 27 Punkten".replace(".", ",") and "von Hand bewertet: 6,5 von 13" in soup.text
     lstat = soup.select_one("section.answer[data-cell=answer_lstat]")
     assert lstat.select_one(".points").text == "2,5 / 3 Punkte"
     assert lstat.select_one(".comment").text == "Zahlen fehlen <script>alert(1)</script>" and not soup.select("script")
     assert len(soup.select("section.check")) == len(exercise.checks)  # the automatic part as graded
     english = feedback.render_page(_result(), exercise, "en", hand=hand_grades(db, "pdp", "s"), release=release)
-    assert "Total: 14.5 of 18 points" in english and "graded by hand: 6.5 of 10" in english
+    assert f"Total: {AUTO_TOTAL + 6.5:g} of 27 points" in english and "graded by hand: 6.5 of 13" in english
 
 
 # --- Moodle: the worksheet and the feedback zip as Moodle's importers read them -------------------------------

@@ -274,7 +274,8 @@ def test_the_feedback_page_of_a_graded_example_names_tasks_not_test_cells(langua
     page = BeautifulSoup(feedback.render_page(SubmissionResult("s", "pdp", list(verdicts.values())), exercise,
                                               language), "html.parser")
     headings = [h.text for h in page.select("h2.task")]
-    assert [h.split(":")[0] for h in headings] == [f"{word} 1", f"{word} 2"]
+    assert len(headings) == len(exercise.tasks) >= 2
+    assert all(h.split(":")[0].split()[0] == word and h.split(":")[0].split()[1].isdigit() for h in headings), headings
     assert headings == [exercise.task_title(task, language) for task in exercise.tasks]
     assert "test_" not in page.text
 

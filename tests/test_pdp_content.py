@@ -23,7 +23,7 @@ import pytest  # noqa: E402
 from sklearn.inspection import PartialDependenceDisplay, partial_dependence  # noqa: E402
 
 from autograder.config import PROJECT_ROOT  # noqa: E402
-from reference_solutions.pdp import partial_dependence_1d, partial_dependence_2d  # noqa: E402
+from reference_solutions.pdp import ale_1d, ice_curves, partial_dependence_1d, partial_dependence_2d  # noqa: E402
 
 NOTEBOOK = PROJECT_ROOT / "source" / "pdp" / "pdp.ipynb"
 
@@ -294,3 +294,68 @@ def test_the_points_the_texts_quote(nb, m):
         assert re.search(rf"\({grade['points']} Punkte\)", question), question
         breakdown = re.search(r"Musterantwort \(Bewertung: (.*?);", cell.source, re.DOTALL).group(1)
         assert sum(int(n) for n in re.findall(r"(\d) Punkte?\b", breakdown)) == grade["points"], breakdown
+
+
+# --- Aufgabe 4 and 5: ICE, ALE and the grid beyond the data (Frage 4, "Wann lügt der PDP?") ----------------------
+
+def demo_cell(nb, marker: str) -> str:
+    return next(c.source for c in nb["cells"] if marker in c.source and c.metadata.get("xaigrade", {}).get("demo"))
+
+
+def test_answer_pdp_lies_hidden_differences(nb, m):
+    """The ICE example: RM 6 -> 7.5 per district, lower vs upper third of LSTAT, against the 2-D PDP at their medians."""
+    demo = demo_cell(nb, 'ice_curves(forest, X_train, "RM", [6.0, 7.5])')
+    assert 'quantile([1 / 3, 2 / 3])' in demo and '("RM", "LSTAT"), [6.0, 7.5], medians)' in demo
+    assert "unteres LSTAT-Drittel" in demo and "2-D-PDP, RM 6 → 7,5 mit LSTAT in allen Bezirken" in demo
+    X_train, forest = m["X_train"], m["forest"]
+    effect = np.diff(ice_curves(forest, X_train, "RM", [6.0, 7.5]), axis=1)[:, 0]
+    low_cut, high_cut = X_train["LSTAT"].quantile([1 / 3, 2 / 3])
+    low, high = (X_train["LSTAT"] <= low_cut).to_numpy(), (X_train["LSTAT"] >= high_cut).to_numpy()
+    np.testing.assert_allclose(effect.mean(), np.diff(partial_dependence_1d(forest, X_train, "RM", [6.0, 7.5]))[0])
+    medians = [X_train["LSTAT"][low].median(), X_train["LSTAT"][high].median()]
+    two_d = partial_dependence_2d(forest, X_train, ("RM", "LSTAT"), [6.0, 7.5], medians)
+    at_low, at_high = two_d[1, 0] - two_d[0, 0], two_d[1, 1] - two_d[0, 1]
+    groups = effect[low].mean() - effect[high].mean()
+    assert at_low - at_high < 0.5 * groups  # "nur zum kleineren Teil"
+    quoted(nb["by_id"]["answer_pdp_lies"], f"Laut PDP hebt `RM` 6 → 7,5 die Vorhersage um ≈ {de(effect.mean(), 1)}",
+           f"unteren `LSTAT`-Drittels steigt sie im Mittel um ≈ {de(effect[low].mean(), 1)}, in denen des oberen um "
+           f"≈ {de(effect[high].mean(), 1)}",
+           f"gibt ≈ {de(at_low, 1)} bei `LSTAT` = {de(medians[0], 1)} % und ≈ {de(at_high, 1)} bei {de(medians[1], 1)} %, "
+           f"einen Unterschied von ≈ {de(at_low - at_high, 1)} statt ≈ {de(groups, 1)}")
+
+
+def test_answer_pdp_lies_pdp_against_ale(nb, m):
+    demo = demo_cell(nb, "ale_1d(forest, X_train")
+    assert 'ale_1d(forest, X_train, "LSTAT", 10)' in demo and "np.ptp(pdp_lstat)" in demo and "np.ptp(ale)" in demo
+    X_train, forest = m["X_train"], m["forest"]
+    edges, ale = ale_1d(forest, X_train, "LSTAT", 10)
+    pdp = partial_dependence_1d(forest, X_train, "LSTAT", edges)
+    assert np.ptp(pdp) > np.ptp(ale) + 2
+    many_rooms = X_train["RM"] > 7
+    assert (X_train["LSTAT"][many_rooms].max() < edges[-1])
+    quoted(nb["by_id"]["answer_pdp_lies"],
+           f"Die Spannweite des PDP von `LSTAT` ist ≈ {de(np.ptp(pdp), 1)}, die der ALE-Kurve ≈ {de(np.ptp(ale), 1)}",
+           f"(r ≈ {de(X_train['RM'].corr(X_train['LSTAT']), 2)})",
+           f"`LSTAT` = {de(edges[-1], 1)} % (die oberste Grenze) auch in den {many_rooms.sum()} Bezirken mit mehr als 7 "
+           f"Zimmern ein, obwohl keiner von ihnen einen `LSTAT` über {de(X_train['LSTAT'][many_rooms].max(), 1)} % hat")
+
+
+def test_answer_pdp_lies_beyond_the_data(nb, m):
+    from sklearn.linear_model import LinearRegression
+
+    demo = demo_cell(nb, "grid_wide")
+    assert "grid_wide = np.linspace(2, 12, 41)" in demo and "LinearRegression().fit(X_train, y_train)" in demo
+    X_train = m["X_train"]
+    grid = np.linspace(2, 12, 41)
+    linear = LinearRegression().fit(X_train, m["y_train"])
+    forest_curve = partial_dependence_1d(m["forest"], X_train, "RM", grid)
+    linear_curve = partial_dependence_1d(linear, X_train, "RM", grid)
+    low, high = X_train["RM"].min(), X_train["RM"].max()
+    left, right = forest_curve[grid <= low], forest_curve[grid >= high]
+    assert len(left) >= 3 and len(right) >= 3 and np.ptp(left) == 0 and np.ptp(right) == 0  # "exakt konstant"
+    slope = linear.coef_[X_train.columns.get_loc("RM")]
+    np.testing.assert_allclose(np.diff(linear_curve), slope * np.diff(grid))
+    quoted(nb["by_id"]["answer_pdp_lies"], f"`RM` liegt in `X_train` zwischen {de(low, 1)} und {de(high, 1)}",
+           f"exakt konstant (≈ {de(left[0], 1)} bzw. ≈ {de(right[0], 1)})",
+           f"(+{de(slope, 2)} je Zimmer, ≈ {de(linear_curve[0], 1)} bei `RM` = 2 und ≈ {de(linear_curve[-1], 1)} "
+           "bei `RM` = 12)")

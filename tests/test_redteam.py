@@ -33,7 +33,9 @@ import pytest
 from autograder.batch import Layout, grade_batch
 from autograder.config import PROJECT_ROOT, load_settings
 from autograder.runner.sandbox import cgroup_roots
-from helpers import entry_score
+from helpers import auto_points, entry_score
+
+PDP_POINTS = auto_points("pdp")  # full marks (8 before the ICE/ALE task)
 
 FULL = PROJECT_ROOT / "examples" / "submissions" / "full_solution" / "pdp" / "pdp.ipynb"
 ZERO_1D = "def partial_dependence_1d(model, X, feature, grid):\n    return np.zeros(len(grid))\n"
@@ -373,84 +375,84 @@ def _cases(listener_port, submissions, output, bait=None):
     hidden_patch = base64.b64encode(b"import numpy as np\nnp.allclose = lambda *a, **k: True\n").decode()
     return {
         # --- descriptors (class 1) and the uid of a job
-        "inherited_descriptors": (_with(DESCRIPTOR_ATTACK), 8, None),
+        "inherited_descriptors": (_with(DESCRIPTOR_ATTACK), PDP_POINTS, None),
         # (kill(-1) reaches every process the job's uid may signal but itself and PID 1 of its
         # namespace: nothing else of the job, nothing of the grader or of other jobs)
         "kill_everything_it_can": (_with("import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\n"
-                                         "except OSError as e:\n    print(e)"), 8, "os.kill (-1, 9)"),
+                                         "except OSError as e:\n    print(e)"), PDP_POINTS, "os.kill (-1, 9)"),
         # --- paths the grader reads or changes (class 2) and forged sandbox data (class 3)
         "executed_notebook_is_a_link": (_with(f"import os\nos.symlink({bait['stolen']!r}, 'executed.ipynb')"),
-                                        8, "executed.ipynb"),
+                                        PDP_POINTS, "executed.ipynb"),
         "result_swapped_for_a_link": (_with(_swap_after_probe("linear_1d.npz", f"os.symlink({bait['npz']!r}, 'results/.swap')")),
-                                      6, None),
+                                      PDP_POINTS - 2, None),
         "result_swapped_for_a_fifo": (_with(_swap_after_probe("linear_1d.json", "os.mkfifo('results/.swap')")),
-                                      6, None),
+                                      PDP_POINTS - 2, None),
         "retry_with_links": (_with(f"import os\nos.symlink({bait['target']!r}, 'grab')\n"
                                    f"os.symlink({bait['log_target']!r}, 'sandbox.log')\n"
                                    "open('results', 'w').close()\nos.mkdir('executed.ipynb')"), 0, "Code 1"),
         "forged_status": (_with("import json, os\njson.dump({'timings': {'student_cells': 'boom', 'probe': -1}, "
                                 "'cell_errors': [{'index': 'x', 'error': 5}], 'kernel_deaths': 'many', "
                                 "'warm_kernel': 'yes', 'cell_timeouts': [{'index': 3, 'seconds': 1e308}]}, "
-                                "open('status.json', 'w'))\nos.mkdir('executed.ipynb')"), 8, "ungültig"),
+                                "open('status.json', 'w'))\nos.mkdir('executed.ipynb')"), PDP_POINTS, "ungültig"),
         "fill_the_disk": (_with("import glob, os\nchunk = b'x' * (32 * 2**20)\ntry:\n    for i in range(80):\n"
                                 "        with open(f'fill{i}.bin', 'wb') as handle:\n            handle.write(chunk)\n"
                                 "finally:\n    for name in glob.glob('fill*.bin'):\n        os.remove(name)"),
-                          8, "No space left on device"),
+                          PDP_POINTS, "No space left on device"),
         # --- flags from what ran (class 6)
         "exec_hidden_patch": (_with(f"import base64\nexec(base64.b64decode({hidden_patch!r}))",
-                                    replace={"partial_dependence_1d": ZERO_1D}), 5, "np.allclose"),
-        "hidden_subprocess": (_with("getattr(__import__('subpro' + 'cess'), 'run')(['true'])"), 8, "subprocess.Popen"),
+                                    replace={"partial_dependence_1d": ZERO_1D}), PDP_POINTS - 3, "np.allclose"),
+        "hidden_subprocess": (_with("getattr(__import__('subpro' + 'cess'), 'run')(['true'])"), PDP_POINTS, "subprocess.Popen"),
         "hidden_socket": (_with("_s = __import__('so' + 'cket').socket()\n_s.settimeout(1)\ntry:\n"
                                 f"    _s.connect(('127.0.0.1', {listener_port}))\nexcept OSError:\n    pass"),
-                          8, "socket.connect"),
+                          PDP_POINTS, "socket.connect"),
         "hidden_ctypes": (_with("__import__('ctyp' + 'es').CDLL(None).getpid()\n"
                                 "print('UIDMAP', open('/proc/self/uid_map').read().split())\n"
-                                "print('OOMADJ', open('/proc/self/oom_score_adj').read().strip())"), 8, "ctypes.dlopen"),
-        "library_partial_dependence": (_with(replace={"partial_dependence_1d": library_pd}), 8,
+                                "print('OOMADJ', open('/proc/self/oom_score_adj').read().strip())"), PDP_POINTS, "ctypes.dlopen"),
+        "library_partial_dependence": (_with(replace={"partial_dependence_1d": library_pd}), PDP_POINTS,
                                        "sklearn.inspection.partial_dependence"),
-        # name: (notebook or raw bytes, expected score out of 8, substring expected in notes/flags or None)
+        # name: (notebook or raw bytes, expected score out of PDP_POINTS, substring expected in notes/flags or None)
         "patch_numpy_allclose": (_with("np.allclose = lambda *a, **k: True\n"
                                        "np.testing.assert_allclose = lambda *a, **k: None",
-                                       replace={"partial_dependence_1d": ZERO_1D}), 5, "np.allclose"),
+                                       replace={"partial_dependence_1d": ZERO_1D}), PDP_POINTS - 3, "np.allclose"),
         "patch_torch_allclose": (_with("import torch\ntorch.allclose = lambda *a, **k: True",
                                        replace={"partial_dependence_2d":
                                                 "def partial_dependence_2d(model, X, features, grid_a, grid_b):\n"
-                                                "    return np.zeros((len(grid_a), len(grid_b)))"}), 6, "torch.allclose"),
+                                                "    return np.zeros((len(grid_a), len(grid_b)))"}), PDP_POINTS - 2, "torch.allclose"),
         "redefine_builtins": (_with("import builtins\nbuiltins.AssertionError = Exception\nAssertionError = Exception",
-                                    replace={"partial_dependence_1d": ZERO_1D}), 5, "AssertionError"),
+                                    replace={"partial_dependence_1d": ZERO_1D}), PDP_POINTS - 3, "AssertionError"),
         "import_reference": (_with(replace={"partial_dependence_1d":
                                             "try:\n    from reference_solutions.pdp import partial_dependence_1d\n"
                                             "except ImportError:\n" + "    " + ZERO_1D.replace("\n    ", "\n        ")}),
-                             5, "reference_solutions"),
+                             PDP_POINTS - 3, "reference_solutions"),
         "read_reference_by_path": (_with(replace={"partial_dependence_1d":
                                                   f"try:\n    exec(open({str(PROJECT_ROOT / 'reference_solutions' / 'pdp.py')!r}).read())\n"
                                                   "except OSError:\n    " + ZERO_1D.replace("\n    ", "\n        ")}),
-                                   5, "reference_solutions"),
+                                   PDP_POINTS - 3, "reference_solutions"),
         "read_other_submission": (_with("import glob\nstolen = glob.glob(" + repr(str(submissions) + "/*/pdp/*.ipynb") + ")\n"
-                                        "assert not stolen, stolen"), 8, "submitted"),
+                                        "assert not stolen, stolen"), PDP_POINTS, "submitted"),
         "write_gradebook": (_with("import sqlite3\ncon = sqlite3.connect(" + repr(str(output / "gradebook.db")) + ")\n"
-                                  "con.execute('update grade set auto_score = 100')\ncon.commit()"), 8, "gradebook"),
+                                  "con.execute('update grade set auto_score = 100')\ncon.commit()"), PDP_POINTS, "gradebook"),
         "fake_results_and_disable_probe": (_with("import autograder.runner.probe as p, os, json\n"
                                                  "p.run = lambda *a, **k: None\nos.makedirs('results', exist_ok=True)\n"
                                                  "json.dump({'ok': True}, open('results/linear_1d.json', 'w'))\n"
                                                  "np.savez('results/linear_1d.npz', pd=np.zeros(5), x_unchanged=True)"),
-                                           8, "autograder"),  # (the probe it patched is not the one that runs)
+                                           PDP_POINTS, "autograder"),  # (the probe it patched is not the one that runs)
         "sys_exit_in_solution": (_with(replace={"partial_dependence_1d": nbformat.read(FULL, as_version=4).cells[
             _solution_index(nbformat.read(FULL, as_version=4), "partial_dependence_1d")].source + "\nimport sys\nsys.exit(0)"}),
-                                 8, "sys.exit"),
-        "os_exit_in_cell": (_with("import os\nos._exit(1)"), 8, "Kernel"),
-        "endless_loop": (_with("while True:\n    pass"), 8, "Zeitlimit von 15 s"),
-        "allocate_50_gb": (_with("big = np.ones(50 * 2**30 // 8)"), 8, "MemoryError"),
-        "fork_bomb": (_with("import os\nwhile True:\n    os.fork()"), 8, "os.fork"),
-        "print_1_gb": (_with("for _ in range(1000):\n    print('x' * 10**6)"), 8, None),
+                                 PDP_POINTS, "sys.exit"),
+        "os_exit_in_cell": (_with("import os\nos._exit(1)"), PDP_POINTS, "Kernel"),
+        "endless_loop": (_with("while True:\n    pass"), PDP_POINTS, "Zeitlimit von 15 s"),
+        "allocate_50_gb": (_with("big = np.ones(50 * 2**30 // 8)"), PDP_POINTS, "MemoryError"),
+        "fork_bomb": (_with("import os\nwhile True:\n    os.fork()"), PDP_POINTS, "os.fork"),
+        "print_1_gb": (_with("for _ in range(1000):\n    print('x' * 10**6)"), PDP_POINTS, None),
         "background_process": (_with(f"import subprocess\nsubprocess.Popen(['sleep', '1000', '{MARKER}'], "
-                                     "start_new_session=True)"), 8, "subprocess"),
+                                     "start_new_session=True)"), PDP_POINTS, "subprocess"),
         "network_socket": (_with("import socket\ntry:\n    socket.create_connection(('127.0.0.1', "
                                  f"{listener_port}), timeout=3)\nexcept OSError as e:\n    print('blocked', e)"),
-                           8, "socket"),
-        "deleted_test_cell": (_with(edit=drop_test_cell), 8, "test_pdp_2d"),
-        "edited_test_cell": (_with(edit=blank_test_cell), 8, "test_pdp_1d"),
-        "changed_metadata_and_ids": (_with(edit=unlock_test_cell), 8, "test_pdp_1d"),
+                           PDP_POINTS, "socket"),
+        "deleted_test_cell": (_with(edit=drop_test_cell), PDP_POINTS, "test_pdp_2d"),
+        "edited_test_cell": (_with(edit=blank_test_cell), PDP_POINTS, "test_pdp_1d"),
+        "changed_metadata_and_ids": (_with(edit=unlock_test_cell), PDP_POINTS, "test_pdp_1d"),
         "not_json": (b'{"cells": [}', 0, "kann nicht gelesen werden"),
         "empty_file": (b"", 0, "leere Datei"),
         "other_assignment": (nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
@@ -458,41 +460,42 @@ def _cases(listener_port, submissions, output, bait=None):
                                             "schema_version": 3, "solution": False, "task": False}})]),
                              0, "gehört nicht zur Aufgabe"),
         "returns_nan": (_with(replace={"partial_dependence_1d": "def partial_dependence_1d(model, X, feature, grid):\n"
-                                       "    return np.full(len(grid), np.nan)"}), 5, None),
+                                       "    return np.full(len(grid), np.nan)"}), PDP_POINTS - 3, None),
         "wrong_shape_2d": (_with(replace={"partial_dependence_2d": "def partial_dependence_2d(model, X, features, grid_a, grid_b):\n"
-                                          "    return np.zeros(len(grid_a))"}), 5, None),
+                                          "    return np.zeros(len(grid_a))"}), PDP_POINTS - 3, None),
         "wrong_dtype": (_with(replace={"partial_dependence_1d": "def partial_dependence_1d(model, X, feature, grid):\n"
-                                       "    return ['hoch'] * len(grid)"}), 5, None),
+                                       "    return ['hoch'] * len(grid)"}), PDP_POINTS - 3, None),
         "huge_array": (_with(replace={"partial_dependence_1d": "def partial_dependence_1d(model, X, feature, grid):\n"
-                                      "    return np.ones((len(grid), 3_000_000))"}), 5, None),
-        "patch_tensor_backward": (_with("import torch\ntorch.Tensor.backward = lambda self, *a, **k: None"), 8,
+                                      "    return np.ones((len(grid), 3_000_000))"}), PDP_POINTS - 3, None),
+        "patch_tensor_backward": (_with("import torch\ntorch.Tensor.backward = lambda self, *a, **k: None"), PDP_POINTS,
                                   "torch.Tensor.backward"),
         # --- the second red team (issue 21): namespaces, tamper-evident flags, checks outside the kernel, the
         # zygote's key, CPU
-        "ipc_and_keys_left_behind": (_with(IPC_ATTACK.format(tag=bait["tag"], key=_ipc_key(bait["tag"]))), 8,
+        "ipc_and_keys_left_behind": (_with(IPC_ATTACK.format(tag=bait["tag"], key=_ipc_key(bait["tag"]))), PDP_POINTS,
                                      "ctypes"),
         "key_in_memory": (_with(KEY_ATTACK.format(key_masked=_mask(bait["key"]), control_masked=_mask(bait["control"]))),
-                          8, None),
-        "cpu_hog": (_with(CPU_ATTACK), 8, "os.fork"),
-        "take_over_the_executor": (_with(PTRACE_ATTACK), 8, "ctypes"),
+                          PDP_POINTS, None),
+        "cpu_hog": (_with(CPU_ATTACK), PDP_POINTS, "os.fork"),
+        "take_over_the_executor": (_with(PTRACE_ATTACK), PDP_POINTS, "ctypes"),
         "record_switched_off": (_with("import base64, sys\nsys.modules['_xai' + 'grade_runtime'] = None\n"
                                       "exec(base64.b64decode(" + repr(base64.b64encode(
                                           SWITCH_OFF_PAYLOAD.format(port=listener_port).encode()).decode()) + "))",
-                                      replace={"partial_dependence_1d": library_pd}), 8, "sys.modules"),
-        "record_channel_closed": (_with(CLOSE_RECORD), 8, "Ausführungsbericht"),
-        "record_never_written": (_with(FILL_AFTER_PROBE), 8, "Ausführungsbericht"),
-        "library_in_a_thread": (_with(replace={"partial_dependence_1d": LIBRARY_IN_A_THREAD}), 8,
+                                      replace={"partial_dependence_1d": library_pd}), PDP_POINTS, "sys.modules"),
+        "record_channel_closed": (_with(CLOSE_RECORD), PDP_POINTS, "Ausführungsbericht"),
+        "record_never_written": (_with(FILL_AFTER_PROBE), PDP_POINTS, "Ausführungsbericht"),
+        "library_in_a_thread": (_with(replace={"partial_dependence_1d": LIBRARY_IN_A_THREAD}), PDP_POINTS,
                                 "sklearn.inspection.partial_dependence"),
-        "library_in_a_raw_thread": (_with(replace={"partial_dependence_1d": LIBRARY_IN_A_RAW_THREAD}), 8,
+        "library_in_a_raw_thread": (_with(replace={"partial_dependence_1d": LIBRARY_IN_A_RAW_THREAD}), PDP_POINTS,
                                     "sklearn.inspection.partial_dependence"),
-        "patched_snapshot": (_with(PATCH_SNAPSHOT, replace=MUTATING), 6, "Snapshot.unchanged"),
+        # (the made-up fingerprint fails every input check: the two of the mutating functions and ice.input_unchanged)
+        "patched_snapshot": (_with(PATCH_SNAPSHOT, replace=MUTATING), PDP_POINTS - 3, "Snapshot.unchanged"),
         "detects_grader": (_with(replace={"partial_dependence_1d":
                                           "import os\n_real = None\n"
                                           "def partial_dependence_1d(model, X, feature, grid):\n"
                                           "    if 'xaigrade' in os.getcwd() or 'xaigrade' in os.environ.get('HOME', ''):\n"
                                           "        return np.zeros(len(grid))\n"
                                           "    return np.array([model.predict(X.assign(**{feature: v})).mean() for v in grid])"}),
-                           5, "xaigrade"),
+                           PDP_POINTS - 3, "xaigrade"),
     }
 
 
@@ -902,8 +905,9 @@ def test_a_patched_snapshot_no_longer_saves_a_mutating_function(redteam):
     if "patched_snapshot" not in redteam["cases"]:
         pytest.skip("warm path only (an attack on the checks, not on the sandbox)")
     entry = redteam["report"]["patched_snapshot"]["pdp"]
-    assert entry_score(entry) == 6
-    assert {entry[c]["message_key"] for c in ("pdp_1d.input_unchanged", "pdp_2d.input_unchanged")} == {"input_mutated"}
+    assert entry_score(entry) == PDP_POINTS - 3  # the three checks of the caller's X, one point each
+    assert {entry[c]["message_key"] for c in ("pdp_1d.input_unchanged", "pdp_2d.input_unchanged",
+                                               "ice.input_unchanged")} == {"input_mutated"}
 
 
 def test_the_grader_decides_what_the_run_record_says(tmp_path):
@@ -952,8 +956,8 @@ def test_gradebook_holds_only_the_graders_scores(redteam):
 
     with Gradebook(redteam["layout"].db_url) as gradebook:
         for submission in gradebook.assignment_submissions("pdp"):
-            assert submission.score <= 8
-        assert gradebook.find_submission("pdp", "write_gradebook").score == 8
+            assert submission.score <= PDP_POINTS
+        assert gradebook.find_submission("pdp", "write_gradebook").score == PDP_POINTS
 
 
 def test_machine_is_left_clean(redteam):
@@ -1028,7 +1032,7 @@ def test_a_killed_batch_resumes_without_regrading_or_duplicates(tmp_path):
     with Gradebook(f"sqlite:///{output / 'gradebook.db'}") as gradebook:
         submissions_in_db = gradebook.assignment_submissions("pdp")
         assert sorted(s.student.id for s in submissions_in_db) == ["student0", "student1", "student2"]
-        assert all(s.score == 8 for s in submissions_in_db)
+        assert all(s.score == PDP_POINTS for s in submissions_in_db)
 
 
 @pytest.mark.skipif(not cgroup_roots(), reason="job cgroups need root and writable cgroup v1 controllers")
@@ -1224,7 +1228,7 @@ def test_a_neighbours_fork_bomb_does_not_push_a_job_to_a_cold_kernel(tmp_path):
     settings.sandboxes_at_once = 2
     report = grade_batch(["pdp"], Layout(PROJECT_ROOT, submissions, tmp_path / "out"), settings)
     entry = report["c_beside_the_hog"]["pdp"]
-    assert entry_score(entry) == 8, entry
+    assert entry_score(entry) == PDP_POINTS, entry
     assert entry["_timings"]["warm_start"] == 1.0, entry["_timings"]
 
 
@@ -1247,6 +1251,6 @@ def test_a_zygote_request_that_failed_is_asked_again_before_starting_cold(tmp_pa
     shutil.copy(FULL, submissions / "pdp.ipynb")
     settings = load_settings(PROJECT_ROOT, **REDTEAM_SETTINGS)
     entry = grade_batch(["pdp"], Layout(PROJECT_ROOT, tmp_path / "submitted", tmp_path / "out"), settings)["student"]["pdp"]
-    assert entry_score(entry) == 8
+    assert entry_score(entry) == PDP_POINTS
     assert entry["_timings"]["warm_start"] == 1.0 and len(calls) == 2
     assert "_warm_fallback" not in entry

@@ -23,7 +23,7 @@ from bs4 import BeautifulSoup
 
 from autograder.batch import Layout, grade_batch
 from autograder.config import PROJECT_ROOT, load_settings
-from helpers import entry_score
+from helpers import auto_points, entry_score
 from test_redteam import FULL, _solution_index, _with
 
 PYTHON = sys.executable
@@ -259,7 +259,7 @@ def test_hostile_submission_files_get_a_message_and_no_points(batch, student, wo
 
 
 def test_the_honest_submission_of_that_batch_gets_full_points(batch):
-    assert entry_score(batch["report"]["honest"]["pdp"]) == 8
+    assert entry_score(batch["report"]["honest"]["pdp"]) == auto_points("pdp")
 
 
 SCRIPT_STUDENTS = ["display_html", "pasted_demo_output", "markdown_script"]
@@ -279,7 +279,7 @@ def test_no_student_script_in_the_autograded_notebook(batch, student):
             assert "<script" not in cell.source and "<img" not in cell.source
     if student == "markdown_script":
         assert "`</w>`" in nb.cells[_solution_index(nb, "answer_regions")].source  # code spans stay as written
-    assert entry_score(batch["report"][student]["pdp"]) == 8
+    assert entry_score(batch["report"][student]["pdp"]) == auto_points("pdp")
 
 
 def _scripts_and_handlers(page: str) -> list[str]:

@@ -21,6 +21,13 @@ DIAGNOSES = {
     "pdp_2d.shape": ("transposed_2d",),
     "pdp_2d.values": ("transposed_2d", "swapped_features_2d"),
     "pdp_2d.input_unchanged": ("mutates_input_2d",),
+    "ice.values": ("ice_transposed", "ice_pdp_returned"),
+    "ice.centered": ("ice_centered_ignored", "ice_centred_at_mean", "ice_transposed", "ice_pdp_returned"),
+    "ice.input_unchanged": ("ice_mutates_input",),
+    "ale.edges": ("ale_uniform_edges",),
+    "ale.differences": ("ale_mplot", "ale_all_rows", "ale_not_accumulated", "ale_uniform_edges", "ale_left_closed"),
+    "ale.centred": ("ale_not_centred", "ale_unweighted_centring", "ale_mplot", "ale_all_rows", "ale_not_accumulated",
+                    "ale_uniform_edges", "ale_left_closed"),
 }
 
 CHECKS = with_diagnoses(_public.CHECKS, DIAGNOSES)
@@ -69,6 +76,83 @@ MESSAGES = {**_public.MESSAGES,
         "de": "Die Gitter sind den falschen Merkmalen zugeordnet ({case}): grid_a gehört zu features[0], grid_b zu features[1].",
         "en": "The grids are assigned to the wrong features ({case}): grid_a belongs to features[0], grid_b to features[1].",
     },
+    "ice_transposed": {
+        "de": "Ihr Ergebnis ist transponiert ({case}): Zeile i muss die ICE-Kurve der Zeile i von X sein, die Form "
+              "also (len(X), len(grid)).",
+        "en": "Your result is transposed ({case}): row i must be the ICE curve of row i of X, so the shape is "
+              "(len(X), len(grid)).",
+    },
+    "ice_centred_at_mean": {
+        "de": "Sie zentrieren jede Kurve an ihrem Mittelwert ({case}). Zentrierte ICE-Kurven (c-ICE) beginnen bei 0: "
+              "Ziehen Sie von jeder Kurve ihren eigenen Wert bei grid[0] ab.",
+        "en": "You centre each curve at its mean ({case}). Centred ICE curves (c-ICE) start at 0: subtract from each "
+              "curve its own value at grid[0].",
+    },
+    "ice_centered_ignored": {
+        "de": "Mit `centered=True` geben Sie unzentrierte Kurven zurück ({case}): Ziehen Sie dann von jeder Kurve "
+              "ihren eigenen Wert bei grid[0] ab.",
+        "en": "With `centered=True` you return uncentred curves ({case}): then subtract from each curve its own "
+              "value at grid[0].",
+    },
+    "ice_pdp_returned": {
+        "de": "Sie geben den Mittelwert der Kurven (den PDP) zurück statt der Kurven selbst ({case}): erwartet ist "
+              "eine Kurve pro Zeile von X, Form (len(X), len(grid)).",
+        "en": "You return the mean of the curves (the PDP) instead of the curves themselves ({case}): expected is "
+              "one curve per row of X, shape (len(X), len(grid)).",
+    },
+    "ice_mutates_input": {
+        "de": "Ihre ICE-Funktion überschreibt die Spalte im übergebenen `X` ({case}). Arbeiten Sie auf einer Kopie "
+              "(`X.copy()`).",
+        "en": "Your ICE function overwrites the column in the `X` passed in ({case}). Work on a copy (`X.copy()`).",
+    },
+    "ale_mplot": {
+        "de": "Sie mitteln je Intervall die Vorhersagen seiner Zeilen ({case}): Das ist der M-Plot, in den die Wirkung "
+              "jedes mit dem Merkmal korrelierten Merkmals eingeht. ALE mittelt je Intervall die Differenzen "
+              "f(z_k, x_i) − f(z_(k−1), x_i) seiner Zeilen und summiert diese lokalen Effekte auf.",
+        "en": "You average the predictions of each interval's rows ({case}): that is the M-plot, which mixes in the "
+              "effect of every feature correlated with this one. ALE averages the differences "
+              "f(z_k, x_i) − f(z_(k−1), x_i) of each interval's rows and accumulates these local effects.",
+    },
+    "ale_all_rows": {
+        "de": "Sie mitteln die Differenz f(z_k, x_i) − f(z_(k−1), x_i) in jedem Intervall über alle Zeilen von X "
+              "({case}): Das sind die Zuwächse des PDP. ALE mittelt je Intervall nur über die Zeilen, deren Wert "
+              "darin liegt (z_(k−1) < x ≤ z_k).",
+        "en": "You average the difference f(z_k, x_i) − f(z_(k−1), x_i) in every interval over all rows of X "
+              "({case}): those are the PDP's increments. ALE averages each interval over the rows whose value lies "
+              "in it (z_(k−1) < x ≤ z_k) only.",
+    },
+    "ale_not_accumulated": {
+        "de": "Ihre Werte sind die lokalen Effekte der einzelnen Intervalle, nicht aufsummiert ({case}). ALE bei z_k "
+              "ist die Summe der lokalen Effekte der Intervalle 1 bis k (`np.cumsum`), danach zentriert.",
+        "en": "Your values are the local effects of the single intervals, not accumulated ({case}). ALE at z_k is "
+              "the sum of the local effects of intervals 1 to k (`np.cumsum`), then centred.",
+    },
+    "ale_uniform_edges": {
+        "de": "Ihre Intervalle sind gleich breit ({case}). Die Grenzen sind die Quantile des Merkmals: "
+              "`np.unique(np.quantile(X[feature], np.linspace(0, 1, bins + 1)))`.",
+        "en": "Your intervals have equal widths ({case}). The edges are the feature's quantiles: "
+              "`np.unique(np.quantile(X[feature], np.linspace(0, 1, bins + 1)))`.",
+    },
+    "ale_left_closed": {
+        "de": "Ihre Intervalle sind links geschlossen ({case}): Eine Zeile, deren Wert genau auf einer inneren Grenze "
+              "z_k liegt, gehört zu Intervall k (z_(k−1) < x ≤ z_k), nicht zu k + 1. Vorsicht: `np.digitize` braucht "
+              "dafür `right=True`, `pd.cut` `right=True` (der Standard) mit `include_lowest=True`.",
+        "en": "Your intervals are closed on the left ({case}): a row whose value lies exactly on an inner edge z_k "
+              "belongs to interval k (z_(k−1) < x ≤ z_k), not to k + 1. Note: `np.digitize` needs `right=True` for "
+              "that, `pd.cut` `right=True` (the default) with `include_lowest=True`.",
+    },
+    "ale_not_centred": {
+        "de": "Ihre ALE-Werte sind nicht zentriert ({case}): Ziehen Sie den Mittelwert über die Zeilen ab, "
+              "Σ_k n_k·ale[k] / n (n_k Zeilen im Intervall k).",
+        "en": "Your ALE values are not centred ({case}): subtract the mean over the rows, Σ_k n_k·ale[k] / n "
+              "(n_k rows in interval k).",
+    },
+    "ale_unweighted_centring": {
+        "de": "Sie zentrieren mit dem einfachen Mittelwert der ALE-Werte ({case}). Zentriert wird mit dem Mittelwert "
+              "über die Zeilen, jede an der oberen Grenze ihres Intervalls: Σ_k n_k·ale[k] / n.",
+        "en": "You centre by the plain mean of the ALE values ({case}). The centring constant is the mean over the "
+              "rows, each at the upper edge of its interval: Σ_k n_k·ale[k] / n.",
+    },
 }
 
 
@@ -79,11 +163,26 @@ def build_cases(seed: int, public: bool) -> list:
 
 # --- pictures for the feedback page (optional hook, see autograder/feedback.py) -------------
 
+# captions of the pictures of Aufgabe 4 and 5 (the shared ones are autograder/messages.py's FIGURES)
+MESSAGES.update({
+    "fig.ice_curves": {"de": "{case}: Ihre ICE-Kurven (rot) über denen der Referenz (schwarz, gestrichelt)",
+                       "en": "{case}: your ICE curves (red) over the reference's (black, dashed)"},
+    "fig.ale_curve": {"de": "{case}: Ihre ALE-Kurve über der Referenz, je Punkt eine Intervallgrenze",
+                      "en": "{case}: your ALE curve over the reference, one point per interval edge"},
+    "fig.ale_axis": {"de": "ALE (zentriert)", "en": "ALE (centred)"},
+})
+
+
 def figures(case, student_result, expected_result, language):
-    """1-D: the student's curve (or ICE curves) over the reference on the grid; 2-D: heatmaps side by side."""
+    """1-D: the student's curve (or ICE curves) over the reference on the grid; 2-D: heatmaps side by side;
+    ICE: the student's curves over the reference's; ALE: the student's curve over the reference's at the edges."""
     from ..figures import comparison_panels, drawable, image_to_draw, new_figure, png, points_to_draw, rows_to_draw
     from ..messages import text
 
+    if case.probe == "probe_ice":
+        return _ice_figure(case, student_result, expected_result, language)
+    if case.probe == "probe_ale":
+        return _ale_figure(case, student_result, expected_result, language)
     want = np.asarray(expected_result["pd"], dtype=np.float64)
     got = drawable(student_result.get("pd"))
     if case.probe == "probe_pd_1d":
@@ -124,3 +223,52 @@ def figures(case, student_result, expected_result, language):
             axes.set_xlabel(str(features[1]))
         figure.colorbar(image, ax=axes, shrink=0.8)
     return [(text("fig.pd_2d", language, case=case.label), png(figure))]
+
+
+def _ice_figure(case, student_result, expected_result, language):
+    from xaikit.selfcheck.messages import render
+
+    from ..figures import drawable, new_figure, png, rows_to_draw
+    from ..messages import text
+
+    grid = np.asarray(case.inputs["grid"], dtype=np.float64)
+    want = np.asarray(expected_result["ice"], dtype=np.float64)
+    got = drawable(student_result.get("ice"))
+    figure = new_figure(6.4, 3.8)
+    axes = figure.add_subplot()
+    if got is not None and got.ndim == 2 and got.shape[-1] == grid.size:
+        for index, row in enumerate(rows_to_draw(got)):
+            axes.plot(grid, row, color="#d66", alpha=0.5, lw=0.9, label=text("fig.student", language) if index == 0 else None)
+    elif got is not None and got.ndim == 1 and got.size == grid.size:  # one curve (e.g. their mean)
+        axes.plot(grid, got, "o-", color="#c22", lw=2, label=text("fig.student", language))
+    for index, row in enumerate(rows_to_draw(want)):
+        axes.plot(grid, row, "--", color="#111", alpha=0.6, lw=0.8,
+                  label=text("fig.reference", language) if index == 0 else None)
+    axes.set_xlabel(str(case.inputs["feature"]))
+    axes.legend(fontsize=8)
+    return [(render("fig.ice_curves", {"case": case.label}, language, MESSAGES), png(figure))]
+
+
+def _ale_figure(case, student_result, expected_result, language):
+    from xaikit.selfcheck.messages import render
+
+    from ..figures import drawable, new_figure, png, points_to_draw
+    from ..messages import text
+
+    edges = np.asarray(expected_result["edges"], dtype=np.float64)
+    want = np.asarray(expected_result["ale"], dtype=np.float64)
+    got, got_edges = drawable(student_result.get("ale")), drawable(student_result.get("edges"))
+    figure = new_figure(6.4, 3.8)
+    axes = figure.add_subplot()
+    if got is not None and got.ndim == 1:
+        x = got_edges if got_edges is not None and got_edges.shape == got.shape else \
+            np.linspace(edges[0], edges[-1], got.size)
+        axes.plot(*points_to_draw(x, got), "o-", color="#c22", lw=2, label=text("fig.student", language))
+    axes.plot(edges, want, "s--", color="#111", lw=1.5, label=text("fig.reference", language))
+    values = np.asarray(case.inputs["X"][case.inputs["feature"]], dtype=np.float64)
+    axes.plot(values, np.full(values.size, min(want.min(), got.min() if got is not None and got.size else want.min())),
+              "|", color="#555", alpha=0.5)  # the rows (a rug plot)
+    axes.set_xlabel(str(case.inputs["feature"]))
+    axes.set_ylabel(render("fig.ale_axis", {}, language, MESSAGES))
+    axes.legend(fontsize=8)
+    return [(render("fig.ale_curve", {"case": case.label}, language, MESSAGES), png(figure))]

@@ -36,4 +36,23 @@ def partial_dependence_2d(model, X, features, grid_a, grid_b):
     return result
 ''',
     },
+    # ALE with every row in every interval: the local effects become the PDP's increments (Aufgabe 5).
+    "buggy_ale_all_rows": {
+        "ale_1d": '''
+def ale_1d(model, X, feature, bins):
+    x = X[feature].to_numpy()
+    edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
+    k = np.searchsorted(edges, x, side="left")
+    k[k == 0] = 1
+    counts = np.array([np.sum(k == j) for j in range(1, len(edges))])
+    local = []
+    for j in range(1, len(edges)):
+        lower, upper = X.copy(), X.copy()
+        lower[feature] = edges[j - 1]
+        upper[feature] = edges[j]
+        local.append(np.mean(model.predict(upper) - model.predict(lower)))
+    accumulated = np.concatenate([[0.0], np.cumsum(local)])
+    return edges, accumulated - np.sum(counts * accumulated[1:]) / len(X)
+''',
+    },
 }

@@ -5,6 +5,11 @@ a column name, "per Brute Force": for each grid value set the column in a *copy*
 all rows; the 2-D result has shape ``(len(grid_a), len(grid_b))`` with ``[i, j]`` at ``(grid_a[i], grid_b[j])``;
 the caller's ``X`` stays unchanged. The reference (``reference_solutions/pdp.py``) stacks all grid points into one
 float64 array and predicts once; each alternative below says how it differs from that.
+
+Aufgabe 4 and 5 (``ice_curves``, ``ale_1d``): ICE as an array (len(X), len(grid)), ``centered=True`` minus each
+curve's value at grid[0]; ALE on the edges ``np.unique(np.quantile(X[feature], np.linspace(0, 1, bins + 1)))``,
+interval k = the rows with z_(k-1) < x <= z_k (the first also takes x = z_0), local effect = the mean over its rows of
+f(z_k, x_i) - f(z_(k-1), x_i), accumulated from ale[0] = 0 and centred by sum_k n_k ale[k] / n.
 """
 
 from __future__ import annotations
@@ -186,6 +191,149 @@ def pd2_sklearn_brute(model, X, features, grid_a, grid_b):
     return result["average"][0]
 
 
+# --- ice_curves -------------------------------------------------------------------------------------------------
+
+def ice_loop_over_grid(model, X, feature, grid, centered=False):
+    # One fresh copy and one predict per grid value, the columns stacked with np.column_stack.
+    columns = []
+    for value in grid:
+        X_copy = X.copy()
+        X_copy[feature] = value
+        columns.append(model.predict(X_copy))
+    curves = np.column_stack(columns)
+    if centered:
+        curves = curves - curves[:, [0]]
+    return curves
+
+
+def ice_loop_over_rows(model, X, feature, grid, centered=False):
+    # Row by row: the row repeated len(grid) times (`pd.concat`), its column set to the grid, one predict per row;
+    # the centring per curve inside the loop.
+    curves = []
+    for i in range(len(X)):
+        repeated = pd.concat([X.iloc[[i]]] * len(grid), ignore_index=True)
+        repeated[feature] = np.asarray(grid)
+        curve = model.predict(repeated)
+        curves.append(curve - curve[0] if centered else curve)
+    return np.array(curves)
+
+
+def ice_numpy_repeat_float32(model, X, feature, grid, centered=False):
+    # A float32 numpy copy, each row repeated len(grid) times (np.repeat, row-major) with the grid tiled beside it,
+    # one predict on a DataFrame, reshaped straight to (len(X), len(grid)); np.subtract with a broadcast column.
+    data = X.to_numpy(dtype=np.float32)
+    column = X.columns.get_loc(feature)
+    big = np.repeat(data, len(grid), axis=0)
+    big[:, column] = np.tile(np.asarray(grid, dtype=np.float32), len(data))
+    curves = np.asarray(model.predict(pd.DataFrame(big, columns=X.columns))).reshape(len(data), len(grid))
+    return np.subtract(curves, curves[:, :1]) if centered else curves
+
+
+def ice_sklearn_individual(model, X, feature, grid, centered=False):
+    # scikit-learn's brute force with kind="individual" on the given grid: "individual" has shape
+    # (1, len(X), len(grid)).
+    from sklearn.inspection import partial_dependence
+
+    result = partial_dependence(model, X, [feature], method="brute", kind="individual",
+                                custom_values={feature: np.asarray(grid)})
+    curves = result["individual"][0]
+    return curves - curves[:, 0][:, None] if centered else curves
+
+
+def ice_cross_merge(model, X, feature, grid, centered=False):
+    # pandas cross join: every row without the feature times every grid value, columns back in X's order,
+    # one predict.
+    rest = X.drop(columns=[feature]).reset_index(drop=True)
+    joined = rest.merge(pd.DataFrame({feature: np.asarray(grid)}), how="cross")
+    predictions = model.predict(joined[list(X.columns)])
+    curves = predictions.reshape(len(X), len(grid))  # (cross join: row-major over rest, then grid)
+    if centered:
+        curves = curves - np.repeat(curves[:, 0:1], len(grid), axis=1)
+    return curves
+
+
+# --- ale_1d -----------------------------------------------------------------------------------------------------
+
+def ale_interval_loop(model, X, feature, bins):
+    # The definition literally: a loop over the intervals with a boolean mask, two predicts per interval.
+    x = X[feature].to_numpy()
+    edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
+    effects, counts = [], []
+    for k in range(1, len(edges)):
+        inside = (x > edges[k - 1]) & (x <= edges[k])
+        if k == 1:
+            inside |= x == edges[0]
+        low, high = X[inside].copy(), X[inside].copy()
+        low[feature] = edges[k - 1]
+        high[feature] = edges[k]
+        effects.append(np.mean(model.predict(high) - model.predict(low)))
+        counts.append(inside.sum())
+    ale = np.concatenate([[0.0], np.cumsum(effects)])
+    return edges, ale - np.sum(np.array(counts) * ale[1:]) / len(X)
+
+
+def ale_pandas_cut_groupby(model, X, feature, bins):
+    # pandas: `pd.cut(..., include_lowest=True)` for the intervals (right-closed by default), the differences
+    # averaged with groupby, the centring as np.average with the interval sizes as weights.
+    edges = np.unique(X[feature].quantile(np.linspace(0, 1, bins + 1)).to_numpy())
+    k = pd.cut(X[feature], bins=edges, labels=False, include_lowest=True).to_numpy()
+    low, high = X.copy(), X.copy()
+    low[feature] = edges[k]
+    high[feature] = edges[k + 1]
+    frame = pd.DataFrame({"k": k, "diff": model.predict(high) - model.predict(low)})
+    local = frame.groupby("k")["diff"].mean().sort_index()
+    sizes = frame["k"].value_counts().sort_index()
+    ale = np.concatenate([[0.0], local.cumsum().to_numpy()])
+    return edges, ale - np.average(ale[1:], weights=sizes.to_numpy())
+
+
+def ale_qcut(model, X, feature, bins):
+    # `pd.qcut(..., retbins=True, duplicates="drop")`: the same quantile edges and right-closed intervals with the
+    # lowest value included; local effects with np.bincount; centred by the mean over the rows of each row's value.
+    codes, edges = pd.qcut(X[feature], q=bins, labels=False, retbins=True, duplicates="drop")
+    k = np.asarray(codes) + 1
+    low, high = X.copy(), X.copy()
+    low[feature] = edges[k - 1]
+    high[feature] = edges[k]
+    diff = model.predict(high) - model.predict(low)
+    local = np.bincount(k, weights=diff)[1:] / np.bincount(k)[1:]
+    ale = np.concatenate([[0.0], np.cumsum(local)])
+    return edges, ale - ale[k].mean()
+
+
+def ale_digitize_float32(model, X, feature, bins):
+    # A float32 copy (`X.astype(np.float32)`), the interval by `np.digitize(..., right=True)` (0 for x = z_0,
+    # moved into interval 1), all lower and upper points in one predict.
+    data = X.astype(np.float32)
+    x = data[feature].to_numpy()
+    edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
+    k = np.maximum(np.digitize(x, edges, right=True), 1)
+    both = pd.concat([data.assign(**{feature: edges[k - 1]}), data.assign(**{feature: edges[k]})], ignore_index=True)
+    predictions = np.asarray(model.predict(both), dtype=np.float64)
+    diff = predictions[len(x):] - predictions[:len(x)]
+    n_k = np.array([np.sum(k == j) for j in range(1, len(edges))])
+    local = np.array([diff[k == j].mean() for j in range(1, len(edges))])
+    ale = np.concatenate([[0.0], np.cumsum(local)])
+    return edges, ale - (n_k * ale[1:]).sum() / n_k.sum()
+
+
+def ale_searchsorted_numpy(model, X, feature, bins):
+    # numpy throughout: `np.searchsorted(edges, x, side="left")` (then x = z_0 moved into interval 1), predicts on
+    # bare arrays, centred by np.mean over the rows of the uncentred value at each row's upper edge.
+    column = X.columns.get_loc(feature)
+    data = X.to_numpy(dtype=float)
+    edges = np.unique(np.quantile(data[:, column], np.linspace(0, 1, bins + 1)))
+    k = np.searchsorted(edges, data[:, column], side="left")
+    k[k == 0] = 1
+    low, high = data.copy(), data.copy()
+    low[:, column] = edges[k - 1]
+    high[:, column] = edges[k]
+    diff = model.predict(high) - model.predict(low)
+    local = np.array([diff[k == j].mean() for j in range(1, len(edges))])
+    ale = np.insert(np.cumsum(local), 0, 0.0)
+    return edges, ale - np.mean(ale[k])
+
+
 ALTERNATIVES = {
     "pd1_fresh_copy_per_value": {"partial_dependence_1d": pd1_fresh_copy_per_value},
     "pd1_loc_sum_over_len": {"partial_dependence_1d": pd1_loc_sum_over_len},
@@ -201,4 +349,14 @@ ALTERNATIVES = {
     "pd2_meshgrid_numpy": {"partial_dependence_2d": pd2_meshgrid_numpy},
     "pd2_columns_outer_loop_b": {"partial_dependence_2d": pd2_columns_outer_loop_b},
     "pd2_sklearn_brute": {"partial_dependence_2d": pd2_sklearn_brute},
+    "ice_loop_over_grid": {"ice_curves": ice_loop_over_grid},
+    "ice_loop_over_rows": {"ice_curves": ice_loop_over_rows},
+    "ice_numpy_repeat_float32": {"ice_curves": ice_numpy_repeat_float32},
+    "ice_sklearn_individual": {"ice_curves": ice_sklearn_individual},
+    "ice_cross_merge": {"ice_curves": ice_cross_merge},
+    "ale_interval_loop": {"ale_1d": ale_interval_loop},
+    "ale_pandas_cut_groupby": {"ale_1d": ale_pandas_cut_groupby},
+    "ale_qcut": {"ale_1d": ale_qcut},
+    "ale_digitize_float32": {"ale_1d": ale_digitize_float32},
+    "ale_searchsorted_numpy": {"ale_1d": ale_searchsorted_numpy},
 }
