@@ -74,12 +74,14 @@ def ice_curves(model, X, feature, grid, centered=False):
     return curves - curves[:, :1] if centered else curves
 
 
-def _ale_parts(model, X, feature, edges):
+def _ale_parts(model, X, feature, edges, closed="right"):
     """Per interval k = 1..K of ``edges`` (rows with z_{k-1} < x <= z_k; the first also takes x = z_0): its row
-    count n_k and its local effect, the mean over its rows of f(z_k, x_i) - f(z_{k-1}, x_i)."""
+    count n_k and its local effect, the mean over its rows of f(z_k, x_i) - f(z_{k-1}, x_i). ``closed="left"``
+    (a known mistake): intervals [z_{k-1}, z_k), as np.digitize without right=True."""
     column = _column(X, feature)
     data = _as_array(X)
-    interval = np.clip(np.searchsorted(edges, data[:, column], side="left"), 1, len(edges) - 1)
+    side = "left" if closed == "right" else "right"
+    interval = np.clip(np.searchsorted(edges, data[:, column], side=side), 1, len(edges) - 1)
     lower, upper = data.copy(), data.copy()
     lower[:, column] = edges[interval - 1]
     upper[:, column] = edges[interval]
@@ -252,18 +254,7 @@ def ale_uniform_edges(model, X, feature, bins):
 def ale_left_closed(model, X, feature, bins):
     # Intervals [z_(k-1), z_k) (np.digitize without right=True): a row on an interior edge lands one interval higher.
     edges = _quantile_edges(X, feature, bins)
-    x = _as_array(X)[:, _column(X, feature)]
-    interval = np.clip(np.digitize(x, edges), 1, len(edges) - 1)
-    data = _as_array(X)
-    column = _column(X, feature)
-    lower, upper = data.copy(), data.copy()
-    lower[:, column] = edges[interval - 1]
-    upper[:, column] = edges[interval]
-    predictions = _predict(model, np.vstack([lower, upper]), _tile_template(X, 2))
-    difference = predictions[len(data):] - predictions[:len(data)]
-    counts = np.bincount(interval, minlength=len(edges))[1:]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        local = np.bincount(interval, weights=difference, minlength=len(edges))[1:] / counts
+    counts, local = _ale_parts(model, X, feature, edges, closed="left")
     return edges, _centred(np.concatenate([[0.0], np.cumsum(local)]), counts)
 
 
