@@ -11,6 +11,9 @@ Definitions (stated in the notebook, graded as such):
   (``tokenizer.all_special_ids``: start, end-of-text = padding, and the tiny CLIP's own unknown token
   ``<|unk|>``, which has its own id so that it never passes for the end of the text) dropped, normalised
   to sum 1. Tokens as ``tokenizer.convert_ids_to_tokens`` gives them.
+- ``word_occlusion``: words = ``text.split()``; for each word i the text without it (the other words joined
+  with single spaces); the cosine similarity (as in ``clip_similarity``) of the image with ``text`` minus that
+  with the text without word i. A 1-D array of length ``len(words)``; positive = the word supports the match.
 """
 
 from __future__ import annotations
@@ -71,6 +74,16 @@ def token_importance(model, processor, text):
     eos = _eos_position(processor.tokenizer, ids)
     row = attentions[-1][0, :, eos, :].mean(dim=0)  # last layer, EOS row, mean over heads
     return _importance(processor.tokenizer, ids, row)
+
+
+def _without_each_word(text):
+    words = text.split()
+    return [" ".join(words[:i] + words[i + 1:]) for i in range(len(words))]
+
+
+def word_occlusion(model, processor, image, text):
+    cosine, _ = clip_similarity(model, processor, image, [text, *_without_each_word(text)])
+    return cosine[0] - cosine[1:]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,6 +215,44 @@ def not_normalised(model, processor, text):
     return list(zip(tokenizer.convert_ids_to_tokens([int(ids[i]) for i in keep]), row[keep].tolist()))
 
 
+def occlusion_sign_flipped(model, processor, image, text):
+    cosine, _ = clip_similarity(model, processor, image, [text, *_without_each_word(text)])
+    return cosine[1:] - cosine[0]  # occluded minus full: a supporting word comes out negative
+
+
+def occlusion_from_logits(model, processor, image, text):
+    inputs = _encode(processor, image, [text, *_without_each_word(text)])
+    with torch.no_grad():
+        logits = model(**inputs).logits_per_image[0]  # exp(logit_scale) * cosine
+    return (logits[0] - logits[1:]).numpy()
+
+
+def occlusion_unnormalised_dot(model, processor, image, text):
+    dot = _unnormalised_dot(model, processor, image, [text, *_without_each_word(text)])
+    return dot[0] - dot[1:]
+
+
+def occlusion_image_ignored(model, processor, image, text):
+    # how far each occluded text moves from the full text in the text embedding: the image plays no part
+    inputs = processor.tokenizer([text, *_without_each_word(text)], return_tensors="pt", padding=True,
+                                 truncation=True)
+    with torch.no_grad():
+        features = model.get_text_features(**inputs).pooler_output
+    features = features / features.norm(dim=-1, keepdim=True)
+    cosine = features[1:] @ features[0]
+    return (1 - cosine).numpy()
+
+
+def occlusion_of_tokens(model, processor, image, text):
+    # one token left out at a time (special tokens kept): differs from words where a word has several tokens
+    tokenizer = processor.tokenizer
+    ids = tokenizer(text)["input_ids"]
+    inner = ids[1:-1]
+    texts = [text] + [tokenizer.decode(inner[:i] + inner[i + 1:]) for i in range(len(inner))]
+    cosine, _ = clip_similarity(model, processor, image, texts)
+    return cosine[0] - cosine[1:]
+
+
 VARIANTS = {
     "dot_without_normalisation": {"clip_similarity": dot_without_normalisation,
                                   "rank_descriptions": rank_by_unnormalised_dot},
@@ -219,4 +270,9 @@ VARIANTS = {
     "eos_row_by_argmax": {"token_importance": eos_row_by_argmax},
     "keeps_unknown_token": {"token_importance": keeps_unknown_token},
     "not_normalised": {"token_importance": not_normalised},
+    "occlusion_sign_flipped": {"word_occlusion": occlusion_sign_flipped},
+    "occlusion_from_logits": {"word_occlusion": occlusion_from_logits},
+    "occlusion_unnormalised_dot": {"word_occlusion": occlusion_unnormalised_dot},
+    "occlusion_image_ignored": {"word_occlusion": occlusion_image_ignored},
+    "occlusion_of_tokens": {"word_occlusion": occlusion_of_tokens},
 }

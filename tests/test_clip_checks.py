@@ -32,6 +32,12 @@ EXPECTED_LOSSES = {
     "eos_row_by_argmax": {"tokens.scores", GENERAL},  # the tokens right, the row at argmax(ids)
     "keeps_unknown_token": {"tokens.tokens", "tokens.scores"},  # right on every text without an unknown character
     "not_normalised": {"tokens.scores", GENERAL},
+    "occlusion_sign_flipped": {"occlusion.values", "occlusion.image"},
+    "occlusion_from_logits": {"occlusion.values", "occlusion.image"},
+    "occlusion_unnormalised_dot": {"occlusion.values", "occlusion.image"},
+    "occlusion_image_ignored": {"occlusion.values", "occlusion.image"},
+    # one value per token: the wrong length where a word has several tokens (the split case), right elsewhere
+    "occlusion_of_tokens": {"occlusion.words", "occlusion.values"},
 }
 REQUIRED_BY_THE_ISSUE = {"dot_without_normalisation", "softmax_wrong_axis", "start_token_row",
                          "includes_special_tokens", "first_layer", "max_over_heads", "ascending_ranking"}
@@ -43,7 +49,8 @@ def test_every_variant_is_tested_and_the_required_mistakes_are_there():
 
 
 def test_messages_exist_in_both_languages_for_every_variant_and_own_key():
-    keys = set(reference.VARIANTS) | {"probs_sum", "ranking", "ranking_ties", "tokens", "other_config"}
+    keys = set(reference.VARIANTS) | {"probs_sum", "ranking", "ranking_ties", "tokens", "other_config",
+                                          "occlusion_image"}
     for key in keys:
         assert set(clip_checks.MESSAGES[key]) == {"de", "en"}, key
         assert "{case}" in clip_checks.MESSAGES[key]["de"] and "{case}" in clip_checks.MESSAGES[key]["en"], key
@@ -285,3 +292,76 @@ def test_a_student_who_takes_the_argmax_row_and_keeps_every_word_is_told_so_in_t
     assert verdicts["tokens.tokens"].passed
     assert verdicts["tokens.scores"].message.startswith(
         clip_checks.MESSAGES["eos_row_by_argmax"]["de"].split("({case})")[0])
+
+
+# --- word_occlusion (task 5) ---------------------------------------------------------------------------------
+
+def _independent_occlusion(model, processor, image, text):
+    """Each text encoded on its own, cosines in float64 numpy from get_*_features: no batch, no padding."""
+    pixel_values = processor(images=image, return_tensors="pt")["pixel_values"]
+    with torch.no_grad():
+        image_features = model.get_image_features(pixel_values=pixel_values).pooler_output[0].double().numpy()
+
+    def cosine(t):
+        with torch.no_grad():
+            features = model.get_text_features(**processor.tokenizer([t], return_tensors="pt")).pooler_output
+        features = features[0].double().numpy()
+        return features @ image_features / (np.linalg.norm(features) * np.linalg.norm(image_features))
+
+    words = text.split()
+    full = cosine(text)
+    remaining = [[w for j, w in enumerate(words) if j != i] for i in range(len(words))]
+    return np.array([full - cosine(" ".join(r)) for r in remaining])
+
+
+def _occlusion_cases(public: bool):
+    if public:
+        exercise = Exercise("clip")
+        from helpers import compute_reference
+
+        cases = exercise.build_cases(7, public=True)
+        expected, _ = compute_reference(exercise, cases)
+    else:
+        _, cases, expected, _ = hidden_setup("clip")
+    return [(c, expected[c.id]) for c in cases if c.probe in ("probe_occlusion", "probe_occlusion_images")]
+
+
+def test_reference_word_occlusion_matches_an_independent_computation_on_public_and_hidden_cases():
+    for public in (True, False):
+        cases = _occlusion_cases(public)
+        assert {c.probe for c, _ in cases} == {"probe_occlusion", "probe_occlusion_images"}
+        for case, expected in cases:
+            model, processor = clip_checks.load_model(case.inputs["model"])
+            np.testing.assert_allclose(expected["deltas"], _independent_occlusion(
+                model, processor, case.inputs["image"], case.inputs["text"]), atol=1e-5)
+            assert expected["deltas"].shape == (len(case.inputs["text"].split()),)
+            if "other_image" in case.inputs:
+                np.testing.assert_allclose(expected["deltas_other"], _independent_occlusion(
+                    model, processor, case.inputs["other_image"], case.inputs["text"]), atol=1e-5)
+
+
+def test_occlusion_cases_show_their_mistakes_clearly():
+    """Every set holds a text with a word of several tokens (one value per word tells words from tokens); the text
+    of the two-image case has one token per word (occluding tokens is right there), and its values change between
+    the images by far more than the tolerance (so a function that ignores the image is caught)."""
+    _, processor = clip_checks.load_model("embedded")
+    tokenizer = processor.tokenizer
+    for public in (True, False):
+        cases = _occlusion_cases(public)
+        texts = [c.inputs["text"] for c, _ in cases if c.probe == "probe_occlusion"]
+        assert any(len(tokenizer.tokenize(t)) > len(t.split()) for t in texts), texts
+        for case, expected in cases:
+            if case.probe == "probe_occlusion_images":
+                text = case.inputs["text"]
+                assert len(tokenizer.tokenize(text)) == len(text.split())
+                assert np.abs(expected["deltas"] - expected["deltas_other"]).max() > 0.05
+                assert np.abs(expected["deltas"]).min() > 100 * clip_student.TOLERANCE.atol
+
+
+def test_occlusion_accepts_a_pair_of_words_and_values_and_a_column():
+    def word_occlusion(model, processor, image, text):
+        values = reference.word_occlusion(model, processor, image, text)
+        return text.split(), torch.tensor(values).reshape(-1, 1)
+
+    verdicts = grade_namespace("clip", {"word_occlusion": word_occlusion})
+    assert all(v.passed for v in verdicts.values()), {k: v.message for k, v in verdicts.items() if not v.passed}

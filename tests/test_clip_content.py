@@ -24,11 +24,12 @@ from autograder.config import PROJECT_ROOT
 
 NOTEBOOK = PROJECT_ROOT / "source" / "clip" / "clip.ipynb"
 RUBRICS = {"answer_similarity": 2, "answer_own_image": 1, "answer_ranking": 2, "answer_token_relevance": 2,
-           "answer_attention": 2, "answer_uses": 1}
+           "answer_attention": 2, "answer_uses": 1, "answer_word_occlusion": 2}
 EXAMPLE_SCENE = 5  # cell "example_image": make_scene(5)
 OWN_IMAGE = ("coffee", ["a cup of coffee", "a photo of a cat", "a large red circle in the centre",
                         "a small green star on the left"])  # the solution of cell "own_image"
-WRONG = "a large blue circle on the right"  # cells "own_descriptions" and the one defining `three`
+WRONG = "a large blue circle on the right"
+OTHER_SCENE = 9  # the word-occlusion example cell's other image: make_scene(9)  # cells "own_descriptions" and the one defining `three`
 
 
 def de(value: float, digits: int = 2) -> str:
@@ -286,3 +287,34 @@ def test_one_german_term_for_the_cosine_and_one_for_the_softmax_probability(note
     intro = flat(notebook.cells[0].source)
     assert "**Kosinus-Ähnlichkeit** (kurz: Kosinus)" in intro
     assert "**Softmax-Wahrscheinlichkeiten** (kurz: Softmax)" in intro
+
+
+def test_question_7_quotes_word_occlusion_with_two_images_and_the_attention(rubric, notebook, clip):
+    """The example cell after task 5 (word_occlusion of scene 5's caption with scene 5 and scene 9, and the
+    token importance of the caption) prints these figures; the rubric quotes them."""
+    from xaikit.scenes import make_scene
+
+    model, processor, reference = clip
+    own, other = make_scene(EXAMPLE_SCENE), make_scene(OTHER_SCENE)
+    demo = next(cell for cell in notebook.cells if cell.metadata.get("xaigrade", {}).get("demo")
+                and "word_occlusion(model, processor, other_image" in cell.source)
+    assert f"make_scene({OTHER_SCENE}).image" in demo.source
+    words = own.caption.split()
+    on_own = reference.word_occlusion(model, processor, own.image, own.caption)
+    on_other = reference.word_occlusion(model, processor, other.image, own.caption)
+    cosine_own = reference.clip_similarity(model, processor, own.image, [own.caption])[0][0]
+    cosine_other = reference.clip_similarity(model, processor, other.image, [own.caption])[0][0]
+    sink, share = max(reference.token_importance(model, processor, own.caption), key=lambda pair: pair[1])
+    sink = sink.replace("</w>", "")
+    strongest, weakest, most_negative = int(np.argmax(on_own)), int(np.argmin(on_own)), int(np.argmin(on_other))
+    assert (on_own > 0).all() and (on_other < 0).all()  # "alle Werte positiv" / "alle Werte negativ"
+    text = rubric["answer_word_occlusion"]
+    assert f"(„{words[strongest]}“, {de(on_own[strongest])}) und dass alle Werte mit dem Beispielbild positiv" in text
+    assert f"z. B. „{words[most_negative]}“ {de(on_other[most_negative])})" in text
+    assert f"Füllwort „{sink}“ den größten Anteil, {de(share)})" in text
+    assert f"„{own.caption}“ die Kosinus-Ähnlichkeit {de(cosine_own)}." in text
+    assert f"Ohne „{words[strongest]}“ sinkt sie um {de(on_own[strongest])}, ohne „{words[weakest]}“ nur um " \
+           f"{de(on_own[weakest])}." in text
+    assert (f"(„{other.caption}“, Kosinus-Ähnlichkeit {de(cosine_other)}) sind alle Werte negativ, von "
+            f"{de(on_other.max())} bis {de(on_other.min())}:") in text
+

@@ -1,4 +1,4 @@
-"""End to end through the sandbox: the four CLIP example submissions, graded as `xaigrade demo` grades them."""
+"""End to end through the sandbox: the five CLIP example submissions, graded as `xaigrade demo` grades them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from helpers import assert_example_totals, assert_example_verdicts, grade_exampl
 
 POINTS = {"similarity.cosine": 2, "similarity.softmax": 1, "similarity.softmax_sums_to_one": 1,
           "ranking.order": 2, "ranking.ties": 1, "tokens.tokens": 1, "tokens.scores": 3,
-          "general.other_config": 2}
+          "general.other_config": 2, "occlusion.words": 1, "occlusion.values": 1, "occlusion.image": 1}
 # student -> {check that fails: message key}; every other check gets full points with "passed".
 EXPECTED = {
     "full_solution": {},
@@ -22,7 +22,11 @@ EXPECTED = {
                            "ranking.order": "dot_without_normalisation",
                            "ranking.ties": "dot_without_normalisation",
                            "tokens.scores": "max_over_heads",
-                           "general.other_config": "other_config"},
+                           "general.other_config": "other_config",
+                           # the solution's word_occlusion calls the student's clip_similarity: its dot product
+                           "occlusion.values": "occlusion_unnormalised_dot",
+                           "occlusion.image": "occlusion_unnormalised_dot"},
+    "buggy_occlusion_logits": {"occlusion.values": "occlusion_from_logits", "occlusion.image": "occlusion_from_logits"},
 }
 
 

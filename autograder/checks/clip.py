@@ -30,6 +30,11 @@ DIAGNOSES = {
     "tokens.tokens": ("includes_special_tokens", "eos_by_argmax", "keeps_unknown_token"),
     "tokens.scores": (*TOKEN_VARIANTS, "keeps_unknown_token"),
     "general.other_config": ALL_VARIANTS,
+    "occlusion.words": ("occlusion_of_tokens",),
+    "occlusion.values": ("occlusion_of_tokens", "occlusion_sign_flipped", "occlusion_from_logits",
+                         "occlusion_unnormalised_dot", "occlusion_image_ignored"),
+    "occlusion.image": ("occlusion_sign_flipped", "occlusion_from_logits", "occlusion_unnormalised_dot",
+                        "occlusion_image_ignored"),
 }
 
 CHECKS = with_diagnoses(_public.CHECKS, DIAGNOSES)
@@ -138,6 +143,43 @@ MESSAGES = {**_public.MESSAGES,
               "(\"ß\", \"é\", an emoji) becomes `<|unk|>` tokens, which are dropped like the start and end-of-text "
               "tokens. The tokens between start and end (`[1:eos]`) are not enough for that: leave out every id "
               "in `processor.tokenizer.all_special_ids`.",
+    },
+    "occlusion_sign_flipped": {
+        "de": "Ihre Wortverdeckung hat das falsche Vorzeichen ({case}): Gefordert ist die Kosinus-Ähnlichkeit mit dem "
+              "ganzen Text **minus** die ohne das Wort, damit ein Wort, das zum Bild passt, einen positiven Wert bekommt.",
+        "en": "Your word occlusion has the wrong sign ({case}): required is the cosine similarity with the full text "
+              "**minus** that without the word, so that a word that fits the image gets a positive value.",
+    },
+    "occlusion_from_logits": {
+        "de": "Sie nehmen die Differenzen von `logits_per_image` ({case}): das ist die Kosinus-Ähnlichkeit mal "
+              "`exp(logit_scale)`. Gefordert ist die Differenz der Kosinus-Ähnlichkeiten selbst (wie in "
+              "`clip_similarity`).",
+        "en": "You take differences of `logits_per_image` ({case}): that is the cosine similarity times "
+              "`exp(logit_scale)`. Required is the difference of the cosine similarities themselves (as in "
+              "`clip_similarity`).",
+    },
+    "occlusion_unnormalised_dot": {
+        "de": "Sie bilden die Differenzen von Skalarprodukten nicht normierter Embeddings ({case}). Gefordert ist "
+              "die Kosinus-Ähnlichkeit: Teilen Sie beide Vektoren erst durch ihre Norm (oder verwenden Sie Ihre "
+              "`clip_similarity`).",
+        "en": "You take differences of dot products of unnormalised embeddings ({case}). Required is the cosine "
+              "similarity: divide both vectors by their norm first (or use your `clip_similarity`).",
+    },
+    "occlusion_image_ignored": {
+        "de": "Ihre Wortverdeckung hängt nicht vom Bild ab ({case}): Sie vergleichen die Texte nur miteinander "
+              "(wie weit sich das Text-Embedding ohne das Wort verschiebt). Gefordert ist die Kosinus-Ähnlichkeit "
+              "des **Bildes** mit dem ganzen Text minus die mit dem Text ohne das Wort.",
+        "en": "Your word occlusion does not depend on the image ({case}): you compare the texts with each other "
+              "only (how far the text embedding moves without the word). Required is the cosine similarity of the "
+              "**image** with the full text minus that with the text without the word.",
+    },
+    "occlusion_of_tokens": {
+        "de": "Sie lassen einzelne Token statt ganzer Wörter weg ({case}): ein Wort, das der Tokenizer in mehrere "
+              "Token zerlegt (z. B. „kitten“), ergibt bei Ihnen mehrere Werte. Gefordert ist ein Wert je Wort von "
+              "`text.split()`, das Wort ganz weggelassen, die übrigen mit einem Leerzeichen verbunden.",
+        "en": "You leave out single tokens instead of whole words ({case}): a word the tokenizer splits into several "
+              "tokens (e.g. \"kitten\") gives you several values. Required is one value per word of `text.split()`, "
+              "the word left out entirely, the others joined with one space.",
     },
     "not_normalised": {
         "de": "Ihre Wichtigkeiten summieren sich nicht zu 1 ({case}): nach dem Weglassen der Sondertoken "

@@ -47,4 +47,16 @@ def token_importance(model, processor, text):
     return list(zip(tokenizer.convert_ids_to_tokens([ids[i] for i in keep]), scores.tolist()))
 ''',
     },
+    # Word occlusion from logits_per_image (the cosine times exp(logit_scale)) instead of the cosine.
+    "buggy_occlusion_logits": {
+        "word_occlusion": '''
+def word_occlusion(model, processor, image, text):
+    words = text.split()
+    texts = [text] + [" ".join(words[:i] + words[i + 1:]) for i in range(len(words))]
+    inputs = processor(text=texts, images=image, return_tensors="pt", padding=True)
+    with torch.no_grad():
+        logits = model(**inputs).logits_per_image[0]
+    return (logits[0] - logits[1:]).numpy()
+''',
+    },
 }

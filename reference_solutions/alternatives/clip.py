@@ -364,6 +364,82 @@ def tokens_processor_text_only(model, processor, text):
     return [(piece, float(value)) for (piece, _), value in zip(pairs, values)]
 
 
+
+# --- Aufgabe 5: word_occlusion ------------------------------------------------------------------------------
+
+def occlusion_loop_over_words(model, processor, image, text):
+    # one model call per text (no padding), image_embeds/text_embeds of the model output, a plain loop.
+    words = text.split()
+
+    def cosine(t):
+        with torch.no_grad():
+            outputs = model(**processor(text=[t], images=image, return_tensors="pt", padding=True, truncation=True))
+        return float(outputs.image_embeds[0] @ outputs.text_embeds[0])
+
+    full = cosine(text)
+    deltas = []
+    for i in range(len(words)):
+        deltas.append(full - cosine(" ".join(words[:i] + words[i + 1:])))
+    return np.array(deltas)
+
+
+def occlusion_features_numpy(model, processor, image, text):
+    # get_image_features / get_text_features in a batch, normalised in numpy (float64), list comprehension.
+    words = text.split()
+    texts = [text] + [" ".join(w for j, w in enumerate(words) if j != i) for i in range(len(words))]
+    inputs = processor(text=texts, images=image, return_tensors="pt", padding=True, truncation=True)
+    with torch.no_grad():
+        image_features = model.get_image_features(pixel_values=inputs["pixel_values"]).pooler_output.numpy()
+        text_features = model.get_text_features(input_ids=inputs["input_ids"],
+                                                attention_mask=inputs["attention_mask"]).pooler_output.numpy()
+    image_features = image_features.astype(np.float64) / np.linalg.norm(image_features, axis=-1, keepdims=True)
+    text_features = text_features.astype(np.float64) / np.linalg.norm(text_features, axis=-1, keepdims=True)
+    cosine = text_features @ image_features[0]
+    return cosine[0] - cosine[1:]
+
+
+def occlusion_words_and_torch_normalize(model, processor, image, text):
+    # the pair (words, deltas); image encoded once, texts through the tokenizer; F.normalize, F.cosine_similarity.
+    words = text.split()
+    occluded = [" ".join(words[:i] + words[i + 1:]) for i in range(len(words))]
+    pixel_values = processor.image_processor(images=image, return_tensors="pt")["pixel_values"]
+    with torch.no_grad():
+        image_embedding = F.normalize(model.get_image_features(pixel_values=pixel_values).pooler_output, dim=-1)
+        tokens = processor.tokenizer([text, *occluded], return_tensors="pt", padding=True, truncation=True)
+        text_embeddings = F.normalize(model.get_text_features(**tokens).pooler_output, dim=-1)
+    cosine = F.cosine_similarity(image_embedding, text_embeddings)
+    return words, (cosine[0] - cosine[1:]).tolist()
+
+
+def occlusion_text_loop_vector_norm(model, processor, image, text):
+    # the image embedding once, each text's embedding in a loop, torch.linalg.vector_norm, float32 result.
+    words = text.split()
+    pixel_values = processor(images=image, return_tensors="pt")["pixel_values"]
+    with torch.no_grad():
+        image_embedding = model.get_image_features(pixel_values=pixel_values).pooler_output[0]
+        image_embedding = image_embedding / torch.linalg.vector_norm(image_embedding)
+
+        def cosine(t):
+            tokens = processor.tokenizer([t], return_tensors="pt")
+            embedding = model.get_text_features(**tokens).pooler_output[0]
+            return float(image_embedding @ (embedding / torch.linalg.vector_norm(embedding)))
+
+        full = cosine(text)
+        return np.array([full - cosine(" ".join(words[:i] + words[i + 1:])) for i in range(len(words))],
+                        dtype=np.float32)
+
+
+def occlusion_logits_divided(model, processor, image, text):
+    # logits_per_text divided by exp(logit_scale) (the cosine), a (n, 1) column left as it is.
+    words = text.split()
+    texts = [text] + [" ".join(words[:i] + words[i + 1:]) for i in range(len(words))]
+    inputs = processor(text=texts, images=image, return_tensors="pt", padding=True, truncation=True)
+    with torch.no_grad():
+        outputs = model(**inputs)
+        cosine = outputs.logits_per_text / model.logit_scale.exp()  # (texts, 1)
+    return (cosine[:1] - cosine[1:]).numpy()
+
+
 ALTERNATIVES = {
     "similarity_from_features": {"clip_similarity": similarity_from_features},
     "similarity_from_logits": {"clip_similarity": similarity_from_logits},
@@ -388,4 +464,9 @@ ALTERNATIVES = {
     "tokens_float64_model": {"token_importance": tokens_float64_model},
     "tokens_padded_to_max_length": {"token_importance": tokens_padded_to_max_length},
     "tokens_processor_text_only": {"token_importance": tokens_processor_text_only},
+    "occlusion_loop_over_words": {"word_occlusion": occlusion_loop_over_words},
+    "occlusion_features_numpy": {"word_occlusion": occlusion_features_numpy},
+    "occlusion_words_and_torch_normalize": {"word_occlusion": occlusion_words_and_torch_normalize},
+    "occlusion_text_loop_vector_norm": {"word_occlusion": occlusion_text_loop_vector_norm},
+    "occlusion_logits_divided": {"word_occlusion": occlusion_logits_divided},
 }

@@ -3,7 +3,8 @@
 Other scenes (seeded from the set's seed), a downsampled non-square photo, a scene at 96 px (resized
 by the processor), other descriptions and texts with words the tiny vocabulary splits into several
 tokens, a text with characters it does not know (``<|unk|>`` tokens, drawn from ``UNKNOWN_CHARACTER_TEXTS``),
-and another random configuration than the public one. Two ranking cases hold descriptions chosen (seeded,
+and another random configuration than the public one; for word_occlusion other scenes and one of the
+``SPLIT_WORD_TEXTS`` (a word of several tokens). Two ranking cases hold descriptions chosen (seeded,
 verified on the reference and the variant) so that ranking by the unnormalised dot product gives another order
 (``norm_sensitive_texts``); the tie case holds the caption in three casings in one of the ``TIE_ORDERS``.
 """
@@ -13,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from xaikit.selfcheck.core import Case
-from xaikit.selfcheck.exercises.clip import (make_scenes, other_config_case, ranking_scene_case, similarity_scene_case,
-                                             swap, tie_label, tied_casings, token_cases)
+from xaikit.selfcheck.exercises.clip import (make_scenes, occlusion_cases, other_config_case, ranking_scene_case,
+                                             similarity_scene_case, swap, tie_label, tied_casings, token_cases)
 
 HIDDEN_CONFIG = {"text": {"hidden_size": 48, "intermediate_size": 96, "num_hidden_layers": 3, "num_attention_heads": 3},
                  "vision": {"hidden_size": 40, "intermediate_size": 80, "num_hidden_layers": 3,
@@ -26,6 +27,9 @@ HIDDEN_CONFIG = {"text": {"hidden_size": 48, "intermediate_size": 96, "num_hidde
 # middle and at the end of the text. All fit the text encoder's 16 positions; none is a public text.
 UNKNOWN_CHARACTER_TEXTS = ("a green café on the left", "a large naïve circle", "a größer blue square",
                            "über the small cross", "a crème square in the centre", "the small star \u2713", "a blue circlé")
+# word_occlusion: texts with a word the tiny vocabulary splits into several tokens (none is the public text)
+SPLIT_WORD_TEXTS = ("a kitten on a chair", "a small red teapot in the centre", "a photo of a giraffe",
+                    "the blue bicycle on the right", "a large green octagon")
 # Input orders of the three tied casings in which keeping the input order, ordering the ties by their texts
 # (always lower, title, upper) and reversing the input order give three different rankings.
 TIE_ORDERS = (("title", "lower", "upper"), ("title", "upper", "lower"), ("lower", "upper", "title"),
@@ -40,8 +44,10 @@ def build_hidden_cases(seed: int) -> list[Case]:
     unknown = UNKNOWN_CHARACTER_TEXTS[int(rng.integers(len(UNKNOWN_CHARACTER_TEXTS)))]
     cases += token_cases([scenes[4].caption, "an image of the large purple cross in the centre", "a kitten on a chair",
                           unknown])
-    return cases + [other_config_case(rng, scenes[2], HIDDEN_CONFIG, "a photo of a dog",
-                                      "an image of a large yellow triangle")]
+    cases.append(other_config_case(rng, scenes[2], HIDDEN_CONFIG, "a photo of a dog",
+                                   "an image of a large yellow triangle"))
+    split_text = SPLIT_WORD_TEXTS[int(rng.integers(len(SPLIT_WORD_TEXTS)))]
+    return cases + occlusion_cases(rng, scenes, split_text)
 
 
 def similarity_cases(rng, scenes) -> list[Case]:

@@ -18,7 +18,7 @@ import json
 
 import numpy as np
 
-from ..compare import Failure, Tolerance, all_of, close, numeric_array, within_limit
+from ..compare import Failure, Tolerance, all_of, close, numeric_array, same_shape, within_limit
 from ..probe import as_numpy, cached_model, require
 from ..core import Case, Check
 from ..messages import Message
@@ -30,7 +30,8 @@ NOTEBOOK = "clip"
 WARM_IMPORTS = [("transformers", ("CLIPModel", "CLIPProcessor")), ("transformers.utils.logging", ())]
 TOLERANCE = Tolerance(rtol=1e-4, atol=1e-4)
 PROBE_FUNCTIONS = {"probe_similarity": "clip_similarity", "probe_ranking": "rank_descriptions",
-                   "probe_tokens": "token_importance", "probe_general": "clip_similarity"}
+                   "probe_tokens": "token_importance", "probe_general": "clip_similarity",
+                   "probe_occlusion": "word_occlusion", "probe_occlusion_images": "word_occlusion"}
 
 # A random configuration for the interface check (the grader's hidden cases use others); >= 3 layers.
 PUBLIC_CONFIG = {"text": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 3, "num_attention_heads": 2},
@@ -148,6 +149,32 @@ def probe_general(namespace, inputs):
     return result
 
 
+def _occlusion(namespace, model, processor, image, text):
+    """word_occlusion's result as a float array: the array itself, or the second part of a pair (words, deltas)."""
+    result = require(namespace, "word_occlusion")(model, processor, image, text)
+    if isinstance(result, tuple) and len(result) == 2 and not np.isscalar(result[0]) \
+            and all(isinstance(word, str) for word in result[0]):
+        result = result[1]
+    array = as_numpy(result, np.float64)
+    if array.ndim > 1 and array.size == max(array.shape):  # (1, n) or (n, 1) is still one value per word
+        array = array.reshape(-1)
+    return array
+
+
+def probe_occlusion(namespace, inputs):
+    model, processor = load_model(inputs["model"])
+    return {"deltas": _occlusion(namespace, model, processor, inputs["image"], inputs["text"])}
+
+
+def probe_occlusion_images(namespace, inputs):
+    """The same text with two images."""
+    model, processor = load_model(inputs["model"])
+    deltas = _occlusion(namespace, model, processor, inputs["image"], inputs["text"])
+    model, processor = load_model(inputs["model"])
+    return {"deltas": deltas, "deltas_other": _occlusion(namespace, model, processor, inputs["other_image"],
+                                                         inputs["text"])}
+
+
 # --- public inputs (the grader's hidden ones are built on its side) -----------------------------------------------------------------
 
 def swap(scene, attribute, rng):
@@ -181,7 +208,7 @@ def build_public_cases(seed: int) -> list[Case]:
     # the third text holds a character the tiny tokenizer does not know (four <|unk|> tokens, one per byte)
     cases += token_cases([scenes[4].caption, "a photo of a small dog", "a small red star \U0001F600"])
     cases.append(other_config_case(rng, scenes[2], PUBLIC_CONFIG, "a photo of a cat", "a small blue star on the right"))
-    return cases
+    return cases + occlusion_cases(rng, scenes, "a photo of a kitten on the left")
 
 
 # Case builders the grader's hidden cases share (seeded by the generator they are given)
@@ -249,6 +276,22 @@ def other_config_case(rng, e, config, generic_text, token_text) -> Case:
                 f"Patch {v['patch_size']})", frozenset({"other_config"}))
 
 
+def occlusion_cases(rng, scenes, split_text) -> list[Case]:
+    """word_occlusion: a scene with its own caption; a scene with ``split_text`` (a word the tiny vocabulary splits
+    into several tokens); the caption of one more scene with its own image and with another scene's image."""
+    extra = make_scenes(rng)[0]
+    first, second, other = scenes[0], scenes[1], scenes[3]
+    return [Case("occlusion_scene", "probe_occlusion", {"model": "embedded", "image": first.image,
+                                                         "text": first.caption},
+                 f"Szene „{first.caption}“ mit ihrer Beschreibung", frozenset({"embedded"})),
+            Case("occlusion_split", "probe_occlusion", {"model": "embedded", "image": second.image, "text": split_text},
+                 f"Szene „{second.caption}“, Text „{split_text}“", frozenset({"embedded"})),
+            Case("occlusion_images", "probe_occlusion_images",
+                 {"model": "embedded", "image": extra.image, "other_image": other.image, "text": extra.caption},
+                 f"Text „{extra.caption}“ mit seiner Szene und mit der Szene „{other.caption}“",
+                 frozenset({"embedded"}))]
+
+
 # --- checks ----------------------------------------------------------------------------------
 
 def _strip(token: str) -> str:
@@ -304,8 +347,23 @@ def _general(student, expected, case):
     return Failure("other_config", {"part": part})
 
 
+def _image_change(student, expected, case):
+    """How the values change from one image to the other (same text), against the reference's change."""
+    for key in ("deltas", "deltas_other"):
+        failure = same_shape(key)(student, expected, case)
+        if failure:
+            return failure
+        if not np.all(np.isfinite(np.asarray(student[key], np.float64))):
+            return Failure("not_finite", {"key": key})
+    got = np.asarray(student["deltas"], np.float64) - np.asarray(student["deltas_other"], np.float64)
+    want = np.asarray(expected["deltas"], np.float64) - np.asarray(expected["deltas_other"], np.float64)
+    if np.allclose(got, want, rtol=TOLERANCE.rtol, atol=TOLERANCE.atol):
+        return None
+    return Failure("occlusion_image", {"expected": float(np.abs(want).max()), "got": float(np.abs(got).max())})
+
 SIMILARITY_TASK, RANKING_TASK, TOKENS_TASK, GENERAL_TASK = (
     "test_clip_similarity", "test_rank_descriptions", "test_token_importance", "test_clip_general")
+OCCLUSION_TASK = "test_word_occlusion"
 
 CHECKS = [
     Check("similarity.cosine", SIMILARITY_TASK, 2,
@@ -338,9 +396,28 @@ CHECKS = [
           {"de": "Alle drei Funktionen unverändert auf einem CLIPModel anderer Konfiguration",
            "en": "all three functions unchanged on a CLIPModel of another configuration"},
           "probe_general", _general, tags=frozenset({"other_config"})),
+    Check("occlusion.words", OCCLUSION_TASK, 1,
+          {"de": "Wortverdeckung: ein Wert je Wort von text.split()", "en": "word occlusion: one value per word of text.split()"},
+          "probe_occlusion", same_shape("deltas"), tags=frozenset({"embedded"})),
+    Check("occlusion.values", OCCLUSION_TASK, 1,
+          {"de": "Wortverdeckung: Kosinus-Ähnlichkeit mit dem ganzen Text minus die ohne das Wort",
+           "en": "word occlusion: cosine similarity with the full text minus that without the word"},
+          "probe_occlusion", close("deltas", TOLERANCE), tags=frozenset({"embedded"})),
+    Check("occlusion.image", OCCLUSION_TASK, 1,
+          {"de": "Wortverdeckung: hängt vom Bild ab wie die der Referenz (derselbe Text, zwei Bilder)",
+           "en": "word occlusion: depends on the image as the reference's does (same text, two images)"},
+          "probe_occlusion_images", _image_change, tags=frozenset({"embedded"})),
 ]
 
 MESSAGES = {
+    "occlusion_image": {
+        "de": "Derselbe Text mit zwei Bildern ({case}): Ihre Werte ändern sich zwischen den Bildern anders als die der "
+              "Referenz (größte Änderung {got:.3g} statt {expected:.3g}). Die Wortverdeckung misst die "
+              "Kosinus-Ähnlichkeit von Bild und Text; sie muss sich mit dem Bild ändern.",
+        "en": "The same text with two images ({case}): your values change between the images differently from the "
+              "reference's (largest change {got:.3g} instead of {expected:.3g}). Word occlusion measures the cosine "
+              "similarity of image and text; it must change with the image.",
+    },
     "probs_sum": {
         "de": "Ihre Softmax-Wahrscheinlichkeiten summieren sich über die Texte zu {sum:.4g} statt zu 1 ({case}). "
               "Die Softmax muss über die Texte gebildet werden (eine Wahrscheinlichkeitsverteilung je Bild).",
