@@ -173,6 +173,42 @@ def saliency_map(model, input_tensor, class_idx=None, *, _abs=True, _reduce="max
     return saliency.cpu().numpy().astype(np.float32)
 
 
+def _spearman(a, b) -> float:
+    """Spearman's rank correlation of two flattened maps: Pearson's r of their ranks (ties: average ranks)."""
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(np.ravel(a), np.ravel(b)).statistic)
+
+
+def randomisation_check(model, input_tensor, layers, explain, seed=0, *, _cumulative=True, _from_top=True,
+                        _rank=True, _copy=True):
+    """Cascading model randomisation (Adebayo et al. 2018) on a deep copy of ``model``: the map ``explain(copy, x)``
+    before, then ``torch.manual_seed(seed)`` once, and for each name of ``layers`` in the given order (from the top)
+    ``reset_parameters()`` of every submodule of that module that has it (order of ``module.modules()``), keeping
+    the earlier layers re-initialised, and the map after each step. Returns ``{"maps": (len(layers), H, W),
+    "correlations": (len(layers),)}``: each map's Spearman correlation with the original map. The keyword options
+    exist only to build the known-wrong variants below."""
+    import copy
+
+    work = copy.deepcopy(model) if _copy else model
+    original = np.asarray(explain(work, input_tensor), dtype=np.float64)
+    order = list(layers) if _from_top else list(layers)[::-1]
+    torch.manual_seed(seed)
+    maps, correlations = [], []
+    for name in order:
+        if not _cumulative:  # variant: each layer alone, on a fresh copy
+            work = copy.deepcopy(model)
+            torch.manual_seed(seed)
+        for module in work.get_submodule(name).modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        explanation = np.asarray(explain(work, input_tensor), dtype=np.float64)
+        maps.append(explanation)
+        correlations.append(_spearman(original, explanation) if _rank
+                            else float(np.corrcoef(original.ravel(), explanation.ravel())[0, 1]))
+    return {"maps": np.stack(maps), "correlations": np.asarray(correlations)}
+
+
 # ---------------------------------------------------------------------------------------------
 # Known-wrong variants: each a complete implementation with one typical mistake.
 
@@ -217,6 +253,12 @@ def _saliency(**options):
     return saliency
 
 
+def _randomisation(**options):
+    def check(model, input_tensor, layers, explain, seed=0):
+        return randomisation_check(model, input_tensor, layers, explain, seed, **options)
+    return check
+
+
 VARIANTS = {
     "no_relu": _variant(relu=False),
     "max_pooled_gradients": _variant(pooling="max"),
@@ -238,4 +280,8 @@ VARIANTS = {
     "saliency_no_abs": {"saliency_map": _saliency(_abs=False)},
     "saliency_mean_over_channels": {"saliency_map": _saliency(_reduce="mean")},
     "saliency_mutates_input": {"saliency_map": _saliency(_mutate=True)},
+    "randomisation_not_cumulative": {"randomisation_check": _randomisation(_cumulative=False)},
+    "randomisation_from_bottom": {"randomisation_check": _randomisation(_from_top=False)},
+    "randomisation_pearson": {"randomisation_check": _randomisation(_rank=False)},
+    "randomisation_caller_model": {"randomisation_check": _randomisation(_copy=False)},
 }

@@ -36,6 +36,10 @@ EXPECTED_LOSSES = {
     "saliency_no_abs": {"saliency.values"},
     "saliency_mean_over_channels": {"saliency.values"},
     "saliency_mutates_input": {"saliency.input_unchanged"},
+    "randomisation_not_cumulative": {"randomisation.maps", "randomisation.correlations"},
+    "randomisation_from_bottom": {"randomisation.maps", "randomisation.correlations"},
+    "randomisation_pearson": {"randomisation.correlations"},
+    "randomisation_caller_model": {"randomisation.model_unchanged"},
 }
 # (variant, check) -> message key, where the check names the mistake by its symptom: on the all-negative
 # case "activations averaged" and "absolute gradients" give the same (positive) map, so no single variant fits.
@@ -54,7 +58,8 @@ def test_every_variant_is_tested_and_the_issue_list_is_covered():
 def test_messages_exist_in_both_languages_and_name_the_case():
     exercise, *_ = hidden_setup("gradcam")
     for key in set(exercise.variant_ids()) | {"class_ignored", "layer_not_used", "all_negative_nan",
-                                                   "all_negative_not_zero"}:
+                                                   "all_negative_not_zero", "randomisation_shape",
+                                                   "randomisation_model_changed"}:
         entry = exercise.messages[key]
         assert set(entry) == {"de", "en"}
         assert "{case}" in entry["de"] and "{case}" in entry["en"]
@@ -64,7 +69,7 @@ def test_points_per_task():
     from autograder.checks import Exercise
 
     assert Exercise("gradcam").tasks == {"test_grad_cam_weights": 2, "test_grad_cam": 10, "test_overlay": 1,
-                                         "test_saliency": 2}
+                                         "test_saliency": 2, "test_randomisation": 3}
 
 
 def test_hidden_cases_make_the_mistakes_distinguishable():
@@ -309,3 +314,100 @@ def test_range_check_allows_float32_rounding_only():
     assert check({"heatmap": np.array([[-1e-15, 0.5], [1.0 + 1.2e-7, 1.0]])}) is None  # cv2.normalize, float32
     assert check({"heatmap": np.array([[0.0, 1.01]])}).key == "heatmap_range"
     assert check({"heatmap": np.array([[-0.001, 1.0]])}).key == "heatmap_range"
+
+
+# ------------------------------------------------------------------------------ task 4: the sanity check
+
+def _independent_randomisation(model, x, layers, explain, seed):
+    """Cascading randomisation written from the definition, without reset_parameters: after torch.manual_seed(seed),
+    every Conv2d/Linear of the listed modules (in the order of .modules()) gets the parameters of a freshly built
+    module of the same shape (PyTorch's default initialisation, the same random draws), every BatchNorm2d weight 1,
+    bias 0, running mean 0 and variance 1; Spearman as the Pearson correlation of pandas' average ranks."""
+    import copy
+
+    import pandas as pd
+    from torch import nn
+
+    work = copy.deepcopy(model)
+    original = pd.Series(np.asarray(explain(work, x), np.float64).ravel())
+    torch.manual_seed(seed)
+    maps, correlations = [], []
+    for name in layers:
+        for module in work.get_submodule(name).modules():
+            if isinstance(module, nn.Conv2d):
+                fresh = nn.Conv2d(module.in_channels, module.out_channels, module.kernel_size, module.stride,
+                                  module.padding, bias=module.bias is not None)
+            elif isinstance(module, nn.Linear):
+                fresh = nn.Linear(module.in_features, module.out_features, bias=module.bias is not None)
+            elif isinstance(module, nn.BatchNorm2d):
+                with torch.no_grad():
+                    module.weight.fill_(1.0), module.bias.zero_()
+                    module.running_mean.zero_(), module.running_var.fill_(1.0)
+                module.num_batches_tracked.zero_()
+                continue
+            else:
+                assert not any(True for _ in module.parameters(recurse=False)), type(module)
+                continue
+            with torch.no_grad():
+                module.weight.copy_(fresh.weight)
+                if module.bias is not None:
+                    module.bias.copy_(fresh.bias)
+        current = np.asarray(explain(work, x), np.float64)
+        maps.append(current)
+        ranks = pd.Series(current.ravel()).rank(), original.rank()
+        correlations.append(float(np.corrcoef(ranks[0], ranks[1])[0, 1]))
+    return np.stack(maps), np.array(correlations)
+
+
+@pytest.mark.parametrize("which", ["embedded", "random"])
+def test_randomisation_reference_agrees_with_an_independent_computation(which):
+    from xaikit.selfcheck.exercises.gradcam import EMBEDDED, _model, gradient_map, random_cnn, scene_tensor
+    from xaikit.selfcheck.exercises.gradcam import state_fingerprint
+
+    if which == "embedded":
+        model = _model(EMBEDDED).eval()
+        x, _ = scene_tensor(4242, 56, 72)
+        layers = ["fc", "layer4", "layer3", "layer2", "layer1", "bn1", "conv1"]
+    else:
+        model, _, depth = random_cnn(np.random.default_rng(5))
+        x = torch.tensor(np.random.default_rng(6).normal(size=(1, 3, 30, 26)), dtype=torch.float32)
+        layers = ["fc"] + [f"layer{k}" for k in range(depth, 0, -1)]
+    with torch.no_grad():
+        class_idx = int(model(x)[0].argmax())
+    explain = gradient_map(class_idx)
+    before = state_fingerprint(model)
+    result = reference.randomisation_check(model, x, layers, explain, seed=31)
+    assert state_fingerprint(model) == before  # the caller's model is untouched
+    maps, correlations = _independent_randomisation(model, x, layers, explain, 31)
+    assert result["maps"].shape == (len(layers), *x.shape[-2:])
+    np.testing.assert_allclose(result["maps"], maps, rtol=0, atol=1e-12 * np.abs(maps).max())
+    np.testing.assert_allclose(result["correlations"], correlations, rtol=0, atol=1e-12)
+    # the cascade changes the map at every step (each step re-draws weights), and the seed decides the draws
+    assert np.all(np.abs(np.diff(np.concatenate([[1.0], correlations]))) > 1e-6)
+    again = reference.randomisation_check(model, x, layers, explain, seed=31)
+    np.testing.assert_array_equal(again["maps"], result["maps"])
+    other = reference.randomisation_check(model, x, layers, explain, seed=32)
+    assert np.abs(other["maps"] - result["maps"]).max() > 1e-3 * np.abs(maps).max()
+
+
+def test_randomisation_of_an_explanation_that_ignores_the_model_correlates_one():
+    """A map that does not depend on the weights (the input's largest channel) passes no sanity check: every map
+    equals the original and every correlation is 1 (ties of equal values with average ranks, as scipy has it)."""
+    from xaikit.selfcheck.exercises.gradcam import EMBEDDED, _model, scene_tensor
+
+    x, _ = scene_tensor(77, 64, 64)
+    result = reference.randomisation_check(_model(EMBEDDED).eval(), x, ["fc", "layer4"],
+                                           lambda m, t: t[0].amax(dim=0).numpy(), seed=0)
+    np.testing.assert_array_equal(result["maps"][0], result["maps"][1])
+    np.testing.assert_allclose(result["correlations"], [1.0, 1.0], atol=1e-12)
+
+
+def test_randomisation_cases_use_cascades_of_at_least_two_layers_from_the_top():
+    """The known mistakes need two steps or more (not cumulative, from the bottom), and every cascade starts at fc."""
+    for seed, public in ((7, True), (20261125, False)):
+        from autograder.checks import Exercise
+
+        cases = [c for c in Exercise("gradcam").build_cases(seed, public=public) if c.probe == "probe_randomisation"]
+        assert len(cases) >= (2 if public else 4)
+        for case in cases:
+            assert len(case.inputs["layers"]) >= 2 and case.inputs["layers"][0] == "fc", case.id

@@ -23,7 +23,7 @@ LAYERS = ("layer1", "layer2", "layer3", "layer4")
 TWO_CLASS_SCENE = dict(seed=0, left="star", right="square", size_word="small")  # as in the notebook's cell (c)
 TEST_SCENES = dict(n=100, seed=2026)  # as in the notebook's comparison cell (e)
 RUBRICS = ("answer_other_image", "answer_layers", "answer_classes", "answer_multilabel", "answer_saliency",
-           "answer_twin")
+           "answer_twin", "answer_randomisation")
 
 
 def de(value: float, digits: int) -> str:
@@ -150,7 +150,7 @@ def test_the_points_in_the_introduction_add_up(notebook):
             questions.append(int(number))
             assert following.metadata["nbgrader"]["points"] == int(stated), f"Frage {number}"
     assert questions == list(range(1, len(RUBRICS) + 1))
-    assert "die sechs Fragen" in introduction and len(questions) == 6
+    assert "die sieben Fragen" in introduction and len(questions) == 7
 
 
 def test_answer_other_image_quotes_the_cross_scene(models, rubric):
@@ -252,3 +252,60 @@ def test_the_comparison_text_names_what_the_cell_does(notebook):
         in text
     calls = TEST_SCENES["n"] * len(LAYERS) * 2 + 6 * 2  # pointing game per layer and model, the figure's maps
     assert 800 < calls < 900 and "gut 800-mal" in text
+
+
+# ------------------------------------------------------------------------------ task 4: the sanity check
+
+@pytest.fixture(scope="module")
+def sanity_demo(notebook, reference):
+    """The demo cell of task 4 run as it stands, with the reference's functions (what the rubric quotes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+
+    from xaikit.models import load_image_classifier
+    from xaikit.scenes import make_scene
+
+    torch.set_num_threads(1)
+    (cell,) = [c for c in notebook.cells if c.metadata.get("xaigrade", {}).get("demo")
+               and "randomisation_check(" in c.source]
+    namespace = {"np": np, "plt": plt, "torch": torch, "load_image_classifier": load_image_classifier,
+                 "make_scene": make_scene, "grad_cam": reference.grad_cam, "saliency_map": reference.saliency_map,
+                 "randomisation_check": reference.randomisation_check}
+    exec(compile(cell.source, "sanity-demo", "exec"), namespace)
+    plt.close("all")
+    return namespace
+
+
+def test_answer_randomisation_quotes_the_demo_cell(sanity_demo, rubric):
+    text = " ".join(rubric["answer_randomisation"].split())
+    results, cascade = sanity_demo["sanity_results"], sanity_demo["cascade"]
+    assert cascade == ["fc", "layer4", "layer3", "layer2", "layer1", "conv1"]
+
+    def quoted(method, step):
+        values = [de(float(results[method, seed]["correlations"][step]), 2).replace("-", "−") for seed in (0, 1, 2)]
+        return f"{values[0]}, {values[1]} und {values[2]}"
+
+    saliency, cam = "Saliency-Map", "Grad-CAM (layer4)"
+    assert f"nach `fc` + `layer4` {quoted(saliency, 1)} (Seeds 0, 1, 2), nach allen Schichten noch " \
+           f"{quoted(saliency, -1)}" in text
+    assert f"nach `fc` allein {quoted(cam, 0)}, nach `fc` + `layer4` {quoted(cam, 1)}, nach allen Schichten " \
+           f"{quoted(cam, -1)}" in text
+    # what the text says of them: the saliency map stays positive at every step and seed; Grad-CAM swings (its
+    # spread over the seeds after fc alone and after fc + layer4 is over 1), sometimes below 0, never all near 1
+    assert min(float(results[saliency, seed]["correlations"].min()) for seed in (0, 1, 2)) > 0.1
+    for step in (0, 1):
+        values = [float(results[cam, seed]["correlations"][step]) for seed in (0, 1, 2)]
+        assert max(values) - min(values) > 1.0 and min(values) < 0
+    assert "8×8 Werte" in text
+    model = sanity_demo["sanity_model"]
+    import torch
+
+    with torch.no_grad():
+        captured = []
+        handle = model.layer4.register_forward_hook(lambda m, i, o: captured.append(o))
+        model(sanity_demo["sanity_input"])
+        handle.remove()
+    assert tuple(captured[0].shape[-2:]) == (8, 8)

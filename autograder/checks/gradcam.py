@@ -33,6 +33,10 @@ DIAGNOSES = {
     "overlay.values": ("overlay_alpha_swapped", "overlay_bgr"),
     "saliency.values": ("saliency_no_abs", "saliency_mean_over_channels"),
     "saliency.input_unchanged": ("saliency_mutates_input",),
+    "randomisation.maps": ("randomisation_not_cumulative", "randomisation_from_bottom"),
+    "randomisation.correlations": ("randomisation_pearson", "randomisation_not_cumulative",
+                                   "randomisation_from_bottom"),
+    "randomisation.model_unchanged": ("randomisation_caller_model",),
 }
 
 CHECKS = with_diagnoses(_public.CHECKS, DIAGNOSES)
@@ -122,6 +126,32 @@ MESSAGES = {**_public.MESSAGES,
     "saliency_mean_over_channels": {
         "de": "Sie mitteln über die Farbkanäle, statt das Maximum zu nehmen ({case}).",
         "en": "You average over the colour channels instead of taking the maximum ({case}).",
+    },
+    "randomisation_not_cumulative": {
+        "de": "Sie initialisieren jede Schicht einzeln neu, nicht kumulativ ({case}): Schritt i hat alle Schichten "
+              "layers[0] … layers[i] neu initialisiert, die früheren bleiben zufällig (eine Kopie für alle Schritte, "
+              "`torch.manual_seed(seed)` einmal vor dem ersten).",
+        "en": "You re-initialise each layer on its own, not cumulatively ({case}): step i has all layers "
+              "layers[0] … layers[i] re-initialised, the earlier ones stay random (one copy for all steps, "
+              "`torch.manual_seed(seed)` once before the first).",
+    },
+    "randomisation_from_bottom": {
+        "de": "Sie randomisieren von unten nach oben ({case}). Die Kaskade beginnt oben: in der Reihenfolge von "
+              "`layers` (z. B. fc, layer4, layer3, …), die Karte i gehört zu layers[0] … layers[i].",
+        "en": "You randomise from the bottom up ({case}). The cascade starts at the top: in the order of "
+              "`layers` (e.g. fc, layer4, layer3, …); map i belongs to layers[0] … layers[i].",
+    },
+    "randomisation_pearson": {
+        "de": "Ihre Korrelationen sind Pearson-Korrelationen der Werte, nicht Spearman-Rangkorrelationen ({case}). "
+              "Korrelieren Sie die Ränge (`scipy.stats.spearmanr` auf den flachgemachten Karten).",
+        "en": "Your correlations are Pearson correlations of the values, not Spearman rank correlations ({case}). "
+              "Correlate the ranks (`scipy.stats.spearmanr` on the flattened maps).",
+    },
+    "randomisation_caller_model": {
+        "de": "Sie initialisieren das übergebene Modell selbst neu ({case}): danach ist das Modell des Aufrufers "
+              "zerstört. Arbeiten Sie auf `copy.deepcopy(model)`.",
+        "en": "You re-initialise the model passed in ({case}): afterwards the caller's model is destroyed. "
+              "Work on `copy.deepcopy(model)`.",
     },
 }
 

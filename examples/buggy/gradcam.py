@@ -2,7 +2,8 @@
 
 BUGGY = {
     # Forgets to remove the hook, upsamples with F.interpolate's default mode ('nearest'), and
-    # takes the signed input gradient for the saliency map.
+    # takes the signed input gradient for the saliency map; in the sanity check it re-initialises the caller's
+    # model itself (no copy) and correlates the raw values (Pearson) instead of their ranks.
     "buggy_hooks_nearest": {
         "grad_cam": '''
 def grad_cam(model, input_tensor, target_layer="layer4", class_idx=None):
@@ -38,6 +39,20 @@ def saliency_map(model, input_tensor, class_idx=None):
     logits[0, class_idx].backward()
     s = x.grad[0].max(dim=0).values
     return ((s - s.min()) / (s.max() - s.min())).numpy()
+''',
+        "randomisation_check": '''
+def randomisation_check(model, input_tensor, layers, explain, seed=0):
+    original = explain(model, input_tensor)
+    torch.manual_seed(seed)
+    maps, correlations = [], []
+    for name in layers:
+        for module in model.get_submodule(name).modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        new_map = explain(model, input_tensor)
+        maps.append(new_map)
+        correlations.append(np.corrcoef(original.flatten(), new_map.flatten())[0, 1])
+    return {"maps": np.array(maps), "correlations": np.array(correlations)}
 ''',
     },
     # Differentiates the softmax probability instead of the logit (in both functions) and leaves the

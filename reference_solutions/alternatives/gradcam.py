@@ -10,7 +10,10 @@ normalisation with zeros when max = min (a student's epsilon is allowed: the tas
 undone; overlay ``(1 - alpha) * image + alpha * 255 * jet(heatmap)`` with matplotlib's jet as uint8 (rounded or
 truncated, the heatmap maybe brought to 256 levels first: the task allows +-8 levels and names both); saliency the
 max over the colour channels of |d logit / d x|, min-max scaled. Epsilons in the min-max denominator: 1e-8 (A, B),
-1e-7 (D, E; pytorch-grad-cam's).
+1e-7 (D, E; pytorch-grad-cam's). The sanity check (task 4): prefix tests on ``named_modules`` with float32 maps and
+``spearmanr(...)[0]`` (A), a fresh copy per step re-seeded (the same draws) with ``rankdata`` + ``corrcoef`` (B, E),
+``Module.apply`` with pandas' Spearman (C), torch ranks by hand and a list of tensors (D), the centred-rank formula
+in a while loop (F).
 
 What the task text rules out is not here: scikit-image's ``resize`` with its default ``mode="reflect"`` (differs from
 ``F.interpolate`` by up to 0.34 at the border), OpenCV's own jet table (the task says it loses the points), no
@@ -495,10 +498,127 @@ def f_saliency_map(model, input_tensor, class_idx=None):
     return (s - lo) / (hi - lo) if hi > lo else np.zeros_like(s)
 
 
+# --- the sanity check (task 4), each student's own way --------------------------------------------------------------
+
+def a_randomisation_check(model, input_tensor, layers, explain, seed=0):
+    # named_modules with a prefix test, scipy.stats.spearmanr(...)[0], maps kept as float32
+    from scipy.stats import spearmanr
+
+    randomised = copy.deepcopy(model)
+    original = np.asarray(explain(randomised, input_tensor), dtype=np.float32)
+    torch.manual_seed(seed)
+    maps, correlations = [], []
+    for layer in layers:
+        for name, module in randomised.named_modules():
+            if (name == layer or name.startswith(layer + ".")) and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        current = np.asarray(explain(randomised, input_tensor), dtype=np.float32)
+        maps.append(current)
+        correlations.append(spearmanr(original.flatten(), current.flatten())[0])
+    return {"maps": np.array(maps), "correlations": np.array(correlations)}
+
+
+def b_randomisation_check(model, input_tensor, layers, explain, seed=0):
+    # a fresh copy per step, layers[:i + 1] reset after the same seed (the same draws); ranks by rankdata
+    from scipy.stats import rankdata
+
+    original = np.asarray(explain(copy.deepcopy(model), input_tensor), dtype=np.float64).ravel()
+    maps, correlations = [], []
+    for step in range(len(layers)):
+        randomised = copy.deepcopy(model)
+        torch.manual_seed(seed)
+        for layer in layers[: step + 1]:
+            for module in dict(randomised.named_modules())[layer].modules():
+                if hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
+        current = np.asarray(explain(randomised, input_tensor), dtype=np.float64)
+        maps.append(current)
+        correlations.append(np.corrcoef(rankdata(original), rankdata(current.ravel()))[0, 1])
+    return {"maps": np.stack(maps), "correlations": np.array(correlations)}
+
+
+def c_randomisation_check(model, input_tensor, layers, explain, seed=0):
+    # Module.apply (children before parents: the leaves keep their order), pandas' Spearman
+    import pandas as pd
+
+    def reset(module):
+        if hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+
+    randomised = copy.deepcopy(model)
+    original = pd.Series(np.asarray(explain(randomised, input_tensor)).reshape(-1))
+    torch.manual_seed(seed)
+    result = {"maps": [], "correlations": []}
+    for layer in layers:
+        randomised.get_submodule(layer).apply(reset)
+        current = np.asarray(explain(randomised, input_tensor))
+        result["maps"].append(current)
+        result["correlations"].append(original.corr(pd.Series(current.reshape(-1)), method="spearman"))
+    result["maps"] = np.array(result["maps"])
+    result["correlations"] = np.array(result["correlations"])
+    return result
+
+
+def _d_ranks(values):
+    # average ranks of a 1-D tensor, ties sharing the mean of their positions
+    order = torch.argsort(values)
+    ranks = torch.empty_like(values)
+    ranks[order] = torch.arange(1, len(values) + 1, dtype=values.dtype)
+    unique, inverse = torch.unique(values, return_inverse=True)
+    sums = torch.zeros(len(unique), dtype=values.dtype).index_add_(0, inverse, ranks)
+    counts = torch.zeros(len(unique), dtype=values.dtype).index_add_(0, inverse, torch.ones_like(ranks))
+    return (sums / counts)[inverse]
+
+
+def d_randomisation_check(model, input_tensor, layers, explain, seed=0):
+    # torch throughout: ranks by hand (average ranks for ties), torch.corrcoef; maps as a list of tensors
+    model_copy = copy.deepcopy(model)
+    original = torch.as_tensor(np.asarray(explain(model_copy, input_tensor)), dtype=torch.float64).flatten()
+    original_ranks = _d_ranks(original)
+    torch.manual_seed(seed)
+    maps, correlations = [], []
+    for layer in layers:
+        for _, module in model_copy.get_submodule(layer).named_modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+        current = torch.as_tensor(np.asarray(explain(model_copy, input_tensor)), dtype=torch.float64)
+        maps.append(current)
+        correlations.append(float(torch.corrcoef(torch.stack([original_ranks, _d_ranks(current.flatten())]))[0, 1]))
+    return {"maps": maps, "correlations": correlations}
+
+
+def _f_rank_correlation(a, b):
+    from scipy.stats import rankdata
+
+    ra, rb = rankdata(a) - (len(a) + 1) / 2, rankdata(b) - (len(b) + 1) / 2
+    return float((ra * rb).sum() / np.sqrt((ra ** 2).sum() * (rb ** 2).sum()))
+
+
+def f_randomisation_check(model, input_tensor, layers, explain, seed=0):
+    # the formula: r of the centred ranks, written out; a while loop over the layers
+    net = copy.deepcopy(model)
+    before = np.asarray(explain(net, input_tensor), dtype=np.float64).ravel()
+    torch.manual_seed(seed)
+    modules = dict(net.named_modules())
+    maps, correlations, index = [], [], 0
+    while index < len(layers):
+        for part in modules[layers[index]].modules():
+            if callable(getattr(part, "reset_parameters", None)):
+                part.reset_parameters()
+        after = np.asarray(explain(net, input_tensor), dtype=np.float64)
+        maps.append(after)
+        correlations.append(_f_rank_correlation(before, after.ravel()))
+        index += 1
+    return {"maps": np.asarray(maps), "correlations": np.asarray(correlations)}
+
+
+e_randomisation_check = b_randomisation_check  # (E, the cv2 student, only when cv2 is there: written as B's)
+
+
 def _student(prefix: str) -> dict:
     functions = globals()
     return {name: functions[f"{prefix}_{name}"]
-            for name in ("grad_cam_weights", "grad_cam", "overlay_heatmap", "saliency_map")}
+            for name in ("grad_cam_weights", "grad_cam", "overlay_heatmap", "saliency_map", "randomisation_check")}
 
 
 ALTERNATIVES = {

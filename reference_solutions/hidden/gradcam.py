@@ -10,6 +10,8 @@ that the class mistakes (softmax instead of logit, absolute gradients, activatio
 class 0) show on every seed (``class_dependence_model``). The random CNNs whose maps are compared have their fc
 layer amplified (logits kept) so that their raw maps lie on the scale of real networks' (``calibrate_head``,
 ``calibrate_saliency``): otherwise a student's epsilon in the min-max denominator decides the result.
+The sanity check (task 4) gets two MiniResNet cascades on non-square scenes (fc, layer4; and all the way down to
+conv1 with bn1) and two random CNNs with cascades of 2 to all their layers, each with a drawn seed and the top class.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import torch.nn.functional as F
 
 from xaikit.selfcheck.core import Case, Check
 from xaikit.selfcheck.exercises.gradcam import (EMBEDDED, cam_cases, overlay_cases, random_cnn, ranked_classes,
-                                                saliency_cases, scene_tensor, weights_cases)
+                                                randomisation_cases, saliency_cases, scene_tensor, weights_cases)
 
 SIZES = [(64, 80), (48, 72), (72, 56), (56, 88)]
 
@@ -43,7 +45,13 @@ def build_hidden_cases(seed: int, checks: list[Check]) -> list[Case]:
     for case in saliency:
         if case.id == "saliency_random":
             calibrate_saliency(case)
-    return cases + saliency
+    randomisation = randomisation_cases(rng, scenes, SIZES, RANDOMISATION_LAYERS, random_count=2)
+    return cases + saliency + randomisation
+
+
+# The sanity check's layer lists on the MiniResNet (from the top; the public case: fc, layer4, layer3): other
+# depths, and conv1 with its own batch norm (bn1: reset to weight 1, bias 0, running statistics 0 and 1)
+RANDOMISATION_LAYERS = [["fc", "layer4"], ["fc", "layer4", "layer3", "layer2", "layer1", "bn1", "conv1"]]
 
 
 # The smallest raw CAM maximum (before min-max scaling) of a random CNN's map that a check compares. A CAM value is

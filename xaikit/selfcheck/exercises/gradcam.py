@@ -31,6 +31,9 @@ from ._gradcam_cases import (all_negative_case, cam_cases, classes_case, hygiene
                              overlay_case, overlay_cases, random_cam_case, random_saliency_case, random_weights_case,
                              saliency_cases, weights_cases)
 from ._gradcam_messages import GRADCAM_MESSAGES
+from ._gradcam_randomisation import (RANDOMISATION_CHECKS, RANDOMISATION_MESSAGES,  # noqa: F401  (hidden cases)
+                                     gradient_map, probe_randomisation, randomisation_case, randomisation_cases,
+                                     state_fingerprint)
 from ._gradcam_models import (EMBEDDED, IMAGENET_MEAN, IMAGENET_STD, RandomCNN, _embedded,  # noqa: F401
                               _model, embedded_label, random_cnn, random_cnn_not_top_zero, ranked_classes,
                               scene_tensor)
@@ -51,7 +54,7 @@ PUBLIC_HEAD_GAIN = 60.0
 PUBLIC_SALIENCY_GAIN = 2.0  # likewise the random CNN's saliency maximum max|d logit / d x|: 0.011 (from 5.3e-3)
 PROBE_FUNCTIONS = {"probe_weights": "grad_cam_weights", "probe_cam": "grad_cam", "probe_classes": "grad_cam",
                    "probe_layer": "grad_cam", "probe_overlay": "overlay_heatmap",
-                   "probe_saliency": "saliency_map"}
+                   "probe_saliency": "saliency_map", "probe_randomisation": "randomisation_check"}
 
 
 # --- probes: run in the student's kernel (and in the grader on the reference) -----------------
@@ -167,7 +170,8 @@ def build_public_cases(seed: int) -> list[Case]:
     cases += overlay_cases(rng, scenes, sizes, [None, 0.25])
     saliency = saliency_cases(rng, scenes, 64, 64)
     saliency[1].inputs["model"].amplify_head(saliency[1].inputs["x"], PUBLIC_SALIENCY_GAIN)
-    return cases + saliency
+    randomisation = randomisation_cases(rng, scenes, sizes, [["fc", "layer4", "layer3"]], random_count=1)
+    return cases + saliency + randomisation
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -352,4 +356,6 @@ CHECKS = [
           "probe_saliency", unchanged_input("input_after", "x", "saliency_mutates_input")),
 ]
 
-MESSAGES = GRADCAM_MESSAGES  # (the checks' own messages, de/en: _gradcam_messages.py)
+CHECKS += RANDOMISATION_CHECKS  # task 4, the sanity check (_gradcam_randomisation.py)
+
+MESSAGES = {**GRADCAM_MESSAGES, **RANDOMISATION_MESSAGES}  # (the checks' own messages, de/en: _gradcam_messages.py)
