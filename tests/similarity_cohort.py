@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ("pdp", "gradcam", "counterfactual", "clip")
 MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
-GRADCAM_FUNCTIONS = ("grad_cam_weights", "grad_cam", "overlay_heatmap", "saliency_map")
+GRADCAM_FUNCTIONS = ("grad_cam_weights", "grad_cam", "overlay_heatmap", "saliency_map", "randomisation_check")
 
 
 # --- the corpus: functions from the modules, parsed -----------------------------------------------------------------
@@ -787,8 +787,11 @@ def build(assignment: str, submitted: Path, earlier: Path | None = None, indepen
         for name, student in before.items():
             write(earlier, name, assignment, notebook(corpus, student))
     if copies:
+        fillable = [g for g in corpus.code_cells if corpus.functions[g]] + corpus.answer_cells
         complete = [name for name in sorted(students)  # (a copy copies work: of someone who did all of it)
-                    if all(g in students[name].cells for g in corpus.code_cells + corpus.answer_cells)]
+                    if all(g in students[name].cells for g in fillable)]
+        if len(complete) < 9:  # (a small class: the nine most complete students are the ones copied)
+            complete = sorted(students, key=lambda n: (-sum(g in students[n].cells for g in fillable), n))[:9]
         sources = rng.sample(complete, 9)
         fresh = lambda: independent(corpus, rng)  # noqa: E731  (the copier's own work where not copied)
         plan = {

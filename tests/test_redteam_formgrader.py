@@ -32,7 +32,7 @@ from bs4 import BeautifulSoup
 from autograder.batch import Layout, grade_batch
 from autograder.config import PROJECT_ROOT, load_settings
 from autograder.nbgrader_bridge import _nbgrader, impose_release_metadata
-from helpers import entry_score
+from helpers import auto_points, entry_score
 from test_redteam import FULL, _solution_index
 
 RELEASE_NB = PROJECT_ROOT / "release" / "pdp" / "pdp.ipynb"
@@ -165,7 +165,7 @@ def test_the_formgrader_page_names_only_the_releases_grade_ids(batch, tmp_path):
 
 def test_script_in_grade_ids_keeps_its_marks_and_the_instructor_is_told(batch):
     entry = batch["report"]["grade_id_script"]["pdp"]
-    assert entry_score(entry) == 8  # the student's code is graded as before: the metadata never counted
+    assert entry_score(entry) == auto_points("pdp")  # the student's code is graded as before: the metadata never counted
     notes = " ".join(entry["_notes"])
     for cell in ("partial_dependence_1d", "answer_lstat", "test_pdp_2d"):
         assert f"Zelle `{cell}` waren verändert" in notes, notes
@@ -335,7 +335,7 @@ def test_one_unknown_grade_id_costs_only_that_students_nbgrader_page(batch, tmp_
             assert policy is not None and "script-src 'none'" in policy["content"], (student, name)
     folder = output / "feedback" / "a_unknown_grade_id" / "pdp"
     ours, note = (BeautifulSoup((folder / name).read_text(), "html.parser") for name in ("xaigrade.html", "pdp.html"))
-    assert ours.select("section.check") and float(ours.select_one(".total")["data-score"]) == 8
+    assert ours.select("section.check") and float(ours.select_one(".total")["data-score"]) == auto_points("pdp")
     assert "could not be generated" in note.select_one(".nbgrader-missing").text
     assert note.select_one('a[href="xaigrade.html"]')
     for page in (ours, note):
