@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -45,3 +48,27 @@ def row(name: str, seconds: float, baseline: float | None = None, unit: str = "s
     ratio = f"  ratio {seconds / baseline:6.2f}x" if baseline else ""
     value = seconds * 1000 if unit == "ms" else seconds
     print(f"{name:<55} {value:10.3f} {unit}{ratio}")
+
+
+def overlay_environment(root: Path) -> Path:
+    """A venv in ``root/venv`` whose Python imports ``root``'s autograder and xaikit with this environment's
+    libraries, and its own course kernel (`xai-course`) that starts that Python, so sandboxed kernels import the copy
+    too. Returns the venv's Python. (Used by the throughput benchmark's snapshot and tests/test_adding_an_exercise.)"""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    venv = root / "venv"
+    subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", "--without-pip", str(venv)],
+                   check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    for package in ("autograder", "xaikit"):
+        (site / package).symlink_to(root / package, target_is_directory=True)
+    (site / "project_libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")  # a plain path: no editable
+    spec = json.loads((Path(KernelSpecManager().get_kernel_spec("xai-course").resource_dir) / "kernel.json")
+                      .read_text())
+    spec["argv"][0] = str(python)
+    kernel = venv / "share" / "jupyter" / "kernels" / "xai-course"
+    kernel.mkdir(parents=True)
+    (kernel / "kernel.json").write_text(json.dumps(spec))
+    return python

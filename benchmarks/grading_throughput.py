@@ -36,12 +36,11 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT
+from _common import ROOT, overlay_environment
 
 from autograder.exercises import assignments as registered_exercises  # noqa: E402  (the project root is on sys.path now)
 
@@ -75,8 +74,6 @@ def snapshot(target: Path) -> Tools:
     """A copy of the project's code and course files, and a venv that imports the copy's autograder and xaikit
     (reference_solutions is found beside them, from the copy's root) with this environment's libraries; the course
     kernel (`xai-course`) of that venv starts its Python, so the sandboxed kernels import the copy too."""
-    from jupyter_client.kernelspec import KernelSpecManager
-
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
     for item in SNAPSHOT:
         source, copy = ROOT / item, target / item
@@ -85,21 +82,7 @@ def snapshot(target: Path) -> Tools:
             shutil.copytree(source, copy, ignore=ignore)
         else:
             shutil.copy(source, copy)
-    venv = target / "venv"
-    subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", "--without-pip", str(venv)],
-                   check=True, capture_output=True)
-    python = venv / "bin" / "python"
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())
-    for package in ("autograder", "xaikit"):
-        (site / package).symlink_to(target / package, target_is_directory=True)
-    (site / "project_libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    spec = json.loads((Path(KernelSpecManager().get_kernel_spec("xai-course").resource_dir) / "kernel.json")
-                      .read_text())
-    spec["argv"][0] = str(python)
-    kernel = venv / "share" / "jupyter" / "kernels" / "xai-course"
-    kernel.mkdir(parents=True)
-    (kernel / "kernel.json").write_text(json.dumps(spec))
+    python = overlay_environment(target)
     found = subprocess.run([str(python), "-c", "import autograder, xaikit; print(autograder.__file__, xaikit.__file__)"],
                            check=True, capture_output=True, text=True, cwd=target).stdout.split()
     if not all(Path(f).resolve().is_relative_to(target.resolve()) for f in found):

@@ -87,6 +87,14 @@ def assert_example_verdicts(entry: dict, points: dict, mistakes: dict) -> None:
             assert verdict["message_key"] == "passed"
 
 
+def quoted(text: str, *snippets: str) -> None:
+    """Each snippet stands in the text (line breaks and repeated blanks count as one blank): the content tests'
+    way of saying that a notebook still quotes a number they recomputed."""
+    flat = " ".join(text.split())
+    for snippet in snippets:
+        assert " ".join(snippet.split()) in flat, f"the text no longer quotes {snippet!r}"
+
+
 def auto_points(name: str) -> float:
     """The autograded points of an assignment: the nbgrader points of the release notebook's test cells (so that
     a test expecting full marks follows the notebook when a task is added)."""

@@ -18,7 +18,6 @@ import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import nbformat
@@ -203,24 +202,14 @@ def _framework_copy(root: Path) -> None:
 
 
 def _overlay_environment(root: Path) -> Path:
-    """A venv whose Python imports the copy's autograder and xaikit and this environment's libraries."""
-    venv = root / "venv"
-    subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", "--without-pip", str(venv)],
-                   check=True, capture_output=True)
-    python = venv / "bin" / "python"
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())
-    for package in ("autograder", "xaikit"):
-        (site / package).symlink_to(root / package, target_is_directory=True)
-    (site / "project_libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")  # a plain path: no editable
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    spec = json.loads((Path(KernelSpecManager().get_kernel_spec("xai-course").resource_dir) / "kernel.json").read_text())
-    spec["argv"][0] = str(python)
-    kernel = venv / "share" / "jupyter" / "kernels" / "xai-course"
-    kernel.mkdir(parents=True)
-    (kernel / "kernel.json").write_text(json.dumps(spec))
-    return python
+    """A venv whose Python imports the copy's autograder and xaikit and this environment's libraries (the
+    benchmarks' helper: the throughput benchmark builds its snapshot the same way)."""
+    sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
+    try:
+        from _common import overlay_environment
+    finally:
+        sys.path.remove(str(PROJECT_ROOT / "benchmarks"))
+    return overlay_environment(root)
 
 
 @pytest.fixture(scope="module")

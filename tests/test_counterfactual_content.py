@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from autograder.config import PROJECT_ROOT
+from helpers import quoted
 
 NOTEBOOK = PROJECT_ROOT / "source" / "counterfactual" / "counterfactual.ipynb"
 RUBRICS = ("answer_lambda", "answer_discussion")
@@ -42,13 +43,6 @@ def power_of_ten(value: float) -> str:
     """1.93e-23 -> '1{,}9 \\cdot 10^{-23}' (the LaTeX the texts write)."""
     mantissa, exponent = f"{value:.1e}".split("e")
     return f"{mantissa.replace('.', '{,}')} \\cdot 10^{{{int(exponent)}}}"
-
-
-def quoted(text: str, *snippets: str) -> None:
-    """Each snippet stands in the text (line breaks and repeated blanks count as one blank)."""
-    flat = " ".join(text.split())
-    for snippet in snippets:
-        assert " ".join(snippet.split()) in flat, f"the text no longer quotes {snippet!r}"
 
 
 @pytest.fixture(scope="module")

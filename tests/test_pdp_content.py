@@ -23,6 +23,7 @@ import pytest  # noqa: E402
 from sklearn.inspection import PartialDependenceDisplay, partial_dependence  # noqa: E402
 
 from autograder.config import PROJECT_ROOT  # noqa: E402
+from helpers import quoted  # noqa: E402
 from reference_solutions.pdp import ale_1d, ice_curves, partial_dependence_1d, partial_dependence_2d  # noqa: E402
 
 NOTEBOOK = PROJECT_ROOT / "source" / "pdp" / "pdp.ipynb"
@@ -38,13 +39,6 @@ def de(value: float, digits: int = 0) -> str:
 
 def signed(value: float, digits: int = 1) -> str:
     return ("+" if value >= 0 else "") + de(value, digits)
-
-
-def quoted(cell: str, *snippets: str) -> None:
-    """Each snippet stands in the cell's text (line breaks and repeated blanks count as one blank)."""
-    flat = " ".join(cell.split())
-    for snippet in snippets:
-        assert " ".join(snippet.split()) in flat, f"the text no longer quotes {snippet!r}"
 
 
 @pytest.fixture(scope="module")
