@@ -16,7 +16,7 @@ import nbformat
 from .checks import Exercise
 from .config import XaiGrade
 from .grading import SubmissionResult
-from .references import HiddenSetPool, _longest_first, hidden_set, missing_hidden_sets
+from .references import HiddenSetPool, longest_first, hidden_set, missing_hidden_sets
 from .secret import course_secret, fingerprint, secret_path, set_for, set_name
 from .nbgrader_bridge import course_config, graded_cells, hand_grades, record_scores, register_assignment
 from .submission_run import warm_process
@@ -171,7 +171,7 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
     wanted = {exercise.name: {task.hidden_set for task in tasks} for exercise, tasks in plan}
     missing = missing_hidden_sets(wanted, secret) if settings.cache_reference else []
     builder = HiddenSetPool(secret, min(len(missing), os.cpu_count() or 1)) if missing else None
-    computing = {builder.submit(name, index): (name, index) for name, index in _longest_first(missing)} \
+    computing = {builder.submit(name, index): (name, index) for name, index in longest_first(missing)} \
         if builder else {}
 
     def jobs():

@@ -390,7 +390,7 @@ def prepare_hidden_sets(wanted: dict, secret: bytes, processes: int | None = Non
         return {}
     seconds = {}
     with HiddenSetPool(secret, min(processes or os.cpu_count() or 1, len(missing))) as pool:
-        for future in as_completed([pool.submit(name, index) for name, index in _longest_first(missing)]):
+        for future in as_completed([pool.submit(name, index) for name, index in longest_first(missing)]):
             name, index, took = future.result()
             seconds[(name, index)] = took
             if report is not None:
@@ -402,7 +402,7 @@ def prepare_hidden_sets(wanted: dict, secret: bytes, processes: int | None = Non
 _COSTS = "hidden-set-seconds.json"
 
 
-def _longest_first(sets: list[tuple[str, int]]) -> list[tuple[str, int]]:
+def longest_first(sets: list[tuple[str, int]]) -> list[tuple[str, int]]:
     """The sets ordered by what a set of their assignment cost last time, the dearest first (so the last to
     finish is a cheap one and no core idles long at the end); unknown assignments first, in the given order."""
     import json
