@@ -14,6 +14,10 @@ Definitions (stated in the notebook, graded as such):
 - ``word_occlusion``: words = ``text.split()``; for each word i the text without it (the other words joined
   with single spaces); the cosine similarity (as in ``clip_similarity``) of the image with ``text`` minus that
   with the text without word i. A 1-D array of length ``len(words)``; positive = the word supports the match.
+- ``zero_shot_classifier``: the CLIP paper's prompt ensemble. For each class name (in the given order) and each
+  template the text ``template.format(class_name)``; its text embedding (``get_text_features``, projected),
+  L2-normalised; the mean over the templates, L2-normalised again. A ``(len(class_names), embedding dim)``
+  matrix, row c for ``class_names[c]``. Independent of ``clip_similarity`` (no image involved).
 """
 
 from __future__ import annotations
@@ -84,6 +88,27 @@ def _without_each_word(text):
 def word_occlusion(model, processor, image, text):
     cosine, _ = clip_similarity(model, processor, image, [text, *_without_each_word(text)])
     return cosine[0] - cosine[1:]
+
+
+def _text_features(model, processor, texts):
+    tokens = processor.tokenizer(list(texts), return_tensors="pt", padding=True, truncation=True)
+    with torch.no_grad():
+        return model.get_text_features(**tokens).pooler_output  # projected, not normalised
+
+
+def _normalised(features, dim=-1):
+    return features / features.norm(dim=dim, keepdim=True)
+
+
+def _filled(class_names, templates):
+    """(classes, templates) texts, flattened row by row: class c, template t at c * len(templates) + t."""
+    return [template.format(name) for name in class_names for template in templates]
+
+
+def zero_shot_classifier(model, processor, class_names, templates):
+    features = _text_features(model, processor, _filled(class_names, templates))
+    features = _normalised(features).reshape(len(class_names), len(templates), -1)
+    return _normalised(features.mean(dim=1)).numpy()  # mean over the templates, normalised again
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,6 +278,41 @@ def occlusion_of_tokens(model, processor, image, text):
     return cosine[0] - cosine[1:]
 
 
+def zeroshot_unnormalised_mean(model, processor, class_names, templates):
+    # the raw text features averaged (longer vectors weigh more), normalised only at the end
+    features = _text_features(model, processor, _filled(class_names, templates))
+    return _normalised(features.reshape(len(class_names), len(templates), -1).mean(dim=1)).numpy()
+
+
+def zeroshot_not_renormalised(model, processor, class_names, templates):
+    # the mean of unit vectors, left as it is: shorter than 1 wherever the templates disagree
+    features = _normalised(_text_features(model, processor, _filled(class_names, templates)))
+    return features.reshape(len(class_names), len(templates), -1).mean(dim=1).numpy()
+
+
+def zeroshot_first_template_only(model, processor, class_names, templates):
+    # the ensemble left out: only templates[0]
+    return zero_shot_classifier(model, processor, class_names, templates[:1])
+
+
+def zeroshot_classes_sorted(model, processor, class_names, templates):
+    # rows in alphabetical order of the class names (e.g. from a set or sorted()), not in the given order
+    return zero_shot_classifier(model, processor, sorted(class_names), templates)
+
+
+def zeroshot_transposed(model, processor, class_names, templates):
+    # (embedding dim, classes) as in the CLIP paper's notebook (torch.stack(weights, dim=1))
+    return zero_shot_classifier(model, processor, class_names, templates).T
+
+
+def zeroshot_normalised_over_classes(model, processor, class_names, templates):
+    # every normalisation over the wrong axis (dim=0: across the classes) instead of each embedding
+    features = _text_features(model, processor, _filled(class_names, templates))
+    features = features.reshape(len(class_names), len(templates), -1)
+    features = features / features.norm(dim=0, keepdim=True)
+    return _normalised(features.mean(dim=1), dim=0).numpy()
+
+
 VARIANTS = {
     "dot_without_normalisation": {"clip_similarity": dot_without_normalisation,
                                   "rank_descriptions": rank_by_unnormalised_dot},
@@ -275,4 +335,10 @@ VARIANTS = {
     "occlusion_unnormalised_dot": {"word_occlusion": occlusion_unnormalised_dot},
     "occlusion_image_ignored": {"word_occlusion": occlusion_image_ignored},
     "occlusion_of_tokens": {"word_occlusion": occlusion_of_tokens},
+    "zeroshot_unnormalised_mean": {"zero_shot_classifier": zeroshot_unnormalised_mean},
+    "zeroshot_not_renormalised": {"zero_shot_classifier": zeroshot_not_renormalised},
+    "zeroshot_first_template_only": {"zero_shot_classifier": zeroshot_first_template_only},
+    "zeroshot_classes_sorted": {"zero_shot_classifier": zeroshot_classes_sorted},
+    "zeroshot_transposed": {"zero_shot_classifier": zeroshot_transposed},
+    "zeroshot_normalised_over_classes": {"zero_shot_classifier": zeroshot_normalised_over_classes},
 }

@@ -602,6 +602,13 @@ ANSWERS = {
             "{Trainingsdaten aus dem Web|Webdaten} {enthalten Vorurteile|sind verzerrt}",
             "Bei {Verteilungsverschiebung|anderen Bildern als im Training} {versagt|scheitert} das Modell, {wie beim Kaffeefoto|siehe Frage 2}",
         ],
+        "answer_zero_shot": [
+            "Die beste allgemeine Vorlage ist die kürzeste ({nur „a“ und die Form|„a“ plus Klassenname}) mit {0,46|etwa 0,46|46 %}",
+            "Das Ensemble {übertrifft|schlägt} die beste Vorlage {nicht|nicht ganz}, {liegt aber über dem Mittel|ist aber besser als eine zufällige Vorlage}",
+            "Im Mittel {heben sich|gleichen sich} {Farbe, Größe und Ort|die anderen Wörter} {teilweise auf|aus}",
+            "Die beste Vorlage {kennt man erst nach dem Messen|wählt man auf den Testbildern aus}, {das überschätzt|das schönt} die Genauigkeit",
+            "Eine Genauigkeit gilt nur für {Modell und Vorlagen|das Modell mit diesen Vorlagen} zusammen",
+        ],
     },
 }
 

@@ -38,6 +38,14 @@ EXPECTED_LOSSES = {
     "occlusion_image_ignored": {"occlusion.values", "occlusion.image"},
     # one value per token: the wrong length where a word has several tokens (the split case), right elsewhere
     "occlusion_of_tokens": {"occlusion.words", "occlusion.values"},
+    # the ensemble's mistakes: with one template the mean of one unit vector is that vector (zeroshot.single right)
+    "zeroshot_unnormalised_mean": {"zeroshot.ensemble"},
+    "zeroshot_not_renormalised": {"zeroshot.ensemble"},
+    "zeroshot_first_template_only": {"zeroshot.ensemble"},
+    # wrong with any number of templates (the class names are never in alphabetical order)
+    "zeroshot_classes_sorted": {"zeroshot.single", "zeroshot.ensemble"},
+    "zeroshot_transposed": {"zeroshot.single", "zeroshot.ensemble"},
+    "zeroshot_normalised_over_classes": {"zeroshot.single", "zeroshot.ensemble"},
 }
 REQUIRED_BY_THE_ISSUE = {"dot_without_normalisation", "softmax_wrong_axis", "start_token_row",
                          "includes_special_tokens", "first_layer", "max_over_heads", "ascending_ranking"}
@@ -365,3 +373,98 @@ def test_occlusion_accepts_a_pair_of_words_and_values_and_a_column():
 
     verdicts = grade_namespace("clip", {"word_occlusion": word_occlusion})
     assert all(v.passed for v in verdicts.values()), {k: v.message for k, v in verdicts.items() if not v.passed}
+
+
+# --- zero_shot_classifier (task 6) ----------------------------------------------------------------------------
+
+def _independent_zero_shot(model, processor, class_names, templates):
+    """Each filled template encoded on its own (no batch, no padding), float64 numpy, loops only."""
+    rows = []
+    for name in class_names:
+        units = []
+        for template in templates:
+            with torch.no_grad():
+                features = model.get_text_features(**processor.tokenizer([template.format(name)],
+                                                                         return_tensors="pt")).pooler_output
+            vector = features[0].double().numpy()
+            units.append(vector / np.sqrt(np.sum(vector ** 2)))
+        mean = np.sum(units, axis=0) / len(units)
+        rows.append(mean / np.sqrt(np.sum(mean ** 2)))
+    return np.array(rows)
+
+
+def _zero_shot_cases(public: bool):
+    if public:
+        from helpers import compute_reference
+
+        exercise = Exercise("clip")
+        cases = exercise.build_cases(7, public=True)
+        expected, _ = compute_reference(exercise, cases)
+    else:
+        _, cases, expected, _ = hidden_setup("clip")
+    return [(c, expected[c.id]) for c in cases if c.probe == "probe_zeroshot"]
+
+
+def test_reference_zero_shot_classifier_matches_an_independent_computation_on_public_and_hidden_cases():
+    for public in (True, False):
+        cases = _zero_shot_cases(public)
+        assert {c.id for c, _ in cases} == {"zeroshot_single", "zeroshot_ensemble"}
+        for case, expected in cases:
+            model, processor = clip_checks.load_model(case.inputs["model"])
+            names, templates = case.inputs["class_names"], case.inputs["templates"]
+            want = _independent_zero_shot(model, processor, names, templates)
+            np.testing.assert_allclose(expected["weights"], want, atol=1e-6)
+            assert expected["weights"].shape == (len(names), model.config.projection_dim)
+            np.testing.assert_allclose(np.linalg.norm(expected["weights"], axis=1), 1.0, atol=1e-6)
+
+
+def test_zero_shot_cases_tell_the_mistakes_apart_on_every_hidden_set():
+    """On the public cases and on all K hidden sets: one template in the single case and three or more distinct ones
+    in the ensemble case; class names never in alphabetical order and unique; every filled template fits the text
+    encoder's 16 positions (so truncation plays no part); each known mistake moves the matrix by ten tolerances."""
+    from helpers import all_hidden_sets, compute_reference
+
+    _, processor = clip_checks.load_model("embedded")
+    tokenizer = processor.tokenizer
+    exercise = Exercise("clip")
+    public = exercise.build_cases(7, public=True)
+    sets = [(public, compute_reference(exercise, public)[0])]
+    sets += [(cases, expected) for _, cases, expected, *_ in all_hidden_sets("clip")]
+    named = {check.id: check.variants for check in clip_checks.CHECKS}
+    for cases, expected in sets:
+        for case in (c for c in cases if c.probe == "probe_zeroshot"):
+            names, templates = case.inputs["class_names"], case.inputs["templates"]
+            assert names != sorted(names) and len(set(names)) == len(names), names
+            if case.id == "zeroshot_single":
+                assert len(templates) == 1
+            else:
+                assert len(set(templates)) == len(templates) >= 3
+            assert all(len(tokenizer(t.format(n))["input_ids"]) <= tokenizer.model_max_length
+                       for n in names for t in templates)
+            model, processor = clip_checks.load_model(case.inputs["model"])
+            want = expected[case.id]["weights"]
+            for variant in named["zeroshot.single" if case.id == "zeroshot_single" else "zeroshot.ensemble"]:
+                got = reference.VARIANTS[variant]["zero_shot_classifier"](model, processor, names, templates)
+                assert got.shape != want.shape or np.abs(got - want).max() >= 1e-3, (case.label, variant)
+
+
+def test_zero_shot_accepts_a_tensor_and_a_list_of_rows():
+    def as_tensor(model, processor, class_names, templates):
+        return torch.from_numpy(reference.zero_shot_classifier(model, processor, class_names, templates))
+
+    def as_rows(model, processor, class_names, templates):
+        return list(torch.from_numpy(reference.zero_shot_classifier(model, processor, class_names, templates)))
+
+    for function in (as_tensor, as_rows):
+        verdicts = grade_namespace("clip", {"zero_shot_classifier": function})
+        assert verdicts["zeroshot.single"].passed and verdicts["zeroshot.ensemble"].passed, function.__name__
+
+
+def test_zero_shot_does_not_depend_on_the_students_clip_similarity():
+    """A wrong clip_similarity costs its own points, not those of the zero-shot task (unlike word_occlusion, whose
+    solution may call it): the reference's classifier beside the unnormalised dot product keeps both points."""
+    overrides = {**reference.VARIANTS["dot_without_normalisation"],
+                 "zero_shot_classifier": reference.zero_shot_classifier}
+    verdicts = grade_namespace("clip", overrides)
+    assert not verdicts["similarity.cosine"].passed
+    assert verdicts["zeroshot.single"].passed and verdicts["zeroshot.ensemble"].passed

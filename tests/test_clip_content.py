@@ -24,7 +24,7 @@ from autograder.config import PROJECT_ROOT
 
 NOTEBOOK = PROJECT_ROOT / "source" / "clip" / "clip.ipynb"
 RUBRICS = {"answer_similarity": 2, "answer_own_image": 1, "answer_ranking": 2, "answer_token_relevance": 2,
-           "answer_attention": 2, "answer_uses": 1, "answer_word_occlusion": 2}
+           "answer_attention": 2, "answer_uses": 1, "answer_word_occlusion": 2, "answer_zero_shot": 1}
 EXAMPLE_SCENE = 5  # cell "example_image": make_scene(5)
 OWN_IMAGE = ("coffee", ["a cup of coffee", "a photo of a cat", "a large red circle in the centre",
                         "a small green star on the left"])  # the solution of cell "own_image"
@@ -318,3 +318,50 @@ def test_question_7_quotes_word_occlusion_with_two_images_and_the_attention(rubr
     assert (f"(„{other.caption}“, Kosinus-Ähnlichkeit {de(cosine_other)}) sind alle Werte negativ, von "
             f"{de(on_other.max())} bis {de(on_other.min())}:") in text
 
+
+def test_question_8_quotes_the_zero_shot_accuracies_the_example_cell_prints(rubric, notebook, clip):
+    """The example cell after task 6 (300 scenes, 50 per shape; four general templates and the 36 templates in the
+    format of the training captions, each alone and as an ensemble) prints these accuracies; the rubric quotes them.
+    The cell's own code runs here, with the reference's zero_shot_classifier."""
+    import contextlib
+    import io
+
+    import torch
+
+    from xaikit.scenes import make_scene
+
+    model, processor, reference = clip
+    demo = next(cell for cell in notebook.cells if cell.metadata.get("xaigrade", {}).get("demo")
+                and "zero_shot_accuracy" in cell.source)
+    namespace = {"np": np, "torch": torch, "model": model, "processor": processor, "make_scene": make_scene,
+                 "zero_shot_classifier": reference.zero_shot_classifier}
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        exec(compile(demo.source, "example cell", "exec"), namespace)
+    accuracy, general, captions = (namespace[k] for k in ("zero_shot_accuracy", "general_templates",
+                                                         "caption_templates"))
+    assert len(namespace["zero_shot_scenes"]) == 300 and np.bincount(namespace["shape_labels"]).tolist() == [50] * 6
+    assert len(captions) == 36 == len(set(captions))
+    alone = {t: accuracy([t]) for t in general}
+    best = max(alone, key=alone.get)
+    others = sorted(v for t, v in alone.items() if t != best)
+    single = np.array([accuracy([t]) for t in captions])
+    general_ensemble, caption_ensemble = accuracy(general), accuracy(captions)
+    # the lesson: an ensemble beats the mean of its templates, not the best one (chosen after measuring)
+    assert np.mean(list(alone.values())) < general_ensemble < alone[best]
+    assert single.mean() < caption_ensemble < single.max()
+    text = rubric["answer_zero_shot"]
+    assert f"(„{best}“, {de(alone[best])}) und dass ein Ensemble die beste einzelne Vorlage nicht übertrifft" in text
+    assert (f"({de(caption_ensemble)} gegen {de(single.min())} bis {de(single.max())}, Mittel "
+            f"{de(single.mean())})") in text
+    assert (f"„{best}“ am besten zu ({de(alone[best])}, Zufall {de(1 / 6)}), die übrigen drei liegen zwischen "
+            f"{de(others[0])} und {de(others[-1])}; ihr Ensemble erreicht {de(general_ensemble)}.") in text
+    assert (f"Die {len(captions)} Vorlagen im Format der Trainingsbeschreibungen liegen einzeln zwischen "
+            f"{de(single.min())} und {de(single.max())} (Mittel {de(single.mean())}), ihr Ensemble bei "
+            f"{de(caption_ensemble)}:") in text
+    lines = printed.getvalue().splitlines()  # what the cell prints holds the quoted figures (decimal point)
+    assert f"Vorlage „{best}“: {alone[best]:.2f}" in lines
+    assert (f"Ensemble der {len(captions)} Vorlagen im Format der Trainingsbeschreibungen: "
+            f"{caption_ensemble:.2f}") in lines
+    example = markdown_after(notebook, "test_zero_shot_classifier")
+    assert f"ordnet {len(namespace['zero_shot_scenes'])} Szenen (50 je Form)" in example
+    assert f"mit den {len(captions)} Vorlagen im Format der Beschreibungen" in example

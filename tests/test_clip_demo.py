@@ -1,4 +1,4 @@
-"""End to end through the sandbox: the five CLIP example submissions, graded as `xaigrade demo` grades them."""
+"""End to end through the sandbox: the six CLIP example submissions, graded as `xaigrade demo` grades them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from helpers import assert_example_totals, assert_example_verdicts, grade_exampl
 
 POINTS = {"similarity.cosine": 2, "similarity.softmax": 1, "similarity.softmax_sums_to_one": 1,
           "ranking.order": 2, "ranking.ties": 1, "tokens.tokens": 1, "tokens.scores": 3,
-          "general.other_config": 2, "occlusion.words": 1, "occlusion.values": 1, "occlusion.image": 1}
+          "general.other_config": 2, "occlusion.words": 1, "occlusion.values": 1, "occlusion.image": 1,
+          "zeroshot.single": 1, "zeroshot.ensemble": 1}
 # student -> {check that fails: message key}; every other check gets full points with "passed".
 EXPECTED = {
     "full_solution": {},
@@ -27,6 +28,9 @@ EXPECTED = {
                            "occlusion.values": "occlusion_unnormalised_dot",
                            "occlusion.image": "occlusion_unnormalised_dot"},
     "buggy_occlusion_logits": {"occlusion.values": "occlusion_from_logits", "occlusion.image": "occlusion_from_logits"},
+    # raw text features averaged over the templates: right with one template, wrong with several; the zero-shot
+    # task needs no clip_similarity, so buggy_dot_maxheads keeps its points there
+    "buggy_zeroshot_unnormalised": {"zeroshot.ensemble": "zeroshot_unnormalised_mean"},
 }
 
 

@@ -35,6 +35,10 @@ DIAGNOSES = {
                          "occlusion_unnormalised_dot", "occlusion_image_ignored"),
     "occlusion.image": ("occlusion_sign_flipped", "occlusion_from_logits", "occlusion_unnormalised_dot",
                         "occlusion_image_ignored"),
+    # one template: the ensemble's mistakes give the reference's matrix there (mean of one vector)
+    "zeroshot.single": ("zeroshot_transposed", "zeroshot_classes_sorted", "zeroshot_normalised_over_classes"),
+    "zeroshot.ensemble": ("zeroshot_transposed", "zeroshot_classes_sorted", "zeroshot_normalised_over_classes",
+                          "zeroshot_unnormalised_mean", "zeroshot_not_renormalised", "zeroshot_first_template_only"),
 }
 
 CHECKS = with_diagnoses(_public.CHECKS, DIAGNOSES)
@@ -181,6 +185,52 @@ MESSAGES = {**_public.MESSAGES,
               "tokens (e.g. \"kitten\") gives you several values. Required is one value per word of `text.split()`, "
               "the word left out entirely, the others joined with one space.",
     },
+    "zeroshot_unnormalised_mean": {
+        "de": "Sie mitteln die Text-Embeddings, bevor Sie sie normieren ({case}): Dann zählt eine Vorlage mit "
+              "längerem Embedding mehr. Gefordert ist (wie im CLIP-Paper) erst jedes Embedding L2-normieren, dann "
+              "über die Vorlagen mitteln, dann den Mittelwert erneut normieren.",
+        "en": "You average the text embeddings before normalising them ({case}): a template with a longer embedding "
+              "then counts more. Required (as in the CLIP paper) is to L2-normalise each embedding first, then "
+              "average over the templates, then normalise the mean again.",
+    },
+    "zeroshot_not_renormalised": {
+        "de": "Ihre Klassen-Embeddings haben nicht die Länge 1 ({case}): Der Mittelwert normierter Vektoren ist "
+              "kürzer als 1, sobald die Vorlagen verschiedene Richtungen haben. Normieren Sie den Mittelwert über "
+              "die Vorlagen erneut.",
+        "en": "Your class embeddings do not have length 1 ({case}): the mean of normalised vectors is shorter than "
+              "1 as soon as the templates point in different directions. Normalise the mean over the templates "
+              "again.",
+    },
+    "zeroshot_first_template_only": {
+        "de": "Ihr Ergebnis hängt nur von der ersten Vorlage ab ({case}): Gefordert ist das Ensemble, der "
+              "Mittelwert über **alle** Vorlagen (`templates`), jede mit dem Klassennamen gefüllt.",
+        "en": "Your result depends on the first template only ({case}): required is the ensemble, the mean over "
+              "**all** templates (`templates`), each filled with the class name.",
+    },
+    "zeroshot_classes_sorted": {
+        "de": "Ihre Zeilen stehen in alphabetischer Reihenfolge der Klassennamen ({case}): Zeile c muss zu "
+              "`class_names[c]` gehören, in der gegebenen Reihenfolge (kein `sorted` oder `set`), sonst zeigen "
+              "die Vorhersagen auf falsche Klassen.",
+        "en": "Your rows are in alphabetical order of the class names ({case}): row c must belong to "
+              "`class_names[c]`, in the given order (no `sorted` or `set`), or the predictions point to the "
+              "wrong classes.",
+    },
+    "zeroshot_transposed": {
+        "de": "Ihre Matrix ist transponiert ({case}): Sie hat die Form (Embedding-Dimension, Klassen) wie im "
+              "Notebook des CLIP-Papers (`torch.stack(..., dim=1)`). Gefordert ist die Form "
+              "(`len(class_names)`, Embedding-Dimension), eine Zeile je Klasse.",
+        "en": "Your matrix is transposed ({case}): it has the shape (embedding dim, classes) as in the CLIP "
+              "paper's notebook (`torch.stack(..., dim=1)`). Required is the shape (`len(class_names)`, embedding "
+              "dim), one row per class.",
+    },
+    "zeroshot_normalised_over_classes": {
+        "de": "Sie normieren über die falsche Achse ({case}): über die Klassen (`dim=0`) statt jedes Embedding "
+              "für sich. Normieren Sie entlang der Embedding-Dimension (`dim=-1`), sodass jedes Text-Embedding und "
+              "jede Zeile des Ergebnisses die Länge 1 hat.",
+        "en": "You normalise over the wrong axis ({case}): across the classes (`dim=0`) instead of each embedding "
+              "on its own. Normalise along the embedding dimension (`dim=-1`), so that each text embedding and each "
+              "row of the result has length 1.",
+    },
     "not_normalised": {
         "de": "Ihre Wichtigkeiten summieren sich nicht zu 1 ({case}): nach dem Weglassen der Sondertoken "
               "müssen die Werte durch ihre Summe geteilt werden.",
@@ -192,7 +242,7 @@ MESSAGES = {**_public.MESSAGES,
 
 def build_cases(seed: int, public: bool) -> list:
     """The public cases (student side), or those of the hidden case set with this seed (grader side)."""
-    return _public.build_public_cases(seed) if public else hidden_builders("clip").build_hidden_cases(seed)
+    return _public.build_public_cases(seed) if public else hidden_builders("clip").build_hidden_cases(seed, CHECKS)
 
 
 # --- pictures for the feedback page ---------------------------------------------------------

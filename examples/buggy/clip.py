@@ -59,4 +59,19 @@ def word_occlusion(model, processor, image, text):
     return (logits[0] - logits[1:]).numpy()
 ''',
     },
+    # Zero-shot prompt ensemble: the raw text features averaged over the templates, normalised only once at the end.
+    "buggy_zeroshot_unnormalised": {
+        "zero_shot_classifier": '''
+def zero_shot_classifier(model, processor, class_names, templates):
+    weights = []
+    for name in class_names:
+        inputs = processor(text=[t.format(name) for t in templates], return_tensors="pt", padding=True,
+                           truncation=True)
+        with torch.no_grad():
+            features = model.get_text_features(**inputs).pooler_output
+        mean = features.mean(dim=0)
+        weights.append(mean / mean.norm())
+    return torch.stack(weights).numpy()
+''',
+    },
 }

@@ -9,6 +9,8 @@ self-contained (no helper of the reference). The task text is the specification:
 - ``token_importance``: tokenise with ``processor.tokenizer``, ``model.text_model(..., output_attentions=True)``,
   ``attentions[-1]``, the row of the first ``eos_token_id`` position, mean over heads, special tokens
   (``all_special_ids``) dropped, normalised to sum 1; tokens as ``convert_ids_to_tokens`` gives them.
+- ``zero_shot_classifier``: per class and template ``template.format(name)``, ``get_text_features(...).pooler_output``
+  L2-normalised, the mean over the templates normalised again; a ``(classes, dim)`` matrix (array, tensor or rows).
 """
 
 from __future__ import annotations
@@ -440,6 +442,79 @@ def occlusion_logits_divided(model, processor, image, text):
     return (cosine[:1] - cosine[1:]).numpy()
 
 
+# --- Aufgabe 6: zero_shot_classifier -------------------------------------------------------------------------
+
+def zeroshot_loop_like_the_paper(model, processor, class_names, templates):
+    # the CLIP paper's notebook: a loop over the classes, one processor call per class, /= norm, mean, /= norm;
+    # stacked as rows (dim=0), not as its columns
+    weights = []
+    with torch.no_grad():
+        for name in class_names:
+            texts = [template.format(name) for template in templates]
+            inputs = processor(text=texts, return_tensors="pt", padding=True, truncation=True)
+            embeddings = model.get_text_features(**inputs).pooler_output
+            embeddings /= embeddings.norm(dim=-1, keepdim=True)
+            embedding = embeddings.mean(dim=0)
+            embedding /= embedding.norm()
+            weights.append(embedding)
+    return torch.stack(weights, dim=0)
+
+
+def zeroshot_one_batch_numpy(model, processor, class_names, templates):
+    # every filled template in one tokenizer call (templates outer, classes inner), float64 numpy, np.linalg.norm
+    texts = [template.replace("{}", name) for template in templates for name in class_names]
+    tokens = processor.tokenizer(texts, return_tensors="pt", padding=True)
+    with torch.no_grad():
+        features = model.get_text_features(input_ids=tokens["input_ids"],
+                                           attention_mask=tokens["attention_mask"]).pooler_output.numpy()
+    features = features.astype(np.float64)
+    features = features / np.linalg.norm(features, axis=1, keepdims=True)
+    mean = features.reshape(len(templates), len(class_names), -1).mean(axis=0)
+    return mean / np.linalg.norm(mean, axis=1, keepdims=True)
+
+
+def zeroshot_per_template_f_normalize(model, processor, class_names, templates):
+    # one call per template (all classes at once), F.normalize, the sum over templates normalised (= the mean's
+    # direction), a list of rows
+    total = None
+    with torch.no_grad():
+        for template in templates:
+            inputs = processor(text=[template.format(name) for name in class_names], return_tensors="pt",
+                               padding=True)
+            embeddings = F.normalize(model.get_text_features(**inputs).pooler_output, dim=-1)
+            total = embeddings if total is None else total + embeddings
+    return [row for row in F.normalize(total, dim=-1)]
+
+
+def zeroshot_text_model_and_projection(model, processor, class_names, templates):
+    # get_text_features written out: text_model's pooled output through text_projection; each text on its own
+    # (no padding); torch.linalg.vector_norm; float64 rows
+    rows = []
+    with torch.no_grad():
+        for name in class_names:
+            embeddings = []
+            for template in templates:
+                tokens = processor.tokenizer([template.format(name)], return_tensors="pt")
+                pooled = model.text_model(**tokens).pooler_output
+                embedding = model.text_projection(pooled)[0].double()
+                embeddings.append(embedding / torch.linalg.vector_norm(embedding))
+            mean = torch.stack(embeddings).mean(dim=0)
+            rows.append((mean / torch.linalg.vector_norm(mean)).numpy())
+    return np.array(rows)
+
+
+def zeroshot_einsum_sklearn(model, processor, class_names, templates):
+    # a (classes, templates, dim) tensor from one processor call, sklearn's normalize for both steps
+    from sklearn.preprocessing import normalize
+
+    texts = [[template.format(name) for template in templates] for name in class_names]
+    inputs = processor(text=sum(texts, []), return_tensors="pt", padding=True, truncation=True)
+    with torch.no_grad():
+        features = model.get_text_features(**inputs).pooler_output.numpy()
+    unit = normalize(features).reshape(len(class_names), len(templates), -1)
+    return normalize(np.einsum("ctd->cd", unit) / len(templates))
+
+
 ALTERNATIVES = {
     "similarity_from_features": {"clip_similarity": similarity_from_features},
     "similarity_from_logits": {"clip_similarity": similarity_from_logits},
@@ -469,4 +544,9 @@ ALTERNATIVES = {
     "occlusion_words_and_torch_normalize": {"word_occlusion": occlusion_words_and_torch_normalize},
     "occlusion_text_loop_vector_norm": {"word_occlusion": occlusion_text_loop_vector_norm},
     "occlusion_logits_divided": {"word_occlusion": occlusion_logits_divided},
+    "zeroshot_loop_like_the_paper": {"zero_shot_classifier": zeroshot_loop_like_the_paper},
+    "zeroshot_one_batch_numpy": {"zero_shot_classifier": zeroshot_one_batch_numpy},
+    "zeroshot_per_template_f_normalize": {"zero_shot_classifier": zeroshot_per_template_f_normalize},
+    "zeroshot_text_model_and_projection": {"zero_shot_classifier": zeroshot_text_model_and_projection},
+    "zeroshot_einsum_sklearn": {"zero_shot_classifier": zeroshot_einsum_sklearn},
 }

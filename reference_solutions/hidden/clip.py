@@ -4,9 +4,12 @@ Other scenes (seeded from the set's seed), a downsampled non-square photo, a sce
 by the processor), other descriptions and texts with words the tiny vocabulary splits into several
 tokens, a text with characters it does not know (``<|unk|>`` tokens, drawn from ``UNKNOWN_CHARACTER_TEXTS``),
 and another random configuration than the public one; for word_occlusion other scenes and one of the
-``SPLIT_WORD_TEXTS`` (a word of several tokens). Two ranking cases hold descriptions chosen (seeded,
-verified on the reference and the variant) so that ranking by the unnormalised dot product gives another order
-(``norm_sensitive_texts``); the tie case holds the caption in three casings in one of the ``TIE_ORDERS``.
+``SPLIT_WORD_TEXTS`` (a word of several tokens); for zero_shot_classifier other class names
+(``ZERO_SHOT_CLASS_NAMES``, in an order that is not alphabetical) and templates (``ZERO_SHOT_TEMPLATES``), drawn
+until each known mistake moves the matrix by at least ``ZERO_SHOT_MIN_DIFFERENCE`` (``zeroshot_hidden_cases``).
+Two ranking cases hold descriptions chosen (seeded, verified on the reference and the variant) so that ranking by
+the unnormalised dot product gives another order (``norm_sensitive_texts``); the tie case holds the caption in
+three casings in one of the ``TIE_ORDERS``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import numpy as np
 
 from xaikit.selfcheck.core import Case
 from xaikit.selfcheck.exercises.clip import (make_scenes, occlusion_cases, other_config_case, ranking_scene_case,
-                                             similarity_scene_case, swap, tie_label, tied_casings, token_cases)
+                                             similarity_scene_case, swap, tie_label, tied_casings, token_cases,
+                                             zeroshot_cases)
 
 HIDDEN_CONFIG = {"text": {"hidden_size": 48, "intermediate_size": 96, "num_hidden_layers": 3, "num_attention_heads": 3},
                  "vision": {"hidden_size": 40, "intermediate_size": 80, "num_hidden_layers": 3,
@@ -30,13 +34,22 @@ UNKNOWN_CHARACTER_TEXTS = ("a green café on the left", "a large naïve circle",
 # word_occlusion: texts with a word the tiny vocabulary splits into several tokens (none is the public text)
 SPLIT_WORD_TEXTS = ("a kitten on a chair", "a small red teapot in the centre", "a photo of a giraffe",
                     "the blue bicycle on the right", "a large green octagon")
+# zero_shot_classifier: the six shapes and names outside the scenes' vocabulary (some of several tokens), and
+# templates (none is the public single template "a {} shape")
+ZERO_SHOT_CLASS_NAMES = ("circle", "square", "triangle", "cross", "star", "ellipse", "kitten", "dog", "hexagon")
+ZERO_SHOT_TEMPLATES = ("a {}", "a photo of a {}", "a drawing of a {}", "an image of a {}", "a {} in the image",
+                       "a small {}", "a large {}", "a {} on the left", "a {} in the centre", "a {} on the right",
+                       "a blue {}", "a large green {} on the right", "a small yellow {} in the centre", "the {}",
+                       "a picture of the {}")
+ZERO_SHOT_MIN_DIFFERENCE = 1e-3  # largest |variant - reference| of a case, for each variant its check names: 10 x atol
+ZERO_SHOT_ATTEMPTS = 50
 # Input orders of the three tied casings in which keeping the input order, ordering the ties by their texts
 # (always lower, title, upper) and reversing the input order give three different rankings.
 TIE_ORDERS = (("title", "lower", "upper"), ("title", "upper", "lower"), ("lower", "upper", "title"),
               ("upper", "lower", "title"))
 
 
-def build_hidden_cases(seed: int) -> list[Case]:
+def build_hidden_cases(seed: int, checks) -> list[Case]:
     """One generator, drawn from by the probes' builders in a fixed order (the order fixes the cases)."""
     rng = np.random.default_rng(seed)
     scenes = make_scenes(rng)
@@ -47,7 +60,51 @@ def build_hidden_cases(seed: int) -> list[Case]:
     cases.append(other_config_case(rng, scenes[2], HIDDEN_CONFIG, "a photo of a dog",
                                    "an image of a large yellow triangle"))
     split_text = SPLIT_WORD_TEXTS[int(rng.integers(len(SPLIT_WORD_TEXTS)))]
-    return cases + occlusion_cases(rng, scenes, split_text)
+    cases += occlusion_cases(rng, scenes, split_text)
+    return cases + zeroshot_hidden_cases(rng, checks)
+
+
+def _class_names(rng, low, high) -> list[str]:
+    while True:
+        names = [str(n) for n in rng.choice(ZERO_SHOT_CLASS_NAMES, size=int(rng.integers(low, high + 1)),
+                                            replace=False)]
+        if names != sorted(names):
+            return names
+
+
+def zeroshot_hidden_cases(rng, checks) -> list[Case]:
+    """probe_zeroshot: 3-5 class names with one template, 4-6 class names with 3-5 templates; redrawn until every
+    filled template fits the text encoder (16 positions) and every variant the case's check (in ``checks``) names
+    differs from the reference by ``ZERO_SHOT_MIN_DIFFERENCE`` (the matrices are computed grader-side on the tiny
+    CLIP's text encoder: milliseconds)."""
+    from reference_solutions import clip as reference
+    from xaikit.selfcheck.exercises.clip import load_model
+
+    model, processor = load_model("embedded")
+
+    def clear(case, variants) -> bool:
+        names, templates = case.inputs["class_names"], case.inputs["templates"]
+        tokenizer = processor.tokenizer
+        if any(len(tokenizer.tokenize(template.format(name))) + 2 > tokenizer.model_max_length  # + start, end
+               for name in names for template in templates):
+            return False  # every text fits the text encoder's positions: truncation=True or not, the same texts
+        want = reference.zero_shot_classifier(model, processor, names, templates)
+        for variant in variants:
+            got = reference.VARIANTS[variant]["zero_shot_classifier"](model, processor, names, templates)
+            if got.shape == want.shape and np.abs(got - want).max() < ZERO_SHOT_MIN_DIFFERENCE:
+                return False
+        return True
+
+    named = {check.id: check.variants for check in checks}
+    single_variants, ensemble_variants = named["zeroshot.single"], named["zeroshot.ensemble"]
+    for _ in range(ZERO_SHOT_ATTEMPTS):
+        single_names, names = _class_names(rng, 3, 5), _class_names(rng, 4, 6)
+        template = str(ZERO_SHOT_TEMPLATES[int(rng.integers(len(ZERO_SHOT_TEMPLATES)))])
+        templates = [str(t) for t in rng.choice(ZERO_SHOT_TEMPLATES, size=int(rng.integers(3, 6)), replace=False)]
+        single, ensemble = zeroshot_cases(single_names, template, names, templates)
+        if clear(single, single_variants) and clear(ensemble, ensemble_variants):
+            return [single, ensemble]
+    raise RuntimeError("no zero-shot cases on which every known mistake shows")
 
 
 def similarity_cases(rng, scenes) -> list[Case]:

@@ -31,7 +31,8 @@ WARM_IMPORTS = [("transformers", ("CLIPModel", "CLIPProcessor")), ("transformers
 TOLERANCE = Tolerance(rtol=1e-4, atol=1e-4)
 PROBE_FUNCTIONS = {"probe_similarity": "clip_similarity", "probe_ranking": "rank_descriptions",
                    "probe_tokens": "token_importance", "probe_general": "clip_similarity",
-                   "probe_occlusion": "word_occlusion", "probe_occlusion_images": "word_occlusion"}
+                   "probe_occlusion": "word_occlusion", "probe_occlusion_images": "word_occlusion",
+                   "probe_zeroshot": "zero_shot_classifier"}
 
 # A random configuration for the interface check (the grader's hidden cases use others); >= 3 layers.
 PUBLIC_CONFIG = {"text": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 3, "num_attention_heads": 2},
@@ -175,6 +176,16 @@ def probe_occlusion_images(namespace, inputs):
                                                          inputs["text"])}
 
 
+def probe_zeroshot(namespace, inputs):
+    """zero_shot_classifier's class embedding matrix as a float array (a tensor, an array, or a list of rows)."""
+    model, processor = load_model(inputs["model"])
+    result = require(namespace, "zero_shot_classifier")(model, processor, list(inputs["class_names"]),
+                                                        list(inputs["templates"]))
+    if isinstance(result, (list, tuple)):
+        result = [as_numpy(row, np.float64) for row in result]
+    return {"weights": as_numpy(result, np.float64)}
+
+
 # --- public inputs (the grader's hidden ones are built on its side) -----------------------------------------------------------------
 
 def swap(scene, attribute, rng):
@@ -208,7 +219,9 @@ def build_public_cases(seed: int) -> list[Case]:
     # the third text holds a character the tiny tokenizer does not know (four <|unk|> tokens, one per byte)
     cases += token_cases([scenes[4].caption, "a photo of a small dog", "a small red star \U0001F600"])
     cases.append(other_config_case(rng, scenes[2], PUBLIC_CONFIG, "a photo of a cat", "a small blue star on the right"))
-    return cases + occlusion_cases(rng, scenes, "a photo of a kitten on the left")
+    cases += occlusion_cases(rng, scenes, "a photo of a kitten on the left")
+    return cases + zeroshot_cases(["triangle", "star", "circle"], "a {} shape", ["star", "circle", "cross", "triangle"],
+                                  ["a {}", "a photo of a {}", "a large {} in the centre"])
 
 
 # Case builders the grader's hidden cases share (seeded by the generator they are given)
@@ -292,6 +305,25 @@ def occlusion_cases(rng, scenes, split_text) -> list[Case]:
                  frozenset({"embedded"}))]
 
 
+def zeroshot_cases(single_classes, template, classes, templates) -> list[Case]:
+    """zero_shot_classifier: one template (each row the class text's normalised embedding), and an ensemble of
+    several templates; the class names in an order that is not alphabetical (rows follow the given order)."""
+    def names(values):
+        return ", ".join(values)
+
+    def shown(template):  # the label shows the placeholder as ⟨Klasse⟩ (messages hold no braces)
+        return f"„{template.replace('{}', '⟨Klasse⟩')}“"
+
+    return [Case("zeroshot_single", "probe_zeroshot",
+                 {"model": "embedded", "class_names": list(single_classes), "templates": [template]},
+                 f"{len(single_classes)} Klassen ({names(single_classes)}), eine Vorlage {shown(template)}",
+                 frozenset({"single_template"})),
+            Case("zeroshot_ensemble", "probe_zeroshot",
+                 {"model": "embedded", "class_names": list(classes), "templates": list(templates)},
+                 f"{len(classes)} Klassen ({names(classes)}), {len(templates)} Vorlagen "
+                 f"({', '.join(shown(t) for t in templates)})", frozenset({"ensemble"}))]
+
+
 # --- checks ----------------------------------------------------------------------------------
 
 def _strip(token: str) -> str:
@@ -364,6 +396,7 @@ def _image_change(student, expected, case):
 SIMILARITY_TASK, RANKING_TASK, TOKENS_TASK, GENERAL_TASK = (
     "test_clip_similarity", "test_rank_descriptions", "test_token_importance", "test_clip_general")
 OCCLUSION_TASK = "test_word_occlusion"
+ZEROSHOT_TASK = "test_zero_shot_classifier"
 
 CHECKS = [
     Check("similarity.cosine", SIMILARITY_TASK, 2,
@@ -407,6 +440,14 @@ CHECKS = [
           {"de": "Wortverdeckung: hängt vom Bild ab wie die der Referenz (derselbe Text, zwei Bilder)",
            "en": "word occlusion: depends on the image as the reference's does (same text, two images)"},
           "probe_occlusion_images", _image_change, tags=frozenset({"embedded"})),
+    Check("zeroshot.single", ZEROSHOT_TASK, 1,
+          {"de": "Zero-Shot, eine Vorlage: je Klasse (in der gegebenen Reihenfolge) das L2-normierte Text-Embedding",
+           "en": "zero-shot, one template: per class (in the given order) the L2-normalised text embedding"},
+          "probe_zeroshot", close("weights", TOLERANCE), tags=frozenset({"single_template"})),
+    Check("zeroshot.ensemble", ZEROSHOT_TASK, 1,
+          {"de": "Zero-Shot, mehrere Vorlagen: Mittel der L2-normierten Text-Embeddings, erneut L2-normiert",
+           "en": "zero-shot, several templates: mean of the L2-normalised text embeddings, normalised again"},
+          "probe_zeroshot", close("weights", TOLERANCE), tags=frozenset({"ensemble"})),
 ]
 
 MESSAGES = {
