@@ -117,9 +117,15 @@ def main() -> None:
             print("  per optimisation step (sandbox): " + ", ".join(
                 f"{case_id} {1000 * median.get(case_id, 0.0) / (count * (2 if 'repeat' in case_id else 1)):.1f} ms "
                 f"x {count}{' x 2 calls' if 'repeat' in case_id else ''}" for case_id, count in steps.items()))
+        # the reference's history entry k belongs to the image after k updates: the first k with p_t > 0.5
+        flips = {case.id: next((k for k, p in enumerate(expected[case.id]["history_target_prob"]) if p > 0.5), None)
+                 for case in cases if "history_target_prob" in expected.get(case.id, {})}
+        if flips:
+            print("  reference: p_t > 0.5 after update " + ", ".join(
+                f"{case_id} {k if k is not None else 'only at the end'}" for case_id, k in flips.items()))
         out["exercises"][name] = {"probe": round(probe, 3), "cases_total": round(per_case, 3),
                                   "student_cells": round(median.get("student_cells", 0.0), 3), "cases": rows,
-                                  "steps": steps}
+                                  "steps": steps, "reference_p_above_half_after": flips}
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
         print(f"\nresult: {args.json}")

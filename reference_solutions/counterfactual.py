@@ -284,3 +284,122 @@ VARIANTS = {
     "answer_flipped_wrong": {"_xaigrade_notebook_state": _answers_not_flipped},
     "answer_original_class": {"_xaigrade_notebook_state": _answers_original_class},
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Tasks 5 and 6: the desiderata measured, and the proximal step of the L1 counterfactual.
+
+CHANGE_THRESHOLD = 1 / 255
+
+
+def counterfactual_metrics(model, original, counterfactual, target):
+    """Validity, proximity and sparsity of ``counterfactual`` (1, H, W, C) against ``original``:
+    valid = the model predicts ``target`` for the counterfactual; l1 = Σ|Δ|, l2 = √(ΣΔ²) over all values;
+    sparsity = share of the H·W pixels whose mean |Δ| over the channels exceeds 1/255."""
+    change = np.asarray(counterfactual, dtype=np.float64) - np.asarray(original, dtype=np.float64)
+    probs = np.asarray(model(np.asarray(counterfactual, dtype=np.float32), training=False))[0]
+    per_pixel = np.abs(change).mean(axis=-1)
+    return {"valid": bool(int(np.argmax(probs)) == int(target)),
+            "l1": float(np.abs(change).sum()), "l2": float(np.sqrt((change ** 2).sum())),
+            "sparsity": float((per_pixel > CHANGE_THRESHOLD).mean())}
+
+
+def soft_threshold(delta, threshold):
+    """The proximal operator of threshold·|·|: sign(δ) · max(|δ| - τ, 0), elementwise; ``delta`` stays as it is."""
+    delta = np.asarray(delta)
+    return np.sign(delta) * np.maximum(np.abs(delta) - threshold, 0)
+
+
+def metrics_flipped_not_target(model, original, counterfactual, target):
+    # "valid" as a mere class change: the prediction differs from the original's (not: it is the target)
+    result = counterfactual_metrics(model, original, counterfactual, target)
+    before = int(np.argmax(np.asarray(model(np.asarray(original, dtype=np.float32), training=False))[0]))
+    after = int(np.argmax(np.asarray(model(np.asarray(counterfactual, dtype=np.float32), training=False))[0]))
+    return {**result, "valid": bool(after != before)}
+
+
+def metrics_l2_squared(model, original, counterfactual, target):
+    # the squared distance of the loss, without the square root
+    result = counterfactual_metrics(model, original, counterfactual, target)
+    return {**result, "l2": result["l2"] ** 2}
+
+
+def metrics_mean_not_sum(model, original, counterfactual, target):
+    # np.mean instead of np.sum: the mean absolute change and the root mean square
+    change = np.asarray(counterfactual, dtype=np.float64) - np.asarray(original, dtype=np.float64)
+    result = counterfactual_metrics(model, original, counterfactual, target)
+    return {**result, "l1": float(np.abs(change).mean()), "l2": float(np.sqrt((change ** 2).mean()))}
+
+
+def metrics_l1_of_difference_map(model, original, counterfactual, target):
+    # L1 as the sum of the difference map (the mean over the channels): C times too small
+    result = counterfactual_metrics(model, original, counterfactual, target)
+    return {**result, "l1": float(difference_map(original, counterfactual).sum())}
+
+
+def _sparsity_variant(how):
+    def metrics(model, original, counterfactual, target):
+        change = np.abs(np.asarray(counterfactual, dtype=np.float64) - np.asarray(original, dtype=np.float64))
+        result = counterfactual_metrics(model, original, counterfactual, target)
+        if how == "per_value":
+            sparsity = (change > CHANGE_THRESHOLD).mean()
+        elif how == "any_channel":
+            sparsity = (change.max(axis=-1) > CHANGE_THRESHOLD).mean()
+        else:  # "any_change"
+            sparsity = (change.mean(axis=-1) > 0).mean()
+        return {**result, "sparsity": float(sparsity)}
+    metrics.__name__ = f"metrics_sparsity_{how}"
+    return metrics
+
+
+# the share of changed values (pixel and channel), not of pixels
+metrics_sparsity_per_value = _sparsity_variant("per_value")
+# a pixel counted as changed when any one channel changes by more than 1/255 (max, not the mean over the channels)
+metrics_sparsity_any_channel = _sparsity_variant("any_channel")
+# every change counted, however small (threshold 0 instead of 1/255)
+metrics_sparsity_any_change = _sparsity_variant("any_change")
+
+
+def soft_hard_threshold(delta, threshold):
+    # hard thresholding: zeroes the small values, but leaves the large ones as they are (no shrinking)
+    delta = np.asarray(delta)
+    return np.where(np.abs(delta) > threshold, delta, 0.0)
+
+
+def soft_clip(delta, threshold):
+    # clips to [-τ, τ] instead of shrinking towards 0
+    return np.clip(np.asarray(delta), -threshold, threshold)
+
+
+def soft_one_sided(delta, threshold):
+    # max(δ - τ, 0): shrinks only the positive side, every negative change is lost
+    return np.maximum(np.asarray(delta) - threshold, 0)
+
+
+def soft_no_zeroing(delta, threshold):
+    # sign(δ) · (|δ| - τ) without the max(·, 0): small values flip their sign instead of becoming 0
+    delta = np.asarray(delta)
+    return np.sign(delta) * (np.abs(delta) - threshold)
+
+
+def soft_in_place(delta, threshold):
+    # the right values, written into the caller's array
+    delta[np.abs(delta) <= threshold] = 0
+    delta -= np.sign(delta) * threshold
+    return delta
+
+
+VARIANTS.update({
+    "metrics_flipped_not_target": {"counterfactual_metrics": metrics_flipped_not_target},
+    "metrics_l2_squared": {"counterfactual_metrics": metrics_l2_squared},
+    "metrics_mean_not_sum": {"counterfactual_metrics": metrics_mean_not_sum},
+    "metrics_l1_of_difference_map": {"counterfactual_metrics": metrics_l1_of_difference_map},
+    "metrics_sparsity_per_value": {"counterfactual_metrics": metrics_sparsity_per_value},
+    "metrics_sparsity_any_channel": {"counterfactual_metrics": metrics_sparsity_any_channel},
+    "metrics_sparsity_any_change": {"counterfactual_metrics": metrics_sparsity_any_change},
+    "soft_hard_threshold": {"soft_threshold": soft_hard_threshold},
+    "soft_clip": {"soft_threshold": soft_clip},
+    "soft_one_sided": {"soft_threshold": soft_one_sided},
+    "soft_no_zeroing": {"soft_threshold": soft_no_zeroing},
+    "soft_in_place": {"soft_threshold": soft_in_place},
+})

@@ -20,8 +20,9 @@ from autograder.config import PROJECT_ROOT
 from helpers import quoted
 
 NOTEBOOK = PROJECT_ROOT / "source" / "counterfactual" / "counterfactual.ipynb"
-RUBRICS = ("answer_lambda", "answer_discussion")
+RUBRICS = ("answer_lambda", "answer_discussion", "answer_l1")
 WEIGHT_FACTORS = (0.0, 1.0, 10.0, 40.0)  # the sweep of Aufgabe 4: 0, λ, 10·λ, 40·λ
+L1_WEIGHTS = (0.1, 0.3, 0.5, 2.0)  # the L1 counterfactuals after Aufgabe 6 (the cell's l1_weights)
 PATH_STEPS = (0, 5, 10, 15, 20)  # the example cell's "Vorhergesagte Klasse nach k Schritten"
 
 
@@ -285,3 +286,85 @@ def test_the_points_in_the_introduction_add_up(notebook):
     for cell, following in zip(notebook.cells, notebook.cells[1:]):
         for number, stated in re.findall(r"\*\*Frage (\d) \((\d) Punkte?\)", cell.source):
             assert following.metadata["nbgrader"]["points"] == int(stated), f"Frage {number}"
+
+
+
+# ------------------------------------------------------------------ Aufgabe 6: the L1 counterfactual (issue 26)
+
+def percent1(share: float) -> str:
+    return f"{100 * share:.1f}".replace(".", ",") + " %"
+
+
+@pytest.fixture(scope="module")
+def l1_run(run):
+    """The squared-L2 counterfactual of the notebook and the L1 counterfactuals of the cell after Aufgabe 6, recomputed
+    with proximal gradient descent written here (cross-entropy step, soft thresholding of the change by lr·λ₁,
+    clipping), measured with the reference counterfactual_metrics."""
+    import keras
+    import tensorflow as tf
+
+    from reference_solutions import counterfactual as reference
+
+    model, x, target, settings = run["model"], run["x"], run["target"], run["settings"]
+
+    def l1_counterfactual(l1_weight):
+        original = tf.constant(x)
+        image = tf.Variable(original)
+        for _ in range(settings["steps"]):
+            with tf.GradientTape() as tape:
+                probs = model(image, training=False)
+                loss = keras.losses.sparse_categorical_crossentropy(tf.constant([target]), probs)[0]
+            step = (image - settings["lr"] * tape.gradient(loss, image) - original).numpy()
+            tau = settings["lr"] * l1_weight
+            image.assign(tf.clip_by_value(original + np.sign(step) * np.maximum(np.abs(step) - tau, 0), 0.0, 1.0))
+        return image.numpy()
+
+    rows = {}
+    for label, image in [("l2", run["cf"])] + [(w, l1_counterfactual(w)) for w in L1_WEIGHTS]:
+        metrics = reference.counterfactual_metrics(model, x, image, target)
+        change = np.abs(image.astype(np.float64) - x).mean(axis=-1)
+        rows[label] = {**metrics, "class": run["names"][int(np.argmax(model(image, training=False).numpy()[0]))],
+                       "at_all": float((change > 0).mean())}
+    return rows
+
+
+def test_the_l1_cell_uses_the_proximal_step_and_the_metrics(cells):
+    cell = cells["by_id"]["l1_counterfactual"]
+    assert "soft_threshold(" in cell and "lr * l1_weight" in cell and "counterfactual_metrics(" in cell
+    assert f"l1_weights = {list(L1_WEIGHTS)}" in cell and "vmin=0, vmax=vmax" in cell
+
+
+def test_the_l1_task_and_answer_l1_quote_the_cells_table(l1_run, cells):
+    l2, rows = l1_run["l2"], [l1_run[w] for w in L1_WEIGHTS]
+    assert l2["valid"] and l2["at_all"] == 1.0
+    assert [r["valid"] for r in rows] == [True, True, False, False]
+    assert [r["class"] for r in rows] == ["star", "star", "cross", "circle"]
+    assert all(a["sparsity"] > b["sparsity"] for a, b in zip(rows, rows[1:]))  # sparser with a larger λ₁
+    task = heading(cells, "### Das L1-Counterfactual")
+    quoted(task, f"gültig (*star*), L1 = {de(l2['l1'], 1)}, L2 = {de(l2['l2'], 2)}, Sparsamkeit "
+                 f"{percent1(l2['sparsity'])}, überhaupt verändert {percent1(l2['at_all'])}",
+           f"λ₁ = 0,1 gültig, L1 = {de(rows[0]['l1'], 1)}, L2 = {de(rows[0]['l2'], 2)}, Sparsamkeit "
+           f"{percent1(rows[0]['sparsity'])}, überhaupt verändert {percent1(rows[0]['at_all'])}",
+           f"λ₁ = 0,3 gültig, L1 = {de(rows[1]['l1'], 1)}, L2 = {de(rows[1]['l2'], 2)}, "
+           f"{percent1(rows[1]['sparsity'])}, {percent1(rows[1]['at_all'])}",
+           f"λ₁ = 0,5 *cross* – die Klasse wechselt, gültig ist es nicht ({percent1(rows[2]['sparsity'])})",
+           f"λ₁ = 2 bleibt bei *circle* ({percent1(rows[3]['sparsity'])})")
+    answer = cells["by_id"]["answer_l1"]
+    quoted(answer, f"ändert jedes Pixel ({percent1(l2['at_all'])}), {percent1(l2['sparsity'])} um mehr als eine "
+                   f"Graustufe; L1 = {de(l2['l1'], 1)}, L2 = {de(l2['l2'], 2)}",
+           f"ändert aber nur {percent1(rows[1]['at_all'])} der Pixel überhaupt und {percent1(rows[1]['sparsity'])} um "
+           f"mehr als eine Graustufe; sein L1 = {de(rows[1]['l1'], 1)} ist halb so groß, sein L2 = "
+           f"{de(rows[1]['l2'], 2)} fast gleich",
+           f"λ₁ = 0,5 wechselt nur zu *cross* ({percent1(rows[2]['sparsity'])}, nicht gültig)",
+           f"λ₁ = 2 bleibt bei *circle* ({percent1(rows[3]['sparsity'])})")
+    assert 0.45 <= rows[1]["l1"] / l2["l1"] <= 0.55 and abs(rows[1]["l2"] / l2["l2"] - 1) < 0.05  # "halb", "fast gleich"
+
+
+def test_the_metrics_task_states_the_definitions_the_checks_grade(cells):
+    from xaikit.selfcheck.exercises._counterfactual_metrics import CHANGE_THRESHOLD, DISTANCE_TOL, SPARSITY_TOL
+
+    task = heading(cells, "## Aufgabe 5")
+    assert CHANGE_THRESHOLD == 1 / 255 and DISTANCE_TOL.rtol == 1e-4 and SPARSITY_TOL.atol == 1e-6
+    quoted(task, "**größer als** $1/255$", "Gezählt wird pro Pixel, nicht pro Wert",
+           "`l1` und `l2` relativ $10^{-4}$, `sparsity` $10^{-6}$", "**alle** $H \\cdot W \\cdot C$ Werte")
+    assert 2 / 765 < 1 / 255  # the task's example: one channel by 2/255 is a mean of 2/765, below the threshold

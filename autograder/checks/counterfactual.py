@@ -31,6 +31,12 @@ DIAGNOSES = {
                              "stops_before_flip", "no_clipping", "history_after_update", "epsilon_in_log"),
     "diffmap.shape": ("keeps_batch_axis",),
     "diffmap.values": ("signed_difference", "sum_over_channels", "max_over_channels", "keeps_batch_axis"),
+    # tasks 5 and 6 (counterfactual_metrics, soft_threshold)
+    "metrics.validity": ("metrics_flipped_not_target",),
+    "metrics.proximity": ("metrics_l2_squared", "metrics_mean_not_sum", "metrics_l1_of_difference_map"),
+    "metrics.sparsity": ("metrics_sparsity_per_value", "metrics_sparsity_any_channel", "metrics_sparsity_any_change"),
+    "soft_threshold.values": ("soft_hard_threshold", "soft_clip", "soft_one_sided", "soft_no_zeroing"),
+    "soft_threshold.input_unchanged": ("soft_in_place",),
 }
 
 
@@ -153,6 +159,84 @@ MESSAGES = {**_public.MESSAGES,
               "(H, W), not (1, H, W).",
     },
 }
+
+
+MESSAGES.update({  # tasks 5 and 6: the known mistakes of counterfactual_metrics and soft_threshold
+    "metrics_flipped_not_target": {
+        "de": "Ihr `valid` prüft nur, ob sich die Klasse geändert hat ({case}): Gültig ist ein Counterfactual erst, "
+              "wenn das Modell die Zielklasse `target` vorhersagt – ein Wechsel zu irgendeiner anderen Klasse reicht "
+              "nicht. Richtig: `valid = bool(np.argmax(model(counterfactual)[0]) == target)`.",
+        "en": "Your `valid` only checks whether the class changed ({case}): a counterfactual is valid only when the "
+              "model predicts the target class `target` – a change to any other class is not enough. Correct: "
+              "`valid = bool(np.argmax(model(counterfactual)[0]) == target)`.",
+    },
+    "metrics_l2_squared": {
+        "de": "Ihr `l2` ist der quadrierte Abstand ΣΔ² ohne Wurzel ({case}), wie er im Verlust steht. Der L2-Abstand "
+              "ist √(ΣΔ²) (`np.sqrt(np.sum(delta ** 2))` oder `np.linalg.norm(delta)`).",
+        "en": "Your `l2` is the squared distance ΣΔ² without the square root ({case}), as it appears in the loss. The "
+              "L2 distance is √(ΣΔ²) (`np.sqrt(np.sum(delta ** 2))` or `np.linalg.norm(delta)`).",
+    },
+    "metrics_mean_not_sum": {
+        "de": "Sie mitteln über die Werte, statt zu summieren ({case}): L1 = Σ|Δ| und L2 = √(ΣΔ²) summieren über alle "
+              "Pixel und Kanäle (`np.sum`, nicht `np.mean`).",
+        "en": "You average over the values instead of summing ({case}): L1 = Σ|Δ| and L2 = √(ΣΔ²) sum over all "
+              "pixels and channels (`np.sum`, not `np.mean`).",
+    },
+    "metrics_l1_of_difference_map": {
+        "de": "Ihr `l1` ist die Summe der Differenzkarte ({case}), also der über die Kanäle *gemittelten* |Δ| – C-mal "
+              "zu klein. L1 summiert |Δ| über alle Pixel **und** Kanäle.",
+        "en": "Your `l1` is the sum of the difference map ({case}), i.e. of |Δ| *averaged* over the channels – C times "
+              "too small. L1 sums |Δ| over all pixels **and** channels.",
+    },
+    "metrics_sparsity_per_value": {
+        "de": "Ihre Sparsamkeit zählt veränderte Werte (Pixel × Kanal), nicht Pixel ({case}). Gezählt wird pro Pixel: "
+              "die mittlere |Δ| über die Kanäle (die Differenzkarte) größer als 1/255, geteilt durch H·W.",
+        "en": "Your sparsity counts changed values (pixel × channel), not pixels ({case}). Count per pixel: the mean "
+              "|Δ| over the channels (the difference map) above 1/255, divided by H·W.",
+    },
+    "metrics_sparsity_any_channel": {
+        "de": "Sie zählen ein Pixel als verändert, sobald sich *ein* Kanal um mehr als 1/255 ändert ({case}), also "
+              "mit dem Maximum über die Kanäle. Vorgegeben ist der Mittelwert über die Kanäle (die Differenzkarte).",
+        "en": "You count a pixel as changed as soon as *one* channel changes by more than 1/255 ({case}), i.e. with "
+              "the maximum over the channels. Prescribed is the mean over the channels (the difference map).",
+    },
+    "metrics_sparsity_any_change": {
+        "de": "Sie zählen jede noch so kleine Änderung ({case}), Schwelle 0. Verändert ist ein Pixel erst, wenn seine "
+              "mittlere |Δ| über die Kanäle **größer als 1/255** ist (eine Graustufe).",
+        "en": "You count every change, however small ({case}), threshold 0. A pixel counts as changed only when its "
+              "mean |Δ| over the channels is **above 1/255** (one grey level).",
+    },
+    "soft_hard_threshold": {
+        "de": "Sie setzen kleine Werte auf 0, lassen die großen aber unverändert ({case}): das ist hartes "
+              "Thresholding. Soft-Thresholding verkleinert auch die großen um τ: `sign(δ) · max(|δ| − τ, 0)`.",
+        "en": "You set small values to 0 but leave the large ones unchanged ({case}): that is hard thresholding. "
+              "Soft thresholding also shrinks the large ones by τ: `sign(δ) · max(|δ| − τ, 0)`.",
+    },
+    "soft_clip": {
+        "de": "Sie schneiden auf [−τ, τ] ab, statt zu schrumpfen ({case}): Kleine Werte müssen 0 werden, große um τ "
+              "kleiner: `sign(δ) · max(|δ| − τ, 0)`.",
+        "en": "You clip to [−τ, τ] instead of shrinking ({case}): small values must become 0, large ones smaller by "
+              "τ: `sign(δ) · max(|δ| − τ, 0)`.",
+    },
+    "soft_one_sided": {
+        "de": "Sie schrumpfen nur die positive Seite (`max(δ − τ, 0)`, {case}): Jede negative Änderung geht verloren. "
+              "Mit Vorzeichen: `sign(δ) · max(|δ| − τ, 0)`.",
+        "en": "You shrink only the positive side (`max(δ − τ, 0)`, {case}): every negative change is lost. With the "
+              "sign: `sign(δ) · max(|δ| − τ, 0)`.",
+    },
+    "soft_no_zeroing": {
+        "de": "Ihnen fehlt das `max(…, 0)` ({case}): `sign(δ) · (|δ| − τ)` dreht das Vorzeichen der kleinen Werte um, "
+              "statt sie auf 0 zu setzen.",
+        "en": "You lack the `max(…, 0)` ({case}): `sign(δ) · (|δ| − τ)` flips the sign of the small values instead of "
+              "setting them to 0.",
+    },
+    "soft_in_place": {
+        "de": "Ihre Funktion schreibt das Ergebnis in das übergebene Array `delta` ({case}), z. B. mit "
+              "`delta[...] = 0` oder `delta -= ...`. Rechnen Sie auf einem neuen Array.",
+        "en": "Your function writes the result into the array `delta` passed in ({case}), e.g. with `delta[...] = 0` "
+              "or `delta -= ...`. Compute on a new array.",
+    },
+})
 
 
 def build_cases(seed: int, public: bool) -> list:

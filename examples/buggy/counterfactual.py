@@ -56,4 +56,22 @@ def generate_counterfactual(model, image, target_class, steps=50, lr=0.1, distan
     return x, history
 ''',
     },
+    # Tasks 5 and 6: counts a mere class change as valid, counts changed values (pixel x channel) instead of
+    # pixels, and thresholds hard (small values to 0, the large ones left as they are) instead of shrinking.
+    "buggy_metrics_flip": {
+        "counterfactual_metrics": '''
+def counterfactual_metrics(model, original, counterfactual, target):
+    delta = counterfactual.astype(np.float64) - original.astype(np.float64)
+    before = np.argmax(model(original, training=False).numpy()[0])
+    after = np.argmax(model(counterfactual, training=False).numpy()[0])
+    return {"valid": bool(after != before),
+            "l1": float(np.sum(np.abs(delta))),
+            "l2": float(np.linalg.norm(delta)),
+            "sparsity": float(np.mean(np.abs(delta) > 1 / 255))}
+''',
+        "soft_threshold": '''
+def soft_threshold(delta, threshold):
+    return np.where(np.abs(delta) > threshold, delta, 0.0)
+''',
+    },
 }

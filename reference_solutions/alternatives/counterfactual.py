@@ -252,3 +252,107 @@ ALTERNATIVES = {
     "diffmap_tensorflow": {"difference_map": diffmap_tensorflow},
     "diffmap_float32_squeeze": {"difference_map": diffmap_float32_squeeze},
 }
+
+
+# --- tasks 5 and 6: counterfactual_metrics and soft_threshold, written otherwise -----------------------------------
+
+def metrics_linalg_predict(model, original, counterfactual, target):
+    # np.linalg.norm on the flattened difference, model.predict, float64 throughout, the map of task 2 for sparsity
+    delta = (np.asarray(counterfactual, dtype=np.float64) - np.asarray(original, dtype=np.float64)).ravel()
+    predicted = int(np.argmax(model.predict(np.asarray(counterfactual), verbose=0)[0]))
+    diff = np.abs(np.asarray(counterfactual, dtype=np.float64) - np.asarray(original, dtype=np.float64)).mean(axis=-1)
+    return {"valid": predicted == target, "l1": np.linalg.norm(delta, ord=1), "l2": np.linalg.norm(delta),
+            "sparsity": np.count_nonzero(diff > 1 / 255) / diff.size}
+
+
+def metrics_tensorflow(model, original, counterfactual, target):
+    # TensorFlow ops in float32 (tf.norm, tf.argmax), a tf.bool for valid
+    import tensorflow as tf
+
+    x = tf.convert_to_tensor(original, dtype=tf.float32)
+    x_cf = tf.convert_to_tensor(counterfactual, dtype=tf.float32)
+    delta = x_cf - x
+    predicted = tf.argmax(model(x_cf, training=False)[0])
+    per_pixel = tf.reduce_mean(tf.abs(delta), axis=-1)
+    return {"valid": tf.equal(predicted, tf.cast(target, predicted.dtype)),
+            "l1": tf.reduce_sum(tf.abs(delta)), "l2": tf.norm(delta),
+            "sparsity": tf.reduce_mean(tf.cast(per_pixel > 1 / 255, tf.float32))}
+
+
+def metrics_loops(model, original, counterfactual, target):
+    # Python loops over the pixels (float32 arrays, Python float sums), squeeze of the batch axis
+    x = np.squeeze(np.asarray(original, dtype=np.float32), axis=0)
+    x_cf = np.squeeze(np.asarray(counterfactual, dtype=np.float32), axis=0)
+    height, width, channels = x.shape
+    l1 = squared = 0.0
+    changed = 0
+    for h in range(height):
+        for w in range(width):
+            pixel = [abs(float(x_cf[h, w, c]) - float(x[h, w, c])) for c in range(channels)]
+            l1 += sum(pixel)
+            squared += sum(v * v for v in pixel)
+            changed += sum(pixel) / channels > 1 / 255
+    probs = model(x_cf[None], training=False).numpy()[0]
+    return {"valid": bool(probs.argmax() == target), "l1": l1, "l2": squared ** 0.5,
+            "sparsity": changed / (height * width)}
+
+
+def metrics_float32(model, original, counterfactual, target):
+    # float32 numpy throughout, np.sum with axis=None, the (H, W) map in float32 for sparsity
+    delta = np.float32(counterfactual) - np.float32(original)
+    probs = np.asarray(model(np.float32(counterfactual), training=False))
+    return {"valid": np.argmax(probs, axis=-1)[0] == target, "l1": np.sum(np.abs(delta)),
+            "l2": np.sqrt(np.sum(np.square(delta))),
+            "sparsity": np.mean(np.abs(delta[0]).mean(axis=-1) > np.float32(1 / 255))}
+
+
+def soft_sign_maximum(delta, threshold):
+    # the formula letter by letter, float32 stays float32
+    return np.sign(delta) * np.maximum(np.abs(delta) - np.float32(threshold), 0)
+
+
+def soft_where(delta, threshold):
+    # two cases written out with np.where
+    delta = np.asarray(delta, dtype=np.float64)
+    return np.where(delta > threshold, delta - threshold, np.where(delta < -threshold, delta + threshold, 0.0))
+
+
+def soft_tensorflow(delta, threshold):
+    # TensorFlow: sign times relu, returned as a tensor
+    import tensorflow as tf
+
+    delta = tf.convert_to_tensor(delta)
+    return tf.sign(delta) * tf.nn.relu(tf.abs(delta) - tf.cast(threshold, delta.dtype))
+
+
+def soft_loop(delta, threshold):
+    # a loop over a copy's values
+    out = np.array(delta, dtype=np.float64, copy=True)
+    flat = out.reshape(-1)
+    for i, value in enumerate(flat):
+        if value > threshold:
+            flat[i] = value - threshold
+        elif value < -threshold:
+            flat[i] = value + threshold
+        else:
+            flat[i] = 0.0
+    return out
+
+
+def soft_minus_clip(delta, threshold):
+    # δ - clip(δ, -τ, τ): the same function in one line
+    delta = np.asarray(delta)
+    return delta - np.clip(delta, -threshold, threshold)
+
+
+ALTERNATIVES.update({
+    "metrics_linalg_predict": {"counterfactual_metrics": metrics_linalg_predict},
+    "metrics_tensorflow": {"counterfactual_metrics": metrics_tensorflow},
+    "metrics_loops": {"counterfactual_metrics": metrics_loops},
+    "metrics_float32": {"counterfactual_metrics": metrics_float32},
+    "soft_sign_maximum": {"soft_threshold": soft_sign_maximum},
+    "soft_where": {"soft_threshold": soft_where},
+    "soft_tensorflow": {"soft_threshold": soft_tensorflow},
+    "soft_loop": {"soft_threshold": soft_loop},
+    "soft_minus_clip": {"soft_threshold": soft_minus_clip},
+})

@@ -32,10 +32,16 @@ from xaikit.selfcheck.compare import fails_clearly
 from xaikit.selfcheck.core import Case, Check
 from xaikit.selfcheck.exercises.counterfactual import ANSWERS_CASE, cf_cases, diffmap_cases
 
-EMBEDDED_BUDGET = (40, 0.1, 0.05)  # steps, lr, distance_weight
+# Budgets (steps, lr, distance_weight): every step is one of the student's eager steps in the probe (80-100 ms in
+# the sandbox), so as few as keep the guarantees above. Measured on the tests' 8 sets and seed 20261125 (issue 24):
+# the reference has p_t > 0.5 after 1-3 updates on every chosen pair, the Mini-VGG slots take the same scenes
+# with 3, 4, 6, 8 or 12 steps; the small CNN's need 5: at 4, stopping before the flip and the missing distance term no
+# longer lose cf.proximity on set 1 (the reference's later steps pull the image back towards the original, and a
+# history recorded after the updates shows only once p_t falls back), 27 candidates tried. One step of margin each.
+EMBEDDED_BUDGET = (4, 0.1, 0.05)  # steps, lr, distance_weight (was 40)
 EMBEDDED_DTYPES = (np.float32, np.float64)
 SMALL_SIZE, SMALL_CLASSES = 40, 5
-SMALL_BUDGET = (30, 0.5, 0.2)
+SMALL_BUDGET = (6, 0.5, 0.2)  # (was 30)
 FLIP_MARGIN = 0.2
 CANDIDATES_PER_CASE = 6  # scenes tried per case before the best clean one is taken without every mistake shown
 SLOT_ORDER = (2, 3, 0, 1)  # small CNN, small CNN, Mini-VGG float32, Mini-VGG float64 (see choose_pairs)
@@ -66,7 +72,8 @@ LAST_BUILD: dict = {}
 def build_hidden_cases(seed: int, checks: list[Check]) -> list[Case]:
     """``checks``: the grader's checks with the known mistakes each names (the pairs must show them)."""
     embedded, small = choose_pairs(seed, checks)
-    return [*cf_cases(embedded, small), *diffmap_cases(np.random.default_rng(seed), DIFFMAP_SHAPES), ANSWERS_CASE]
+    return [*cf_cases(embedded, small), *diffmap_cases(np.random.default_rng(seed), DIFFMAP_SHAPES), ANSWERS_CASE,
+            *metrics_hidden_cases(seed)]
 
 
 def _candidates(rng, model_name: str, size: int):
@@ -220,3 +227,23 @@ def _unchanged_result(expected, case) -> dict:
     for key in ("loss", "target_prob", "distance"):
         result[f"history_{key}"] = np.full(steps, float(np.atleast_1d(expected[f"history_{key}"])[0]))
     return result
+
+
+# --- tasks 5 and 6: counterfactual_metrics and soft_threshold (no optimisation: triples and arrays built directly)
+METRICS_SMALL = (40, 5)  # size and classes of the set's own small CNN for the metrics (seeded apart from the pairs')
+SOFT_SHAPES = [((1, 40, 48, 3), np.float32), ((36, 52, 3), np.float64)]
+
+
+def metrics_hidden_cases(seed: int) -> list[Case]:
+    """Per set: on the Mini-VGG (float32) and on a small CNN with the set's random weights (float64), a
+    counterfactual that reaches its target, one flipped to another class, one whose class stays (each verified by
+    the model, with clear classes and every pixel's mean change away from 1/255: ``metrics_cases``); and
+    soft thresholding on two arrays of other shapes and dtypes."""
+    from xaikit.selfcheck.exercises.counterfactual import metrics_cases, soft_threshold_cases
+
+    rng = np.random.default_rng([int(seed), 26, 3])
+    size, classes = METRICS_SMALL
+    small = f"small_cnn:{1000 + int(rng.integers(1_000_000))}:{size}:{classes}"
+    return [*metrics_cases(rng, "embedded", 64, 6, "", prefix="metrics"),
+            *metrics_cases(rng, small, size, classes, "", dtype=np.float64, prefix="metrics_small"),
+            *soft_threshold_cases(rng, SOFT_SHAPES)]

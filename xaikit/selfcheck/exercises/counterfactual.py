@@ -31,12 +31,12 @@ PROBE_FUNCTIONS = {"probe_cf": "generate_counterfactual", "probe_cf_repeat": "ge
 HISTORY_KEYS = ("loss", "target_prob", "distance")
 PROXIMITY_FACTOR = 1.5
 # Correct implementations written otherwise (-log p by hand, Keras' loss object and functional loss, one-hot
-# cross-entropy, tape.watch + numpy projection, an epsilon of 1e-10 in the log) stay within a mean |difference| of
-# 2.0e-5 of the reference's image on the public cases and the tests' hidden sets (the 1e-10 epsilon; the others
-# <= 1e-8). No clipping can come as close as 2.4e-4 where the projection seldom binds, so graded cases are chosen
-# where every named mistake misses by at least twice the tolerance (the closest now: no clipping at 6.7e-4).
+# cross-entropy, tape.watch + numpy projection, an epsilon of 1e-10 in the log) use at most 0.14 of the tolerance
+# on the public cases and the tests' hidden sets (the 1e-10 epsilon, on a Mini-VGG case; the others far less).
+# No clipping can come as close as 2.4e-4 where the projection seldom binds, so graded cases are chosen where every
+# named mistake misses by at least twice the tolerance (the closest now: no clipping at 2.04 times it).
 # 2e-4 sits between them (tests/test_fairness.py). Graded cases keep p_t >= 1e-6, where -log p needs no epsilon;
-# one of 1e-9 or more moves the image by up to 6e-4 there (the task text says so).
+# one of 1e-9 moves the public Mini-VGG case's image by 8.2e-4 (the task text says it is caught there).
 IMAGE_MEAN_TOL = 2e-4  # on the mean absolute pixel difference
 HISTORY_TOL = Tolerance(rtol=3e-2, atol=1e-3)
 MATCH_TOL = IMAGE_MEAN_TOL
@@ -189,10 +189,15 @@ def _cf_case(case_id, model, scene_seed, size, target, steps, lr, weight, label,
 # within the budget. The Mini-VGG pair starts at a target probability of 1.2e-6, just above the lowest one a hidden
 # case may reach (1e-6, the grader's P_FLOOR), and its first step is among the most sensitive measured there: a
 # loss written so that it is numerically fragile at small p_t (an epsilon of 1e-9 in the log moves this image by
-# 5.7e-4, the tolerance is 2e-4) fails here too, so the self-check meets the hardest conditioning the hidden sets
+# 8.2e-4, the tolerance is 2e-4) fails here too, so the self-check meets the hardest conditioning the hidden sets
 # use. (Scene 11, the notebook's own, started at 1.9e-23, where correct ways of writing -log p disagree.)
-PUBLIC_EMBEDDED = [(515374, 1, 40, 0.1, 0.05)]
-PUBLIC_SMALL = ("small_cnn:5:32:4", [(1, 3, 30, 0.5, 0.2)])
+# The steps are the hidden sets' budgets (the grader's hidden-case builder: Mini-VGG 4, small CNN 6;
+# p_t > 0.5 after 2 updates and after 1), so the self-check meets the cases it is graded on, at their cost.
+PUBLIC_EMBEDDED = [(515374, 1, 4, 0.1, 0.05)]
+PUBLIC_SMALL = ("small_cnn:5:32:4", [(1, 3, 6, 0.5, 0.2)])
+# steps of each of the two calls of probe_cf_repeat (public and hidden cases): an unseeded start, noise drawn in the
+# loop or state kept from the previous call already differs after the first step
+REPEAT_STEPS = 3
 
 
 def cf_cases(embedded, small) -> list[Case]:
@@ -207,7 +212,8 @@ def cf_cases(embedded, small) -> list[Case]:
     for i, (scene, target, steps, lr, weight) in enumerate(small_pairs):
         cases.append(_cf_case(f"cf_small_{i}", small_model, scene, size, target, steps, lr, weight, ""))
     scene, target, steps, lr, weight = small_pairs[0]
-    cases.append(_cf_case("cf_repeat", small_model, scene, size, target, 10, lr, weight, "", probe="probe_cf_repeat"))
+    cases.append(_cf_case("cf_repeat", small_model, scene, size, target, REPEAT_STEPS, lr, weight, "",
+                          probe="probe_cf_repeat"))
     return cases
 
 
@@ -427,3 +433,19 @@ CHECKS = [
 ]
 
 MESSAGES = COUNTERFACTUAL_MESSAGES  # (the checks' own messages, de/en: _counterfactual_messages.py)
+
+# --- tasks 5 and 6: the desiderata measured, and the proximal step of an L1 counterfactual (_counterfactual_metrics.py)
+from ._counterfactual_metrics import (METRICS_CHECKS, METRICS_MESSAGES, build_metrics_public_cases,  # noqa: E402,F401
+                                      metrics_cases, probe_metrics, probe_soft_threshold, soft_threshold_cases)
+
+PROBE_FUNCTIONS = {**PROBE_FUNCTIONS, "probe_metrics": "counterfactual_metrics",
+                   "probe_soft_threshold": "soft_threshold"}
+_build_cf_public_cases = build_public_cases
+
+
+def build_public_cases(seed: int) -> list[Case]:  # noqa: F811  (tasks 1-3's cases, then those of tasks 5 and 6)
+    return [*_build_cf_public_cases(seed), *build_metrics_public_cases(seed)]
+
+
+CHECKS = [*CHECKS, *METRICS_CHECKS]
+MESSAGES = {**MESSAGES, **METRICS_MESSAGES}
