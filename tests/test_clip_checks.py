@@ -322,7 +322,8 @@ def _independent_occlusion(model, processor, image, text):
     return np.array([full - cosine(" ".join(r)) for r in remaining])
 
 
-def _occlusion_cases(public: bool):
+def _cases_of(public: bool, *probes: str):
+    """(case, reference result) of the public cases or of the tests' first hidden set, for these probes."""
     if public:
         exercise = Exercise("clip")
         from helpers import compute_reference
@@ -331,7 +332,11 @@ def _occlusion_cases(public: bool):
         expected, _ = compute_reference(exercise, cases)
     else:
         _, cases, expected, _ = hidden_setup("clip")
-    return [(c, expected[c.id]) for c in cases if c.probe in ("probe_occlusion", "probe_occlusion_images")]
+    return [(c, expected[c.id]) for c in cases if c.probe in probes]
+
+
+def _occlusion_cases(public: bool):
+    return _cases_of(public, "probe_occlusion", "probe_occlusion_images")
 
 
 def test_reference_word_occlusion_matches_an_independent_computation_on_public_and_hidden_cases():
@@ -394,15 +399,7 @@ def _independent_zero_shot(model, processor, class_names, templates):
 
 
 def _zero_shot_cases(public: bool):
-    if public:
-        from helpers import compute_reference
-
-        exercise = Exercise("clip")
-        cases = exercise.build_cases(7, public=True)
-        expected, _ = compute_reference(exercise, cases)
-    else:
-        _, cases, expected, _ = hidden_setup("clip")
-    return [(c, expected[c.id]) for c in cases if c.probe == "probe_zeroshot"]
+    return _cases_of(public, "probe_zeroshot")
 
 
 def test_reference_zero_shot_classifier_matches_an_independent_computation_on_public_and_hidden_cases():
