@@ -660,11 +660,16 @@ def main(argv=None) -> int:
     if args.language is None:
         args.language = load_settings(_course(args, required=False) or Path(os.getcwd())).language
     try:
-        return args.func(args)
+        code = args.func(args)
     except KeyboardInterrupt:
         print("\nabgebrochen: was fertig bewertet ist, bleibt gespeichert; ein neuer Lauf bewertet den Rest. / "
               "stopped: finished grades are kept; run again to grade the rest.", file=sys.stderr)
         return 130
+    if argv is None and args.func is cmd_grade:  # (a program, not a caller in this process: tests pass argv)
+        from .batch import end_process
+
+        end_process(code)  # without the 3 s teardown of torch/TensorFlow/transformers
+    return code
 
 
 if __name__ == "__main__":

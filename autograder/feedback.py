@@ -40,6 +40,7 @@ class Pictures:
     see: dict = field(default_factory=dict)  # check id -> check id
     example: set = field(default_factory=set)  # check ids whose pictures show a passed case
     skipped: dict = field(default_factory=dict)  # check id -> why it has no picture (too slow, failed)
+    cpu: float = 0.0  # CPU seconds the hooks took (their threads'), for the run's timings
 
 
 def _draw_bounded(hook, args, seconds: float):
@@ -49,12 +50,14 @@ def _draw_bounded(hook, args, seconds: float):
     outcome: dict = {}
 
     def run():
+        cpu = time.thread_time()
         figures.start_notes()
         try:
             outcome["drawn"] = [(str(caption), bytes(data)) for caption, data in hook(*args)]
         except BaseException as error:  # noqa: BLE001 - handed to the caller
             outcome["error"] = error
         outcome["notes"] = figures.taken_notes()
+        outcome["cpu"] = time.thread_time() - cpu
 
     thread = threading.Thread(target=run, name="xaigrade-picture", daemon=True)
     thread.start()
@@ -63,7 +66,7 @@ def _draw_bounded(hook, args, seconds: float):
         return None
     if "error" in outcome:
         raise outcome["error"]
-    return outcome["drawn"], outcome["notes"]
+    return outcome["drawn"], outcome["notes"], outcome["cpu"]
 
 
 def collect_pictures(exercise, cases, result, expected: dict, language: str = "de",
@@ -104,7 +107,8 @@ def collect_pictures(exercise, cases, result, expected: dict, language: str = "d
             slow.append(case_id)
             pictures.skipped[check_id] = text("page.picture_skipped", language)
             return False
-        drawn, notes = outcome
+        drawn, notes, cpu = outcome
+        pictures.cpu += cpu
         if notes:
             cut = figures.cut_note(notes, language)
             drawn = [(f"{caption} ({cut})", data) for caption, data in drawn]

@@ -246,7 +246,8 @@ def run_sandboxed(grading: Grading) -> None:
         notes.append(render("cell_timeout", {"index": timeout["index"], "seconds": timeout["seconds"]}, language))
     for error in status.get("cell_errors", [])[:5]:
         notes.append(render("cell_error", {"index": error["index"], "error": error["error"]}, language))
-    grading.timings = dict(status.get("timings", {}))
+    grading.timings.update(status.get("timings", {}))
+    grading.timings.update(run.timings)
     grading.warm_fallback = [f"zygote: {run.outcome.warm_fallback}"] if run.outcome.warm_fallback else []
     grading.warm_fallback += [f"kernel start: {reason}" for reason in status.get("kernel_start_failures", [])]
 
@@ -290,7 +291,10 @@ def grade_notebook(exercise: Exercise, path: Path, student: str, release_dir: Pa
     try:
         grading.release_nb = nbformat.read(str(release_notebook), as_version=4)
         for step in STEPS:
+            started = time.monotonic()
             step(grading)
+            if step is not run_sandboxed:  # (the sandbox's parts are timed on their own)
+                grading.timings[f"step_{step.__name__}"] = time.monotonic() - started
     except NotebookProblem as problem:
         note = render(problem.key, problem.params, grading.language)
         return could_not_run(exercise, student, cases, expected, variants, note, grading.language, public_only,

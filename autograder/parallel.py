@@ -14,6 +14,7 @@ import atexit
 import functools
 import hashlib
 import multiprocessing
+import os
 import pickle
 import shutil
 import tempfile
@@ -141,6 +142,18 @@ def failed(result: SubmissionResult) -> bool:
 
 # --- the grading of one submission (runs wherever the work is done) --------------------------
 
+def process_age() -> float:
+    """Seconds since this process started (the ``*_at`` timings: where in the run a submission's slot and
+    writing lay, for the benchmark's account of start-up, idle sandboxes and the tail)."""
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            started = int(handle.read().rsplit(b")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+        with open("/proc/uptime", "rb") as handle:
+            return max(0.0, float(handle.read().split()[0]) - started)
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 _contexts: dict[str, Context] = {}
 _release_dirs: dict[str, Path] = {}
 _lock = threading.Lock()
@@ -209,11 +222,12 @@ def grade_task(task: Task, context: Context | ContextBlob, settings: dict | XaiG
             path = Path(scratch) / Path(task.filename).name
             path.write_bytes(task.data)
         hidden = context.hidden(task.hidden_set)
-        started = time.monotonic()
+        started, began_at = time.monotonic(), process_age()
         result = grade_safely(exercise, task.student, path, release_dir, hidden.cases, hidden.expected,
                               hidden.variants, settings, private_paths)
         # the submission's time in its slot: everything but its cells, probe and checks is overhead
         result.timings["slot"] = time.monotonic() - started
+        result.timings["slot_began_at"], result.timings["slot_ended_at"] = began_at, process_age()
     result.hidden_set = set_name(task.hidden_set, context.set_count)
     result.notes.append(render("hidden_set", {"name": result.hidden_set}, settings.language))
     graded = Graded(Task(task.assignment, task.student, task.fingerprint, task.path, None, task.filename,
@@ -230,6 +244,7 @@ def draw_pictures(graded: Graded, context: Context, language: str, pictures: boo
         graded.pictures = collect_pictures(Exercise(graded.task.assignment), hidden.cases, graded.result,
                                            hidden.expected, language)
         graded.result.timings["pictures"] = time.monotonic() - started
+        graded.result.timings["pictures_cpu"] = graded.pictures.cpu
     graded.result.case_results = {}  # the pictures hold what the page needs; keep the return small
     return graded
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import copy
 import pickle
 import shutil
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +64,7 @@ class SandboxRun:
     outcome: sandbox.JobOutcome
     problems: list = field(default_factory=list)  # what was wrong with the files the sandbox left (messages)
     runtime: dict = field(default_factory=dict)  # what the submission's process did (``runtime.json``)
+    timings: dict = field(default_factory=dict)  # the grader's side of the run, seconds: fill, sandbox, read_back, cleanup
 
 
 MAX_EXECUTED_BYTES = 32 * 2**20
@@ -84,12 +87,31 @@ def _fill_work(work: Path, exercise: Exercise, nb, cases: list[Case], release_di
         elif cell.cell_type == "code" and cell.source.strip() in demo_sources:
             cell.metadata["xaigrade_keep"] = True
     nbformat.write(runnable, str(work / "notebook.ipynb"))
-    probe_functions = getattr(exercise.module, "PROBE_FUNCTIONS", {})
-    with open(work / "cases.pkl", "wb") as handle:
-        pickle.dump([{"id": c.id, "probe": exercise.probe_path(c), "inputs": c.inputs,
-                      "function": probe_functions.get(c.probe, c.probe),
-                      "max_bytes": settings.max_result_mb * 2**20 // 2} for c in cases], handle)
+    (work / "cases.pkl").write_bytes(_pickled_cases(exercise, cases, settings.max_result_mb))
     sandbox.write_job(work, settings)
+
+
+_pickled: dict = {}  # id(cases) -> (cases, max_result_mb, bytes): the cases of a hidden set, pickled once
+_pickled_lock = threading.Lock()
+
+
+def _pickled_cases(exercise: Exercise, cases: list[Case], max_result_mb: int) -> bytes:
+    """What the probe reads (``cases.pkl``), pickled once per hidden set and limit, not once per submission (the
+    cases hold models and images: pickling them was most of filling a job folder). Keyed by the list's identity,
+    which the entry keeps alive; a list changed in place after its first use would be missed, and none is."""
+    with _pickled_lock:
+        kept = _pickled.get(id(cases))
+        if kept is not None and kept[0] is cases and kept[1] == max_result_mb:
+            return kept[2]
+    probe_functions = getattr(exercise.module, "PROBE_FUNCTIONS", {})
+    data = pickle.dumps([{"id": c.id, "probe": exercise.probe_path(c), "inputs": c.inputs,
+                          "function": probe_functions.get(c.probe, c.probe),
+                          "max_bytes": max_result_mb * 2**20 // 2} for c in cases])
+    with _pickled_lock:
+        if len(_pickled) >= 32:  # (a long-lived process, e.g. a Dask worker, grading many assignments)
+            _pickled.clear()
+        _pickled[id(cases)] = (cases, max_result_mb, data)
+    return data
 
 
 def _read_run(job: sandbox.JobFolder, cases: list[Case], settings: XaiGrade, outcome) -> SandboxRun:
@@ -148,17 +170,32 @@ def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
     Cells whose source is one of ``demo_sources`` (unchanged instructor demo cells) are not run;
     they keep the outputs the student submitted, marked as such, for whoever grades by hand."""
     warm = warm_process(exercise, release_dir, settings, student_check)
+    timings = {"fill": 0.0, "sandbox": 0.0, "read_back": 0.0, "cleanup": 0.0}
+    clock = time.monotonic()
+
+    def lap(key: str) -> None:
+        nonlocal clock
+        now = time.monotonic()
+        timings[key] += now - clock
+        clock = now
+
     for attempt in range(2):
         job = sandbox.new_job_folder(settings)
         try:
             _fill_work(job.work, exercise, nb, cases, release_dir, settings, demo_sources)
+            lap("fill")
             outcome = sandbox.run_job(job, settings, private_paths, warm=warm)
+            lap("sandbox")
             if attempt == 0 and outcome.kind not in (None, "timeout") and not _ran_anything(job):
                 # The executor died before running anything of the submission (e.g. the kernel did not
                 # start in time on a loaded machine): that is ours, not the student's; once more, in a
                 # fresh folder (nothing the first attempt left is reused).
                 continue
-            return _read_run(job, cases, settings, outcome)
+            run = _read_run(job, cases, settings, outcome)
+            lap("read_back")
+            run.timings = {**timings, "zygote_wait": outcome.zygote_wait}
+            return run
         finally:
             job.remove()
+            lap("cleanup")
     raise AssertionError("not reached")

@@ -20,6 +20,9 @@ overhead = wall time per submission - (cells + probe) / sandboxes at once.
     ../.venv/bin/python grading_throughput.py [--assignments pdp clip] [--copies 1] [--quick] [--json OUT.json]
     ../.venv/bin/python grading_throughput.py --compare OLD.json [NEW.json]   # NEW given: compare without running
 Class-size runs (the "200 x 4" target): --copies 50 --skip-nbgrader --class-size (prepare, then one call, kept).
+The overhead alone, repeatable in minutes: --skip-nbgrader --modes rerun kept --hidden-sets 2 --keep DIR (the first
+run computes DIR's 2 sets per assignment; later runs reuse DIR's course secret and reference cache, so `prepare` finds
+them there and each run costs the two grading calls).
 
 Everything runs on a snapshot of the project taken at the start (autograder, xaikit, reference_solutions, source,
 release, the example submissions; a venv beside it that imports the snapshot and this environment's libraries, and
@@ -45,7 +48,14 @@ from _common import ROOT, overlay_environment
 from autograder.exercises import assignments as registered_exercises  # noqa: E402  (the project root is on sys.path now)
 
 BIN = Path(sys.executable).parent
-PARTS = ("start", "kernel_start", "student_cells", "probe", "checks", "pictures", "writing")
+PARTS = ("start", "kernel_start", "student_cells", "probe", "checks", "pictures", "writing",
+         # the slot besides cells and probe, in detail: the grader's steps before and after the sandbox, the job
+         # folder filled, the sandbox's wall time (minus the executor's parts: fork, jail, messages, teardown =
+         # job_other), the executor's set-up and wrap-up, reading back, removing the job folder
+         "step_validate", "step_restore_test_cells", "step_scan_code", "step_annotate_notebook", "fill", "zygote_wait",
+         "job_other", "setup", "wrap_up", "read_back", "cleanup",
+         # the writer thread's CPU (pictures: the hooks' threads)
+         "pictures_cpu", "writing_cpu")
 SNAPSHOT = ("autograder", "xaikit", "reference_solutions", "source", "release", "examples/submissions",
             "nbgrader_config.py")
 
@@ -137,9 +147,15 @@ class Course:
     """A scratch copy of the course (source, release, config) with a secret of its own; its reference cache is
     chosen per run (``XDG_CACHE_HOME``)."""
 
-    def __init__(self, folder: Path, hidden_sets: int | None, tools: Tools):
+    def __init__(self, folder: Path, hidden_sets: int | None, tools: Tools, secret: Path | None = None):
         self.folder, self.tools = folder, tools
         folder.mkdir(parents=True)
+        if secret is not None:  # (--keep: the same course secret in every run, so the kept reference cache fits)
+            if not secret.exists():
+                secret.parent.mkdir(parents=True, exist_ok=True)
+                secret.write_bytes(os.urandom(32).hex().encode())
+            (folder / ".xaigrade").mkdir()
+            shutil.copy(secret, folder / ".xaigrade" / "secret")
         shutil.copytree(tools.root / "source", folder / "source")
         shutil.copytree(tools.root / "release", folder / "release")
         self.config = (tools.root / "nbgrader_config.py").read_text()
@@ -185,13 +201,31 @@ def _split(report: dict) -> dict:
     parts = {}
     for timings in timed:
         checks = timings.get("checks", 0.0)
+        executor = sum(timings.get(k, 0.0) for k in ("setup", "kernel_start", "student_cells", "probe", "wrap_up"))
         timings = {**timings, "start": max(0.0, timings.get("slot", 0.0) - timings.get("student_cells", 0.0)
-                                           - timings.get("probe", 0.0) - checks)}
+                                           - timings.get("probe", 0.0) - checks),
+                   "job_other": max(0.0, timings.get("sandbox", 0.0) - timings.get("zygote_wait", 0.0) - executor) if "sandbox" in timings else 0.0}
         for key in PARTS:
             parts[key] = parts.get(key, 0.0) + timings.get(key, 0.0) / max(1, len(entries))
     parts["warm"] = sum(t.get("warm_start", 0.0) for t in timed)
     parts["timed"] = len(timed)
     return parts
+
+
+def _run_account(report: dict, seconds: float, at_once: int) -> dict:
+    """Where the run's wall time went besides the slots (from the ``*_at`` timings, seconds since the grader
+    started): start-up until the first slot, sandbox capacity left idle between the first slot's start and the
+    last one's end, the writer's tail after the last slot, and the process's end after the last write."""
+    timed = [entry["_timings"] for per in report.values() for entry in per.values()
+             if "slot_began_at" in entry.get("_timings", {})]
+    if not timed:
+        return {}
+    first = min(t["slot_began_at"] for t in timed)
+    last = max(t["slot_ended_at"] for t in timed)
+    written = max([t.get("written_at", 0.0) for t in timed] + [last])
+    busy = sum(t["slot_ended_at"] - t["slot_began_at"] for t in timed)
+    return {"startup": round(first, 3), "idle_slots": round((at_once * (last - first) - busy) / at_once, 3),
+            "writer_tail": round(written - last, 3), "exit": round(max(0.0, seconds - written), 3)}
 
 
 def _one_call(label: str, seconds: float, report: dict, n: int, at_once: int, scores: dict | None) -> dict:
@@ -201,6 +235,7 @@ def _one_call(label: str, seconds: float, report: dict, n: int, at_once: int, sc
     overhead = per_submission - own
     return {"label": label, "seconds": round(seconds, 2), "per_submission": round(per_submission, 3),
             "at_once": at_once, "split": {k: round(v, 3) for k, v in split.items()},
+            "run": _run_account(report, seconds, at_once),
             "overhead": round(overhead, 3), "overhead_share": round(overhead / per_submission, 3),
             "same_scores": scores is None or _scores(report) == scores, "load_after": _load()}
 
@@ -208,11 +243,12 @@ def _one_call(label: str, seconds: float, report: dict, n: int, at_once: int, sc
 def main(args) -> dict:
     assignments = list(args.assignments)
     at_once = args.at_once or min(2, os.cpu_count() or 1)
+    hidden_sets = args.hidden_sets or (2 if args.quick else None)
     started = datetime.datetime.now()
     result = {"meta": {"date": started.strftime("%Y-%m-%d %H:%M"), "load_before": _load(),
                        "machine": f"{os.uname().machine}, {os.cpu_count()} cores", "git": _git(),
                        "assignments": assignments, "copies": args.copies, "quick": args.quick,
-                       "hidden_sets": 2 if args.quick else None, "at_once": at_once,
+                       "hidden_sets": hidden_sets, "at_once": at_once,
                        "class_size": args.class_size}, "runs": {}}
     print(f"# Grading throughput: plain nbgrader autograde vs xaigrade grade (same notebooks, same run)\n"
           f"# machine: {result['meta']['machine']}, {result['meta']['date']}, load average (1/5/15 min) "
@@ -228,29 +264,39 @@ def main(args) -> dict:
         result["meta"]["submissions"] = counts
         print(f"# {n} submissions ({', '.join(f'{a} {c}' for a, c in counts.items())}); xaigrade with {at_once} "
               f"sandbox(es) at once; a course copy with a secret and reference caches of its own", flush=True)
-        course = Course(scratch / "course", 2 if args.quick else None, tools)
+        keep = Path(args.keep).resolve() if args.keep else None
+        course = Course(scratch / "course", hidden_sets, tools, keep / "secret" if keep else None)
+        modes = set(args.modes or ("cold", "rerun", "kept", "per-call", "at-once-1"))
         if not args.skip_nbgrader:
             plain = _nbgrader(assignments, scratch / "nbgrader", submitted, tools)
             runs["nbgrader"] = {"seconds": {a: round(s, 2) for a, s in plain.items()}, "load_after": _load()}
             _progress("nbgrader autograde", sum(plain.values()))
-        if not args.class_size:
+        if not args.class_size and "cold" in modes:
             seconds, report = course.grade(assignments, submitted, scratch / "out-cold", scratch / "cache-cold",
                                            rerun_demo_cells=False, at_once=args.at_once)
             runs["cold"] = _one_call("one call, cache cold, demo cells kept", seconds, report, n, at_once, None)
             _progress("xaigrade grade, cache cold", seconds)
-        cache = scratch / "cache"
+        cache = keep / "cache" if keep else scratch / "cache"
+        warm_before = keep is not None and cache.is_dir()
         runs["prepare"] = {"seconds": round(course.prepare(assignments, cache), 2),
-                           "sets": (2 if args.quick else _hidden_sets()) * len(assignments), "load_after": _load()}
-        _progress("xaigrade prepare (cache empty)", runs["prepare"]["seconds"])
+                           "sets": (hidden_sets or _hidden_sets()) * len(assignments), "load_after": _load(),
+                           "cache_was_kept": warm_before}
+        _progress(f"xaigrade prepare (cache {'kept from an earlier run' if warm_before else 'empty'})",
+                  runs["prepare"]["seconds"])
         baseline = None
-        modes = [("kept", False)] if args.class_size else [("rerun", True), ("kept", False)]
-        for mode, rerun in modes:
-            seconds, report = course.grade(assignments, submitted, scratch / f"out-{mode}", cache, rerun, args.at_once)
-            runs[mode] = _one_call(f"one call, cache warm, demo cells {'re-run' if rerun else 'kept'}", seconds,
-                                   report, n, at_once, baseline)
-            baseline = baseline or _scores(report)
-            _progress(f"xaigrade grade, {mode}", seconds)
-        if not args.class_size and len(assignments) > 1:
+        calls = [("kept", False)] if args.class_size else [(m, r) for m, r in (("rerun", True), ("kept", False))
+                                                            if m in modes]
+        for repeat in range(args.repeat):
+            for mode, rerun in calls:
+                name = mode if repeat == 0 else f"{mode}_{repeat + 1}"
+                seconds, report = course.grade(assignments, submitted, scratch / f"out-{name}", cache, rerun,
+                                               args.at_once)
+                runs[name] = _one_call(f"one call, cache warm, demo cells {'re-run' if rerun else 'kept'}", seconds,
+                                       report, n, at_once, baseline)
+                baseline = baseline or _scores(report)
+                _progress(f"xaigrade grade, {name} (overhead {runs[name]['overhead']:.3f} s, "
+                          f"{100 * runs[name]['overhead_share']:.0f} %)", seconds)
+        if not args.class_size and len(assignments) > 1 and "per-call" in modes:
             per_call = {}
             for assignment in assignments:
                 seconds, report = course.grade([assignment], submitted, scratch / f"out-{assignment}", cache, True,
@@ -259,7 +305,7 @@ def main(args) -> dict:
                                         "same_scores": all(baseline.get(k) == v for k, v in _scores(report).items())}
             runs["per_call"] = per_call
             _progress("xaigrade grade per assignment", sum(v["seconds"] for v in per_call.values()))
-        if not args.class_size and not args.quick and at_once > 1:
+        if not args.class_size and not args.quick and at_once > 1 and "at-once-1" in modes:
             seconds, report = course.grade(assignments, submitted, scratch / "out-1", cache, False, at_once=1)
             runs["at_once_1"] = _one_call("one call, cache warm, demo cells kept, 1 sandbox at a time", seconds,
                                           report, n, 1, baseline)
@@ -303,9 +349,11 @@ def figures(result: dict) -> dict:
         out["nbgrader: s per submission, all"] = sum(plain.values()) / n
         for a, s in plain.items():
             out[f"nbgrader: s per submission, {a}"] = s / counts[a]
-    for mode in ("rerun", "kept", "cold", "at_once_1"):
+    for mode in _modes(runs, ("rerun", "kept", "cold", "at_once_1")):
         if mode in runs:
             run = runs[mode]
+            for key, value in run.get("run", {}).items():
+                out[f"{mode}: run's {key}, s"] = value
             out[f"{mode}: s per submission, all"] = run["per_submission"]
             out[f"{mode}: overhead, s per submission"] = run["overhead"]
             out[f"{mode}: overhead share"] = run["overhead_share"]
@@ -327,6 +375,12 @@ def figures(result: dict) -> dict:
         out["prepare: s for all hidden sets"] = runs["prepare"]["seconds"]
         out["prepare: s per hidden set (wall)"] = runs["prepare"]["seconds"] / runs["prepare"]["sets"]
     return {k: round(v, 3) for k, v in out.items()}
+
+
+def _modes(runs: dict, modes: tuple) -> list:
+    """The runs of these modes, repeats (``rerun_2``, ...) after the first."""
+    return [name for mode in modes for name in runs if name == mode or name.startswith(f"{mode}_") and
+            name[len(mode) + 1:].isdigit()]
 
 
 def print_table(result: dict) -> None:
@@ -363,7 +417,7 @@ def print_table(result: dict) -> None:
         print(f"one `xaigrade grade` on an empty cache (computes the sets its students need): "
               f"{runs['cold']['seconds']:.1f} s; cache warm (demo cells kept): "
               f"{runs.get('kept', {}).get('seconds', float('nan')):.1f} s")
-    for mode in ("rerun", "kept"):
+    for mode in _modes(runs, ("rerun", "kept")):
         if mode in runs:
             run = runs[mode]
             split = run["split"]
@@ -373,6 +427,14 @@ def print_table(result: dict) -> None:
                   f"{split.get('kernel_start', 0):.3f}), checks {split.get('checks', 0):.3f}; beside it: pictures "
                   f"{split.get('pictures', 0):.3f}, writing {split.get('writing', 0):.3f}; "
                   f"{split.get('warm', 0):.0f} of {split.get('timed', 0)} kernels warm")
+            if "fill" in split:
+                detail = ", ".join(f"{k} {split.get(k, 0):.3f}" for k in PARTS[7:])
+                print(f"  the slot besides cells and probe, per submission: {detail}")
+            if run.get("run"):
+                account = run["run"]
+                print(f"  the run ({run['seconds']:.1f} s): start-up until the first slot {account['startup']:.1f} s, "
+                      f"idle sandbox time {account['idle_slots']:.1f} s (per sandbox), writer after the last slot "
+                      f"{account['writer_tail']:.1f} s, exit {account['exit']:.1f} s")
     same = all(run.get("same_scores", True) for run in runs.values() if isinstance(run, dict)) and \
         all(v.get("same_scores", True) for v in runs.get("per_call", {}).values())
     print(f"same scores in every xaigrade run: {same}")
@@ -405,6 +467,13 @@ if __name__ == "__main__":
     parser.add_argument("--skip-nbgrader", action="store_true", help="only xaigrade (class-size runs)")
     parser.add_argument("--class-size", action="store_true",
                         help="only prepare and one call of all assignments, the default way (class-size runs)")
+    parser.add_argument("--modes", nargs="+", choices=("cold", "rerun", "kept", "per-call", "at-once-1"),
+                        help="only these xaigrade runs (default: all; prepare always runs)")
+    parser.add_argument("--repeat", type=int, default=1, help="run rerun/kept this many times (the spread)")
+    parser.add_argument("--hidden-sets", type=int, default=None, help="K hidden sets per assignment (default: the "
+                        "setting's; 2 with --quick)")
+    parser.add_argument("--keep", default=None, metavar="DIR", help="keep the course secret and the reference cache "
+                        "in DIR across runs (prepare then finds the sets computed by an earlier run)")
     parser.add_argument("--json", default=None, metavar="FILE", help="write the result here (for --compare)")
     parser.add_argument("--live", action="store_true",
                         help="run the working tree as it is (default: a snapshot taken at the start)")

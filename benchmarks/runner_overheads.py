@@ -7,6 +7,10 @@
                  kernel forked from a warm process paid before it was preloaded there
   scan           the static scan of a Grad-CAM submission: each cell parsed and scanned anew (before) against the caches
                  (after: a later submission finds the cells it shares with others parsed and scanned)
+  cases.pkl      what the probe reads, for the public cases of each assignment (models, images): pickled per
+                 submission (before) against once per hidden set (``submission_run._pickled_cases``, after)
+  exit           the end of a grading process that imported the four checks modules (torch, TensorFlow,
+                 transformers): the interpreter's own teardown (before) against ``batch.end_process`` (after)
 
     ../.venv/bin/python runner_overheads.py [--repeat 5] [--quick]
 """
@@ -83,6 +87,49 @@ def scan_times(repeat: int) -> tuple[float, float]:
     return statistics.median(cold), statistics.median(warm)
 
 
+def cases_pickling(repeat: int) -> dict:
+    from autograder.checks import Exercise
+    from autograder.exercises import assignments
+    from autograder.references import public_cases
+    from autograder.submission_run import _pickled, _pickled_cases
+    from xaikit.selfcheck.core import PUBLIC_DATA, load_public
+
+    found = {}
+    for name in assignments():
+        exercise = Exercise(name)
+        cases = public_cases(exercise, load_public(ROOT / "release" / name / PUBLIC_DATA).seed)
+        each, kept = [], []
+        for _ in range(repeat):
+            _pickled.clear()
+            started = time.perf_counter()
+            _pickled_cases(exercise, cases, 64)  # (the first submission of a set: pickled, as every one before)
+            each.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            _pickled_cases(exercise, cases, 64)  # every later one
+            kept.append(time.perf_counter() - started)
+        found[name] = (statistics.median(each), statistics.median(kept))
+    return found
+
+
+def process_exit(repeat: int) -> tuple[float, float]:
+    """Seconds from the last line of a process that imported every checks module to its end, as seen by its parent."""
+    code = ("import sys, time; from autograder.exercises import assignments; from autograder.checks import Exercise\n"
+            "[Exercise(a).module for a in assignments()]\n"
+            "print(time.time(), flush=True)\n"
+            "if sys.argv[1] == 'end_process':\n"
+            "    from autograder.batch import end_process; end_process(0)\n")
+
+    def once(how: str) -> float:
+        done = subprocess.run([sys.executable, "-c", code, how], capture_output=True, text=True, check=True, cwd=ROOT)
+        return time.time() - float(done.stdout.split()[-1])
+
+    before, after = [], []
+    for _ in range(repeat):  # alternating, so both see the same load
+        before.append(once("teardown"))
+        after.append(once("end_process"))
+    return statistics.median(before), statistics.median(after)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
@@ -98,6 +145,12 @@ def main() -> None:
     cold, warm = scan_times(repeat)
     row("static scan of a Grad-CAM submission, cells anew (median)", cold)
     row("static scan of a Grad-CAM submission, cells kept (median)", warm, cold)
+    for name, (each, kept) in cases_pickling(repeat).items():
+        row(f"cases.pkl of {name}'s public cases, pickled per submission (median)", each, unit="ms")
+        row(f"cases.pkl of {name}'s public cases, pickled once per set (median)", kept, each, unit="ms")
+    teardown, ended = process_exit(repeat)
+    row("grader's exit after its last line, interpreter teardown (median)", teardown)
+    row("grader's exit after its last line, batch.end_process (median)", ended, teardown)
 
 
 if __name__ == "__main__":

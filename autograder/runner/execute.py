@@ -247,6 +247,7 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict, warm: bool 
 def main(job_dir: str, warm: bool = False) -> int:
     """``warm``: this process has the notebook's libraries imported (a zygote's fork); its first
     kernel is forked from it, before any event loop exists."""
+    began = time.monotonic()
     job_dir = Path(job_dir)
     os.chdir(job_dir)
     # (`python -m` put the job folder first on the path: nothing the submission writes there is ever imported here)
@@ -265,11 +266,13 @@ def main(job_dir: str, warm: bool = False) -> int:
         cases=str(job_dir / "cases.pkl"), out=str(job_dir / "results"), timeout=job["probe_timeout"]))
     probe_cell.metadata["xaigrade_probe"] = True
     nb.cells.append(probe_cell)
-    status = {"cell_errors": [], "cell_timeouts": [], "kernel_deaths": [], "started": time.time()}
+    status = {"cell_errors": [], "cell_timeouts": [], "kernel_deaths": [], "started": time.time(),
+              "timings": {"kernel_start": 0.0, "student_cells": 0.0, "probe": 0.0}}
     skip: set[int] = set()
     kept = [cell for cell in nb.cells if cell.cell_type == "code" and cell.metadata.get("xaigrade_keep")]
     for cell in kept:  # a demo cell that is not re-run: its submitted output, capped
         _truncate_outputs(cell, job["max_output_chars"])  # (labelled by the grader: grading.annotate)
+    status["timings"]["setup"] = time.monotonic() - began
     for attempt in range(MAX_RESTARTS + 1):
         if attempt:
             _prepare_ipython(job_dir, job)  # (a kernel before this one ran cells)
@@ -287,11 +290,13 @@ def main(job_dir: str, warm: bool = False) -> int:
             break  # finished, or the kernel died inside the probe: its per-case files tell which call
         skip.add(died_at)
         # Partial results of a run that died are discarded: the re-run redoes every case.
+    ended = time.monotonic()
     recorder.write(recorder.finish())  # first: nothing the submission left can stop it (no kernel is left)
     status["skipped_cells"] = sorted(skip)
     status["finished"] = time.time()
     nb.cells.pop()  # the probe cell is ours, not the student's
     nbformat.write(nb, job_dir / "executed.ipynb")
+    status["timings"]["wrap_up"] = time.monotonic() - ended
     (job_dir / "status.json").write_text(json.dumps(status))
     return 0
 

@@ -230,7 +230,8 @@ STATUS_FIELDS = {
     "cell_timeouts": {"index": _index, "seconds": _seconds},
     "kernel_deaths": {"index": _index, "reason": _text(200)},
 }
-TIMING_KEYS = ("kernel_start", "student_cells", "probe")
+TIMING_KEYS = ("kernel_start", "student_cells", "probe", "setup", "wrap_up")  # (seconds; the executor's own: setup
+# before the first kernel, wrap_up after the last one)
 
 
 def validate_status(data: bytes) -> tuple[dict, list[Message]]:

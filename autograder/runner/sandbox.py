@@ -66,6 +66,7 @@ class JobOutcome:
     kind: str | None = None
     params: dict = field(default_factory=dict)
     warm_fallback: str | None = None  # why a job meant to start warm started cold (for the report)
+    zygote_wait: float = 0.0  # seconds the job waited for its zygote's imports (the run's first jobs)
 
 
 # --- job folders ---------------------------------------------------------------------------------
@@ -303,7 +304,14 @@ def run_job(job: JobFolder, settings: XaiGrade, extra_hidden: list[str] | None =
         if uid is not None:
             hand_over(job.work, uid)
         ran_warm = False
+        zygote_wait = 0.0
         if warm is not None:
+            waited = time.monotonic()
+            try:
+                warm.wait_ready()
+            except ZygoteUnavailable:
+                pass  # (``warm.run`` below says so again, and the job starts cold)
+            zygote_wait = time.monotonic() - waited
             spec = {"job_dir": str(job.work), "env": env, "cgroups": [str(p) for p in cgroups.paths],
                     "namespaces": ("user" if "--user" in prefix else "root") if prefix else None,
                     "jail": {"hide": hidden_paths(hidden), "expose": exposed_paths(),
@@ -357,7 +365,7 @@ def run_job(job: JobFolder, settings: XaiGrade, extra_hidden: list[str] | None =
         kind, params = _exit_kind(returncode)
         params["detail"] = last[0][:160]
     return JobOutcome(returncode, time.monotonic() - started, tail, kind, params,
-                      fallback if warm is not None and not ran_warm else None)
+                      fallback if warm is not None and not ran_warm else None, zygote_wait)
 
 
 _running: dict = {}  # job -> the pid of its process group (both paths start one session per job)

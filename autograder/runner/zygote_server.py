@@ -71,7 +71,8 @@ def serve(listener: socket.socket, owner: int | None, idle_seconds: float | None
 
     try:
         while True:
-            for key, _ in selector.select(timeout=0.05):
+            # (while jobs run, an ended one is reaped and reported within 10 ms: its sandbox slot waits for it)
+            for key, _ in selector.select(timeout=0.01 if jobs else 0.05):
                 if key.fileobj is listener:
                     try:
                         sock, _ = listener.accept()
