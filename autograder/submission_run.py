@@ -193,7 +193,8 @@ def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
                 continue
             run = _read_run(job, cases, settings, outcome)
             lap("read_back")
-            run.timings = {**timings, "zygote_wait": outcome.zygote_wait}
+            timings["zygote_wait"] = outcome.zygote_wait
+            run.timings = timings  # (the same dict: the folder's removal below is added to it)
             return run
         finally:
             job.remove()

@@ -103,3 +103,4 @@ def test_the_report_names_every_part_of_the_slot(tmp_path):
     assert 0 < inside <= timings["sandbox"] + 0.002 <= timings["slot"] + 0.004
     assert timings["slot_began_at"] < timings["slot_ended_at"] <= timings["written_at"]
     assert timings["pictures_cpu"] > 0  # (the full solution passes: one example picture per task)
+    assert timings["cleanup"] > 0  # (the job folder's removal, after the run's timings were handed back)
