@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from concurrent.futures import Future
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -182,16 +183,22 @@ def test_grading_on_an_empty_cache_computes_the_missing_sets_in_worker_processes
     assert _full_marks(_verdicts(cold)["full_solution"])
 
 
-def test_xaigrade_prepare_computes_the_courses_sets_and_says_so(tmp_path, monkeypatch, capsys):
-    """`xaigrade prepare pdp` in a course: the course's K sets under the course's own secret, then nothing left."""
-    from autograder.cli import main
-    from autograder.secret import course_secret
-
+def _pdp_course(tmp_path, monkeypatch) -> Path:
+    """A course folder with pdp's source and SETS hidden sets, and a cache of its own."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     course = tmp_path / "course"
     shutil.copytree(PROJECT_ROOT / "source" / "pdp", course / "source" / "pdp")
     (course / "nbgrader_config.py").write_text((PROJECT_ROOT / "nbgrader_config.py").read_text()
                                                + f"\nc.XaiGrade.hidden_sets = {SETS}\n")
+    return course
+
+
+def test_xaigrade_prepare_computes_the_courses_sets_and_says_so(tmp_path, monkeypatch, capsys):
+    """`xaigrade prepare pdp` in a course: the course's K sets under the course's own secret, then nothing left."""
+    from autograder.cli import main
+    from autograder.secret import course_secret
+
+    course = _pdp_course(tmp_path, monkeypatch)
     assert main(["prepare", "pdp", "--course-dir", str(course), "--processes", "2"]) == 0
     first = capsys.readouterr().out
     assert f"{SETS} computed" in first and "0 already there" in first, first
@@ -207,11 +214,7 @@ def test_release_prepares_the_sets_unless_told_not_to(tmp_path, monkeypatch, fla
     from autograder.cli import main
     from autograder.secret import course_secret
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    course = tmp_path / "course"
-    shutil.copytree(PROJECT_ROOT / "source" / "pdp", course / "source" / "pdp")
-    (course / "nbgrader_config.py").write_text((PROJECT_ROOT / "nbgrader_config.py").read_text()
-                                               + f"\nc.XaiGrade.hidden_sets = {SETS}\n")
+    course = _pdp_course(tmp_path, monkeypatch)
     assert main(["release", "pdp", "--course-dir", str(course), *flag]) == 0
     assert (course / "release" / "pdp" / "pdp.ipynb").is_file()
     secret = course_secret(course, load_settings(course))
