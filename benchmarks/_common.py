@@ -50,6 +50,21 @@ def row(name: str, seconds: float, baseline: float | None = None, unit: str = "s
     print(f"{name:<55} {value:10.3f} {unit}{ratio}")
 
 
+def copy_items(items, source_root: Path, target_root: Path, ignore=None) -> None:
+    """Copy each of ``items`` (folders and files, relative paths) from ``source_root`` to the same place under
+    ``target_root``; ``ignore`` as for ``shutil.copytree``. (The throughput benchmark's snapshot and
+    tests/test_adding_an_exercise's framework copy.)"""
+    import shutil
+
+    for item in items:
+        source, target = source_root / item, target_root / item
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=ignore)
+        else:
+            shutil.copy(source, target)
+
+
 def overlay_environment(root: Path) -> Path:
     """A venv in ``root/venv`` whose Python imports ``root``'s autograder and xaikit with this environment's
     libraries, and its own course kernel (`xai-course`) that starts that Python, so sandboxed kernels import the copy

@@ -43,7 +43,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, overlay_environment
+from _common import ROOT, copy_items, overlay_environment
 
 from autograder.exercises import assignments as registered_exercises  # noqa: E402  (the project root is on sys.path now)
 
@@ -84,14 +84,7 @@ def snapshot(target: Path) -> Tools:
     """A copy of the project's code and course files, and a venv that imports the copy's autograder and xaikit
     (reference_solutions is found beside them, from the copy's root) with this environment's libraries; the course
     kernel (`xai-course`) of that venv starts its Python, so the sandboxed kernels import the copy too."""
-    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
-    for item in SNAPSHOT:
-        source, copy = ROOT / item, target / item
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, copy, ignore=ignore)
-        else:
-            shutil.copy(source, copy)
+    copy_items(SNAPSHOT, ROOT, target, shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     python = overlay_environment(target)
     found = subprocess.run([str(python), "-c", "import autograder, xaikit; print(autograder.__file__, xaikit.__file__)"],
                            check=True, capture_output=True, text=True, cwd=target).stdout.split()

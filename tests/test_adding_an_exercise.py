@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -192,24 +191,22 @@ def _framework_copy(root: Path) -> None:
         return {n for n in names if n in ("__pycache__", "training", ".ipynb_checkpoints")
                 or (Path(folder) / n).resolve() in real or n.startswith(helpers)}
 
-    for item in FRAMEWORK:
-        source, target = PROJECT_ROOT / item, root / item
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=ignore)
-        else:
-            shutil.copy(source, target)
+    _benchmarks_common().copy_items(FRAMEWORK, PROJECT_ROOT, root, ignore)
+
+
+def _benchmarks_common():
+    """benchmarks/_common.py (the throughput benchmark builds its snapshot with the same helpers)."""
+    sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
+    try:
+        import _common
+    finally:
+        sys.path.remove(str(PROJECT_ROOT / "benchmarks"))
+    return _common
 
 
 def _overlay_environment(root: Path) -> Path:
-    """A venv whose Python imports the copy's autograder and xaikit and this environment's libraries (the
-    benchmarks' helper: the throughput benchmark builds its snapshot the same way)."""
-    sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
-    try:
-        from _common import overlay_environment
-    finally:
-        sys.path.remove(str(PROJECT_ROOT / "benchmarks"))
-    return overlay_environment(root)
+    """A venv whose Python imports the copy's autograder and xaikit and this environment's libraries."""
+    return _benchmarks_common().overlay_environment(root)
 
 
 @pytest.fixture(scope="module")
