@@ -244,6 +244,6 @@ def metrics_hidden_cases(seed: int) -> list[Case]:
     rng = np.random.default_rng([int(seed), 26, 3])
     size, classes = METRICS_SMALL
     small = f"small_cnn:{1000 + int(rng.integers(1_000_000))}:{size}:{classes}"
-    return [*metrics_cases(rng, "embedded", 64, 6, "", prefix="metrics"),
-            *metrics_cases(rng, small, size, classes, "", dtype=np.float64, prefix="metrics_small"),
+    return [*metrics_cases(rng, "embedded", 64, 6, prefix="metrics"),
+            *metrics_cases(rng, small, size, classes, dtype=np.float64, prefix="metrics_small"),
             *soft_threshold_cases(rng, SOFT_SHAPES)]

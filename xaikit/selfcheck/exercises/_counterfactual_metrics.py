@@ -115,7 +115,7 @@ def _distances_apart(original, counterfactual) -> bool:
     return l2 > 0 and abs(l2 - 1.0) >= 0.05
 
 
-def metrics_cases(rng, model_spec: str, size: int, n_classes: int, label: str, dtype=np.float32,
+def metrics_cases(rng, model_spec: str, size: int, n_classes: int, dtype=np.float32,
                   prefix: str = "metrics", tries: int = 60) -> list[Case]:
     """Up to three triples (original, counterfactual, target) on ``model_spec``: a counterfactual that reaches its
     target (an object pasted from another scene, the target its predicted class), the same kind flipped to a class
@@ -166,7 +166,7 @@ def metrics_cases(rng, model_spec: str, size: int, n_classes: int, label: str, d
         cases.append(Case(f"{prefix}_{kind}", "probe_metrics",
                           {"model": model_spec, "original": original[None], "counterfactual": counterfactual[None],
                            "target": target},
-                          f"{model_name}{label}, Szene {scene}{dtype_label}, {change}, Ziel '{names[target]}' "
+                          f"{model_name}, Szene {scene}{dtype_label}, {change}, Ziel '{names[target]}' "
                           f"(Original: '{names[before]}')"))
     return cases
 
@@ -189,8 +189,8 @@ def soft_threshold_cases(rng, shapes, prefix: str = "soft") -> list[Case]:
 
 def build_metrics_public_cases(seed: int) -> list[Case]:
     rng = np.random.default_rng([int(seed), 26, 3])
-    return [*metrics_cases(rng, "embedded", 64, 6, "", prefix="metrics"),
-            *metrics_cases(rng, METRICS_PUBLIC_SMALL, 32, 4, "", dtype=np.float64, prefix="metrics_small"),
+    return [*metrics_cases(rng, "embedded", 64, 6, prefix="metrics"),
+            *metrics_cases(rng, METRICS_PUBLIC_SMALL, 32, 4, dtype=np.float64, prefix="metrics_small"),
             *soft_threshold_cases(rng, [((1, 64, 64, 3), np.float32)])]
 
 
