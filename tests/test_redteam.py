@@ -941,6 +941,84 @@ def test_the_grader_decides_what_the_run_record_says(tmp_path):
     assert rules({**whole, "kernels": [{**kernel, "ran_probe": False, "probe_marks": []}]}) == []  # (probe timed out)
 
 
+# The kernel's runtime in a process of its own (no sandbox): ``before`` runs before the startup file (the zygote's
+# imports), ``cell`` after it as a notebook cell; the probe is marked as the probe cell marks it. A worker thread
+# started before any library method was loaded runs what a cell hands it.
+_CELL_START = ("import queue, sys, threading\nimport numpy as np\nfrom sklearn.linear_model import LinearRegression\n"
+               "jobs, done = queue.Queue(), queue.Queue()\n"
+               "threading.Thread(target=lambda: [done.put(job()) for job in iter(jobs.get, None)],\n"
+               "                 daemon=True).start()\n"
+               "X = np.arange(20.0).reshape(10, 2)\nmodel = LinearRegression().fit(X, X[:, 0])\n")
+_PROBE_START = "sys.audit('xaigrade.probe', 'start')\nprint('PROFILED', sys.getprofile() is not None)\n"
+_PROBE_END = "sys.audit('xaigrade.probe', 'end')\n"
+_LOAD_IN_WORKER = ("jobs.put(lambda: __import__('importlib').import_module('sklearn.inspection').partial_dependence)\n"
+                   "done.get()(model, X, [0])\n")
+_LOAD_WITHOUT_SYS_MODULES = (  # (the module's relative imports fail: its code ran up to them)
+    "import importlib.util, os, sklearn\n"
+    "path = os.path.join(os.path.dirname(sklearn.__file__), 'inspection', '_partial_dependence.py')\n"
+    "spec = importlib.util.spec_from_file_location('copy_of_pd', path)\n"
+    "try:\n    spec.loader.exec_module(importlib.util.module_from_spec(spec))\nexcept ImportError:\n    pass\n")
+RUNTIME_CASES = {
+    # no library method loaded at the probe's start: its thread runs unprofiled (the TF/torch loops' cost), and a
+    # library loaded during the probe, in any thread, is recorded before its code runs
+    "loaded_in_a_worker_during_the_probe": ("", _CELL_START + _PROBE_START + _LOAD_IN_WORKER + _PROBE_END,
+                                            False, ("sklearn.inspection.partial_dependence", "<module>")),
+    "loaded_in_the_probe": ("", _CELL_START + _PROBE_START + "from sklearn.inspection import partial_dependence\n"
+                            "partial_dependence(model, X, [0])\n" + _PROBE_END,
+                            False, ("sklearn.inspection.partial_dependence", "partial_dependence")),
+    "loaded_without_sys_modules": ("", _CELL_START + _PROBE_START + _LOAD_WITHOUT_SYS_MODULES + _PROBE_END,
+                                   False, ("sklearn.inspection.partial_dependence", "<module>")),
+    # loaded before the probe (a later cell; or before the runtime, as the zygote imports): every call is seen, in
+    # the probe's thread and in a thread started before the import
+    "imported_by_a_cell": ("", _CELL_START + "from sklearn.inspection import partial_dependence\n" + _PROBE_START
+                           + "jobs.put(lambda: partial_dependence(model, X, [0]))\ndone.get()\n" + _PROBE_END,
+                           True, ("sklearn.inspection.partial_dependence", "partial_dependence")),
+    "imported_before_the_runtime": ("import sklearn.inspection", _CELL_START + _PROBE_START
+                                    + "sklearn.inspection.partial_dependence(model, X, [0])\n" + _PROBE_END,
+                                    True, ("sklearn.inspection.partial_dependence", "partial_dependence")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RUNTIME_CASES))
+def test_the_runtime_profiles_the_probe_only_when_a_library_method_can_run(tmp_path, name):
+    """The profile hook on every call of the probe's thread cost TensorFlow's eager loop ~30 % (on every Python and
+    C call and return). No function of a library method's files can run before its code is loaded, and every
+    loading runs it (``exec``: the audit hook sees its code object, with the file) or was done before the probe
+    (``sys.modules`` at the runtime's start and the probe's). So the probe's thread is profiled only when such code
+    is loaded; a module run during the probe is a call, sent before its code runs; other threads carry the profile
+    from their start as before."""
+    before, cell, profiled, call = RUNTIME_CASES[name]
+    record, printed = _run_runtime(tmp_path, before, cell)
+    assert f"PROFILED {profiled}" in printed, printed
+    assert list(call) in record["calls"], record
+
+
+def test_the_runtime_records_a_cell_switching_the_profile_off(tmp_path):
+    """``sys.setprofile`` / ``sys.settrace`` called by the submission (also through ``getattr``, which the static scan
+    does not read) is recorded by the audit hook: the flag 'watcher', seen while it ran. The runtime's own calls and
+    threading's are not the submission's."""
+    from autograder.runner.runtime import flags_from_runtime
+
+    cell = ("import sys, threading\ngetattr(sys, 'set' + 'profile')(None)\nsys.settrace(None)\n"
+            "threading.Thread(target=print).start()\n")
+    record, _ = _run_runtime(tmp_path, "", cell)
+    assert sorted(record["records"]) == [["watcher", "sys.setprofile"], ["watcher", "sys.settrace"]], record
+    flags = flags_from_runtime({"records": record["records"]})
+    assert [(flag["cell"], flag["detail"]) for flag in flags if flag["rule"] == "watcher"] == [
+        (None, "sys.setprofile"), (None, "sys.settrace")], flags
+
+
+def _run_runtime(job: Path, before: str, cell: str) -> tuple[dict, str]:
+    from autograder.runner.runtime import RuntimeRecorder, startup_source
+
+    recorder = RuntimeRecorder(job)
+    script = f"{before}\n{startup_source()}exec(compile({cell!r}, '<string>', 'exec'))\n"
+    ran = subprocess.run([sys.executable, "-c", script], cwd=job, capture_output=True, text=True, timeout=300)
+    record = recorder.finish()
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    return record, ran.stdout
+
+
 def test_forged_status_is_validated_not_trusted(redteam):
     entry = redteam["report"]["forged_status"]["pdp"]
     assert all(isinstance(v, float) for v in entry["_timings"].values())

@@ -11,6 +11,14 @@ cell, a self-contained startup file (``RUNTIME_SOURCE``, imports nothing of ours
   alibi, DiCE), in *every* thread: the probe cell raises the audit event ``xaigrade.probe`` at its start
   and end, the hook profiles the probe's thread, and every thread started in the kernel carries the same
   profile (``threading.setprofile``, and a wrapper of ``_thread.start_new_thread`` for raw threads).
+  The probe's thread is profiled only while code of such a file is loaded ("armed"): no function of it can
+  run before, and its code is either in ``sys.modules`` already (the zygote's imports: looked up at the
+  runtime's and the probe's start) or run or made later, which the hook sees with its file (``exec`` runs
+  every module an import loads; ``compile``, ``code.__new__``; a ``marshal.loads`` by the submission arms
+  too). A module run during the probe is recorded as a call before its code runs, in whatever thread. (The
+  profile is called on every Python and C call and return: it doubled the CPU time of an eager TensorFlow
+  step, ``benchmarks/probe_costs.py --watch``.)
+- records ``sys.setprofile``/``sys.settrace`` called by the submission (rule ``watcher``).
 Nothing of it is registered anywhere a cell could switch it off by name (``sys.modules``), and nothing is
 collected in the kernel: each record is sent at once, before the code it describes runs on, over a Unix
 socket to the executor (``RuntimeRecorder``, a separate process; made non-dumpable, so the kernel
@@ -70,12 +78,20 @@ def _xaigrade_install(library_methods, channel_name, limits):
               "marshal.loads": "code", "code.__new__": "code"}
     watched_imports = {"subprocess", "multiprocessing", "ctypes", "socket", "pty", "cffi",
                        "pytorch_grad_cam", "captum", "alibi", "dice_ml"}
+    # code that is run or made (exec also runs every module an import loads): of a library method's file?
+    loading = {"exec", "compile", "code.__new__"}
+    # the events the hook handles; any other returns at once (torch/TF raise object.__getattr__ and builtins.id
+    # hundreds of times per step: the hook's fast exit is on the probe's path)
+    handled = set(events) | loading | {"xaigrade.probe", "import", "open", "sys.setprofile", "sys.settrace"}
     sent = set()
     counts = {"records": 0, "sources": 0, "calls": 0}
     watching = [False]
+    armed = [False]  # a library method's code is loaded in this process: the probe's thread is profiled
     local = threading.local()
     # (taken now: what a cell later changes in sys, os or json does not change what is recorded)
     setprofile, dumps, getframe, getpid = sys.setprofile, json.dumps, sys._getframe, os.getpid
+    modules, code_type = sys.modules, type(getframe(0).f_code)
+    get_attribute, dict_get = object.__getattribute__, dict.get
     isabs, basename = os.path.isabs, os.path.basename
     not_outside = (job, "/dev/", "/proc/self/", sys.prefix, sys.base_prefix)
     flags = socket.MSG_DONTWAIT | getattr(socket, "MSG_NOSIGNAL", 0)
@@ -121,21 +137,58 @@ def _xaigrade_install(library_methods, channel_name, limits):
 
     cache = {}
 
+    def library(filename):
+        found = cache.get(filename)
+        if found is None:
+            found = cache[filename] = next((name for part, name in library_methods.items() if part in filename), "")
+        return found
+
+    def called(found, function):
+        if (found, function) not in sent and not limited("calls"):
+            sent.add((found, function))
+            send({"k": "call", "library": found, "function": function})
+
     def profile(frame, event, arg):
         if event != "call" or not watching[0]:
             return
         try:  # (an exception here would surface in the profiled code)
-            filename = frame.f_code.co_filename
-            found = cache.get(filename)
-            if found is None:
-                found = cache[filename] = next((name for part, name in library_methods.items() if part in filename), "")
-            if found and (found, frame.f_code.co_name) not in sent and not limited("calls"):
-                sent.add((found, frame.f_code.co_name))
-                send({"k": "call", "library": found, "function": frame.f_code.co_name})
+            found = library(frame.f_code.co_filename)
+            if found:
+                called(found, frame.f_code.co_name)
         except Exception:  # noqa: BLE001
             pass
 
+    def arm_if_loaded():
+        # what was imported before this runtime (the zygote's imports) or put into sys.modules without an exec
+        for module in list(modules.values()):
+            try:
+                filename = dict_get(get_attribute(module, "__dict__"), "__file__")
+            except Exception:  # noqa: BLE001 - (no module; a lazy module is not loaded by looking)
+                continue
+            if isinstance(filename, str) and library(filename):
+                armed[0] = True
+                return
+
+    def loaded(event, args):
+        # Code of a library method's file is run (an import of its module, exec, eval) or made (compile, a new
+        # code object): from now on the probe's thread is profiled; during the probe at once, and a module run
+        # during the probe is a call (before any function of it can be called)
+        code = args[0] if args and isinstance(args[0], code_type) else None
+        filename = code.co_filename if code is not None else args[1] if event != "exec" and len(args) > 1 else None
+        found = library(filename) if isinstance(filename, str) else ""
+        if found:
+            arm()
+            if watching[0] and event == "exec" and code is not None:
+                called(found, code.co_name)
+
+    def arm():
+        armed[0] = True
+        if watching[0]:
+            setprofile(profile)
+
     def hook(event, args):
+        if event not in handled and event[:7] not in ("os.exec", "os.spaw"):
+            return
         try:  # (an exception leaving an audit hook aborts the audited operation: none may)
             if getattr(local, "busy", False):
                 return
@@ -143,13 +196,23 @@ def _xaigrade_install(library_methods, channel_name, limits):
         except Exception:  # noqa: BLE001 - e.g. at interpreter shutdown
             return
         try:
+            if event in loading:
+                loaded(event, args)
             if event == "xaigrade.probe" and args and args[0] in ("start", "end"):
                 watching[0] = args[0] == "start"
-                setprofile(profile if watching[0] else None)  # (the probe's own thread; others carry it)
+                if watching[0]:
+                    arm_if_loaded()
+                # (the probe's own thread, when a library method's code is loaded; other threads carry it)
+                setprofile(profile if watching[0] and armed[0] else None)
                 send({"k": "probe", "what": args[0]})
+            elif event in ("sys.setprofile", "sys.settrace"):
+                if by_user():
+                    note("watcher", event)
             elif event in events or event.startswith(("os.exec", "os.spawn")):
                 if by_user():
                     note(events.get(event, "processes"), f"{event} {args[:2]!r}"[:160])
+                    if events.get(event) == "code":  # (a code object the submission made: of which file?)
+                        arm()
             elif event == "compile" and isinstance(args[0], (str, bytes)) and by_user():
                 text = args[0].decode("utf-8", "replace") if isinstance(args[0], bytes) else args[0]
                 if text.strip() and not limited("sources"):
@@ -175,6 +238,7 @@ def _xaigrade_install(library_methods, channel_name, limits):
             return function(*inner_args, **inner_kwargs)
         return start_new_thread(run, args, {} if kwargs is None else kwargs)
 
+    arm_if_loaded()
     threading.setprofile(profile)  # every thread started through threading from now on
     _thread.start_new_thread = _thread.start_new = start_watched_thread  # and raw ones
     send({"k": "hello", "pid": getpid()})
@@ -448,7 +512,7 @@ def read_runtime(results: JobFiles | None, ended: bool = True) -> dict:
 
 
 RUNTIME_RULES = {"processes": "ran_processes", "network": "ran_network", "native": "ran_native",
-                 "files": "ran_files", "imports": "ran_imports"}
+                 "files": "ran_files", "imports": "ran_imports", "watcher": "watcher"}
 
 
 def flags_from_runtime(runtime: dict) -> list[dict]:
