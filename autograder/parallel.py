@@ -31,7 +31,7 @@ from .config import XaiGrade
 from .feedback import Pictures, collect_pictures
 from .grading import SubmissionResult, could_not_run, grade_notebook
 from .messages import render, text
-from .runner.sandbox import stop_running_jobs
+from .runner.sandbox import prestarting, stop_running_jobs
 from .secret import set_name
 
 @dataclass
@@ -267,9 +267,11 @@ def run_serial(jobs: Iterable[Job], settings: XaiGrade, private_paths, on_done: 
     """Grade in this process: ``settings.sandboxes_at_once`` submissions run in their sandboxes at the
     same time (the threads here only wait for them); one writer thread draws each graded submission's
     pictures and calls ``on_done`` (gradebook, pages, state file), in the order they finish: as soon as each
-    finishes, also while ``jobs`` still waits for a hidden set the next submissions need."""
+    finishes, also while ``jobs`` still waits for a hidden set the next submissions need. Each slot's next
+    warm job starts while its current one runs (``sandbox.prestarting``; the unused ones end with the batch)."""
     at_once = max(1, settings.sandboxes_at_once)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xaigrade-writer") as writer, \
+    with prestarting(at_once), \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="xaigrade-writer") as writer, \
             ThreadPoolExecutor(max_workers=at_once, thread_name_prefix="xaigrade-sandbox") as sandboxes:
         lock = threading.Lock()
         running: set = set()  # submissions not yet handed to the writer (finished results are not kept: memory)

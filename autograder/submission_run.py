@@ -71,11 +71,14 @@ MAX_EXECUTED_BYTES = 32 * 2**20
 
 
 def _fill_work(work: Path, exercise: Exercise, nb, cases: list[Case], release_dir: Path, settings: XaiGrade,
-               demo_sources: frozenset) -> None:
-    """Put what the job needs into its (fresh, empty) work folder."""
+               demo_sources: frozenset, job_settings: bool = True) -> list[str]:
+    """Put what the job needs into its (fresh, empty) work folder; returns the names put there.
+    ``job_settings=False``: a job started ahead has its ``job.json`` already (it holds no submission data)."""
+    names = []
     for item in release_dir.iterdir():  # data files the notebook reads, not the notebook itself
         if item.suffix == ".ipynb" or item.name == PUBLIC_DATA or _special(item):
             continue
+        names.append(item.name)
         if item.is_dir():
             shutil.copytree(item, work / item.name, ignore=_special_entries)
         else:
@@ -88,7 +91,9 @@ def _fill_work(work: Path, exercise: Exercise, nb, cases: list[Case], release_di
             cell.metadata["xaigrade_keep"] = True
     nbformat.write(runnable, str(work / "notebook.ipynb"))
     (work / "cases.pkl").write_bytes(_pickled_cases(exercise, cases, settings.max_result_mb))
-    sandbox.write_job(work, settings)
+    if job_settings:
+        sandbox.write_job(work, settings)
+    return names + ["notebook.ipynb", "cases.pkl"]
 
 
 _pickled: dict = {}  # id(cases) -> (cases, max_result_mb, bytes): the cases of a hidden set, pickled once
@@ -170,7 +175,8 @@ def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
     Cells whose source is one of ``demo_sources`` (unchanged instructor demo cells) are not run;
     they keep the outputs the student submitted, marked as such, for whoever grades by hand."""
     warm = warm_process(exercise, release_dir, settings, student_check)
-    timings = {"fill": 0.0, "sandbox": 0.0, "read_back": 0.0, "cleanup": 0.0}
+    timings = {"fill": 0.0, "sandbox": 0.0, "read_back": 0.0, "cleanup": 0.0, "prestart": 0.0, "prestarted": 0.0,
+               "attempts": 0.0}
     clock = time.monotonic()
 
     def lap(key: str) -> None:
@@ -180,11 +186,32 @@ def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
         clock = now
 
     for attempt in range(2):
-        job = sandbox.new_job_folder(settings)
+        timings["attempts"] += 1
+        # In a batch (``sandbox.prestarting``) a warm job is, where there is one, a job started ahead while another
+        # submission ran, taken from the slots' pool; the submission is put into its folder only now that the job
+        # is this submission's. Otherwise (the slot's first, a retry) it starts as before; either way, once it
+        # runs, the slot's next job is started ahead (``sandbox._started``).
+        prestarted = None
+        if attempt == 0 and warm is not None and not student_check:
+            prestarted = sandbox.take_prestarted(settings, private_paths, warm)
+            timings["prestarted"] = float(prestarted is not None)
+            lap("prestart")
+        job = prestarted.job if prestarted is not None else sandbox.new_job_folder(settings)
         try:
-            _fill_work(job.work, exercise, nb, cases, release_dir, settings, demo_sources)
-            lap("fill")
-            outcome = sandbox.run_job(job, settings, private_paths, warm=warm)
+            try:
+                names = _fill_work(job.work, exercise, nb, cases, release_dir, settings, demo_sources,
+                                   job_settings=prestarted is None)
+                if prestarted is not None:
+                    prestarted.hand_over(names)
+                lap("fill")
+                outcome = sandbox.run_job(job, settings, private_paths, warm=warm, prestarted=prestarted)
+            except BaseException as error:
+                if prestarted is not None:
+                    prestarted.running.stop()  # (ended and reaped if it still runs)
+                    prestarted.release()
+                if isinstance(error, sandbox.PrestartLost):
+                    continue  # its zygote died under it: once more from a fresh start
+                raise
             lap("sandbox")
             if attempt == 0 and outcome.kind not in (None, "timeout") and not _ran_anything(job):
                 # The executor died before running anything of the submission (e.g. the kernel did not
@@ -194,6 +221,8 @@ def run_in_sandbox(exercise: Exercise, nb, cases: list[Case], release_dir: Path,
             run = _read_run(job, cases, settings, outcome)
             lap("read_back")
             timings["zygote_wait"] = outcome.zygote_wait
+            if outcome.ready_at_go is not None:
+                timings["ready_at_go"] = float(outcome.ready_at_go)
             run.timings = timings  # (the same dict: the folder's removal below is added to it)
             return run
         finally:

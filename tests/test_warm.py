@@ -315,3 +315,204 @@ def test_the_runner_modules_import_one_way():
 
     circles = sorted(name for name in graph if reaches(name, name))
     assert circles == [], {name: sorted(graph[name]) for name in circles}
+
+
+# --- jobs started ahead of their submission (issue 24, item 4) -------------------------------------------
+
+def _pdp_zygote(settings):
+    from autograder.checks import Exercise
+    from autograder.submission_run import warm_process
+
+    warm_zygote = warm_process(Exercise("pdp"), PROJECT_ROOT / "release" / "pdp", settings)
+    assert warm_zygote is not None
+    return warm_zygote
+
+
+def _until(condition, seconds: float = 120.0, what: str = "") -> None:
+    """Wait for a state (not for a time): the deadline only stops a test that would hang."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.05)
+
+
+def _job_processes(pre) -> list:
+    """The processes of a job started ahead: its outer process's session and its namespace's processes
+    (the kernel calls setsid: found through its parent, the executor)."""
+    found = []
+    for process in psutil.process_iter(["pid", "ppid"]):
+        try:
+            if os.getsid(process.info["pid"]) == pre.running.pid or any(
+                    parent.pid == pre.running.pid for parent in process.parents()):
+                found.append(process)
+        except (OSError, psutil.Error):
+            pass
+    return found
+
+
+def _kernel_ready(pre) -> bool:
+    """Its executor has its kernel ready and waits for the go (``execute.wait_for_go`` says so)."""
+    from autograder.runner.protocol import READY_FILE
+
+    return (pre.job.work / READY_FILE).exists()
+
+
+def _go(pre, sources: list[str]):
+    """Put a small submission (its cells, no hidden cases) into a job started ahead and give it its go."""
+    import pickle
+
+    from autograder.runner import sandbox
+
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources]),
+                   pre.job.work / "notebook.ipynb")
+    (pre.job.work / "cases.pkl").write_bytes(pickle.dumps([]))
+    pre.hand_over(["notebook.ipynb", "cases.pkl"])
+    return sandbox.run_job(pre.job, pre.settings, [], warm=pre.warm, prestarted=pre)
+
+
+def _outputs(pre) -> str:
+    executed = nbformat.read(pre.job.work / "executed.ipynb", as_version=4)
+    return "".join(o.get("text", "") for cell in executed.cells for o in cell.get("outputs", []))
+
+
+def test_a_job_started_ahead_reads_its_submission_only_after_its_go():
+    """Its kernel is up before the go, but the executor reads nothing of the folder's notebook until then: a
+    notebook that lay there before the go (it never does in grading: ``test_a_batch_starts_each_slots_next_job_
+    ahead_with_nothing_of_a_submission``) is not the one that runs."""
+    from autograder.runner import sandbox
+
+    settings = load_settings(PROJECT_ROOT)
+    with sandbox.prestarting(1):
+        pre = sandbox.prestart_job(settings, [], _pdp_zygote(settings))
+        assert pre is not None
+        try:
+            assert not {"notebook.ipynb", "cases.pkl"} & set(os.listdir(pre.job.work))
+            nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('DECOY')")]),
+                           pre.job.work / "notebook.ipynb")
+            _until(lambda: _kernel_ready(pre) or not pre.usable(), what="the kernel of the job started ahead")
+            assert pre.usable() and not (pre.job.work / "status.json").exists()
+            outcome = _go(pre, ["print('THE SUBMISSION')"])
+            assert outcome.kind is None, outcome
+            assert "THE SUBMISSION" in _outputs(pre) and "DECOY" not in _outputs(pre)
+        finally:
+            pre.discard()
+
+
+def test_a_job_started_ahead_counts_its_limits_from_its_go():
+    """The wall-clock limit runs from the go (the job waited longer than it before), and the job's cpu weight
+    is the least until the go, the setting's after it (read by the submission's own cell)."""
+    import time
+
+    from autograder.runner import sandbox
+
+    settings = load_settings(PROJECT_ROOT, total_timeout=8)
+    with sandbox.prestarting(1):
+        pre = sandbox.prestart_job(settings, [], _pdp_zygote(settings))
+        try:
+            began = time.monotonic()
+            _until(lambda: _kernel_ready(pre), what="the kernel of the job started ahead")
+            cpu = [p for p in pre.cgroups.paths if (p / "cpu.shares").exists()]
+            if cpu:
+                assert (cpu[0] / "cpu.shares").read_text().strip() == str(sandbox.prestart_cpu_shares(settings))
+            time.sleep(max(0.0, settings.total_timeout + 1 - (time.monotonic() - began)))
+            read_weight = ("import re\n"
+                           "path = [l.split(':', 2)[2].strip() for l in open('/proc/self/cgroup') "
+                           "if 'cpu' in l.split(':')[1].split(',')]\n"
+                           "try:\n    print('WEIGHT', open('/sys/fs/cgroup/cpu' + path[0] + '/cpu.shares').read())\n"
+                           "except (OSError, IndexError) as error:\n    print('WEIGHT unreadable', error)\n")
+            outcome = _go(pre, ["x = 1", read_weight])
+            assert outcome.kind is None, outcome  # (counted from the prestart, it had timed out)
+            if cpu:
+                assert f"WEIGHT {settings.cpu_shares}" in _outputs(pre), _outputs(pre)
+        finally:
+            pre.discard()
+
+
+def test_an_unused_job_started_ahead_is_torn_down_with_the_batch():
+    from autograder.runner import sandbox
+
+    settings = load_settings(PROJECT_ROOT)
+    warm_zygote = _pdp_zygote(settings)
+    with sandbox.prestarting(2):
+        sandbox.prestart_next(settings, [], warm_zygote)
+        sandbox.prestart_next(settings, [], warm_zygote)
+        sandbox.prestart_next(settings, [], warm_zygote)  # (no more than the slots wait)
+        waiting = list(sandbox._prestarted)
+        assert len(waiting) == 2
+        _until(lambda: all(_kernel_ready(pre) for pre in waiting), what="kernels of the jobs started ahead")
+        processes = [p for pre in waiting for p in _job_processes(pre)]
+        assert len(processes) >= 2 * 3  # (outer process, executor, kernel)
+    assert sandbox._prestarted == []
+    _, alive = psutil.wait_procs(processes, timeout=30)
+    assert alive == []
+    for pre in waiting:
+        assert not pre.job.root.exists()
+        assert not any(path.exists() for path in pre.cgroups.paths)
+        assert pre.log_fd == -1 and pre.job_key not in sandbox._running
+
+
+def test_a_job_started_ahead_that_crashed_costs_no_grade(tmp_path):
+    """It ended before its go: it gets nothing of the submission, which runs on a fresh start in the first
+    attempt (not in a retry after running into the dead job) and is graded as always."""
+    import signal
+
+    from autograder.checks import Exercise
+    from autograder.runner import sandbox
+    from autograder.submission_run import run_in_sandbox
+
+    settings = load_settings(PROJECT_ROOT)
+    warm_zygote = _pdp_zygote(settings)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('THE SUBMISSION')")])
+    with sandbox.prestarting(1):
+        sandbox.prestart_next(settings, [], warm_zygote)
+        [crashed] = sandbox._prestarted
+        _until(lambda: _kernel_ready(crashed), what="the kernel of the job started ahead")
+        os.killpg(crashed.running.pid, signal.SIGKILL)
+        _until(crashed.running.ended, what="the zygote reporting the crashed job's end")
+        run = run_in_sandbox(Exercise("pdp"), nb, [], PROJECT_ROOT / "release" / "pdp", settings)
+        assert not crashed.job.root.exists()  # torn down when it was found dead, never filled
+        assert run.outcome.kind is None and run.status["warm_kernel"]
+        assert run.timings["prestarted"] == 0.0 and run.timings["attempts"] == 1.0
+        assert "THE SUBMISSION" in "".join(o.get("text", "") for o in run.executed.cells[0].outputs)
+        [following] = sandbox._prestarted  # (its go started the next one ahead, as any go does)
+        assert following is not crashed
+
+
+def test_a_batch_starts_each_slots_next_job_ahead_with_nothing_of_a_submission(tmp_path, monkeypatch):
+    """In a batch every submission but the first runs in a job started ahead; when it is taken, its folder holds
+    nothing of any submission; the same verdicts as without; the last one, unused, leaves nothing."""
+    from autograder.runner import sandbox
+
+    started, taken_folders = [], []
+    real_prestart, real_take = sandbox.prestart_job, sandbox.take_prestarted
+
+    def recording_prestart(*args, **kwargs):
+        pre = real_prestart(*args, **kwargs)
+        started.append(pre)
+        return pre
+
+    def checking_take(*args, **kwargs):
+        pre = real_take(*args, **kwargs)
+        if pre is not None:
+            taken_folders.append(set(os.listdir(pre.job.work)))
+        return pre
+
+    monkeypatch.setattr(sandbox, "prestart_job", recording_prestart)
+    monkeypatch.setattr(sandbox, "take_prestarted", checking_take)
+    students = ("full_solution", "buggy_axis", "buggy_transposed")
+    for student in students:
+        _submit(tmp_path, student, EXAMPLES / student / "pdp" / "pdp.ipynb")
+    settings = load_settings(PROJECT_ROOT, sandboxes_at_once=1)
+    report = grade_batch(["pdp"], Layout(PROJECT_ROOT, tmp_path / "submitted", tmp_path / "out"), settings)
+    assert sorted(report[s]["pdp"]["_timings"]["prestarted"] for s in students) == [0.0, 1.0, 1.0]
+    assert len(taken_folders) == 2 and len(started) == 3  # (one after each go; the last one unused)
+    release_files = {p.name for p in (PROJECT_ROOT / "release" / "pdp").iterdir() if p.suffix != ".ipynb"}
+    for names in taken_folders:
+        assert not names & ({"notebook.ipynb", "cases.pkl", "executed.ipynb", "status.json"} | release_files)
+    for pre in started:
+        assert not pre.job.root.exists() and not any(path.exists() for path in pre.cgroups.paths)
+    assert entry_score(report["full_solution"]["pdp"]) == auto_points("pdp")
+    for student in ("buggy_axis", "buggy_transposed"):
+        assert entry_score(report[student]["pdp"]) < auto_points("pdp")

@@ -25,6 +25,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from .jail import PR_SET_DUMPABLE, ended_children, libc
+from .protocol import GO_FILE, READY_FILE
 from .runtime import PROBE_PREFIX, PROBE_SUFFIX, RuntimeRecorder, startup_source
 from .warm import PreforkedKernel, prefork_kernel, use_warm_provisioner
 
@@ -188,8 +189,10 @@ def _prepare_ipython(job_dir: Path, job: dict) -> None:
 
 
 def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict, warm: bool = False,
-         recorder: RuntimeRecorder | None = None) -> int | None:
-    """Execute all code cells but ``skip``; return the index of a cell that killed the kernel."""
+         recorder: RuntimeRecorder | None = None, before_cells=None) -> int | None:
+    """Execute all code cells but ``skip``; return the index of a cell that killed the kernel.
+    ``before_cells()``: called once the kernel is ready, before the first cell (a job started ahead
+    waits there for its go and only then reads the notebook into ``nb``)."""
     # The async manager matters: with a blocking client nbclient waits on iopub forever when
     # the kernel dies (os._exit) instead of noticing the death.
     km = AsyncKernelManager(kernel_name=job["kernel_name"], transport="ipc", ip=str(job_dir / "kernel"))
@@ -210,6 +213,8 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict, warm: bool 
         kernel_pid = getattr(km.provisioner, "pid", None)
         if recorder is not None:
             recorder.kernel_started(kernel_pid)
+        if before_cells is not None:
+            before_cells()
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or index in skip:
                 continue
@@ -244,9 +249,32 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict, warm: bool 
     return None
 
 
-def main(job_dir: str, warm: bool = False) -> int:
+GO_GIVE_UP_SECONDS = 3600.0  # (the grader tears an unused job down; this only bounds a lost one)
+
+
+def wait_for_go(job_dir: Path, give_up: float = GO_GIVE_UP_SECONDS) -> None:
+    """A job started ahead has its executor and kernel ready and nothing of a submission yet: the grader puts
+    the submission's files into the job folder when the job is that submission's, then creates ``GO_FILE``
+    (only our own code has run in the job until then). Polled: the job holds no descriptor of the grader's."""
+    path = job_dir / GO_FILE
+    os.close(os.open(job_dir / READY_FILE, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+    deadline = time.monotonic() + give_up
+    while not os.path.lexists(path):
+        if time.monotonic() > deadline:
+            raise SystemExit(3)
+        time.sleep(0.004)
+    for name in (GO_FILE, READY_FILE):  # (neither is the submission's: it never sees them)
+        try:
+            os.unlink(job_dir / name)
+        except OSError:
+            pass
+
+
+def main(job_dir: str, warm: bool = False, prestart: bool = False) -> int:
     """``warm``: this process has the notebook's libraries imported (a zygote's fork); its first
-    kernel is forked from it, before any event loop exists."""
+    kernel is forked from it, before any event loop exists. ``prestart``: the job was started ahead of its
+    submission; the first kernel starts, then the executor waits for its go (``wait_for_go``) before it
+    reads anything of the submission."""
     began = time.monotonic()
     job_dir = Path(job_dir)
     os.chdir(job_dir)
@@ -261,18 +289,41 @@ def main(job_dir: str, warm: bool = False) -> int:
     # and writes status.json after the kernel. (The warm kernel was forked before and stays dumpable.)
     libc.prctl(PR_SET_DUMPABLE, 0)
     recorder = RuntimeRecorder(job_dir)  # (a thread: only after the fork above)
-    nb = nbformat.read(job_dir / "notebook.ipynb", as_version=4)
-    probe_cell = nbformat.v4.new_code_cell(PROBE_SOURCE.format(
-        cases=str(job_dir / "cases.pkl"), out=str(job_dir / "results"), timeout=job["probe_timeout"]))
-    probe_cell.metadata["xaigrade_probe"] = True
-    nb.cells.append(probe_cell)
     status = {"cell_errors": [], "cell_timeouts": [], "kernel_deaths": [], "started": time.time(),
               "timings": {"kernel_start": 0.0, "student_cells": 0.0, "probe": 0.0}}
+    nb = nbformat.v4.new_notebook()  # filled by ``load`` (in place: the first run's client holds it)
+    loaded = []
+
+    def load() -> None:
+        """Read the submission's notebook (after the go of a job started ahead) and add the probe cell."""
+        if loaded:
+            return
+        loaded.append(True)
+        since = began
+        if prestart:
+            wait_for_go(job_dir)
+            # what the grader sees of this job runs from its go: the set-up and the kernel before it are hidden
+            since = time.monotonic()
+            status["timings"]["kernel_start"] = 0.0
+            status["started"] = time.time()
+        submitted = nbformat.read(job_dir / "notebook.ipynb", as_version=4)
+        nb.clear()
+        nb.update(submitted)
+        probe_cell = nbformat.v4.new_code_cell(PROBE_SOURCE.format(
+            cases=str(job_dir / "cases.pkl"), out=str(job_dir / "results"), timeout=job["probe_timeout"]))
+        probe_cell.metadata["xaigrade_probe"] = True
+        nb.cells.append(probe_cell)
+        kept = [cell for cell in nb.cells if cell.cell_type == "code" and cell.metadata.get("xaigrade_keep")]
+        for cell in kept:  # a demo cell that is not re-run: its submitted output, capped
+            _truncate_outputs(cell, job["max_output_chars"])  # (labelled by the grader: grading.annotate)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and not cell.metadata.get("xaigrade_keep"):
+                cell.outputs = []
+        status["timings"]["setup"] = time.monotonic() - since
+
+    if not prestart:
+        load()
     skip: set[int] = set()
-    kept = [cell for cell in nb.cells if cell.cell_type == "code" and cell.metadata.get("xaigrade_keep")]
-    for cell in kept:  # a demo cell that is not re-run: its submitted output, capped
-        _truncate_outputs(cell, job["max_output_chars"])  # (labelled by the grader: grading.annotate)
-    status["timings"]["setup"] = time.monotonic() - began
     for attempt in range(MAX_RESTARTS + 1):
         if attempt:
             _prepare_ipython(job_dir, job)  # (a kernel before this one ran cells)
@@ -280,7 +331,7 @@ def main(job_dir: str, warm: bool = False) -> int:
             if cell.cell_type == "code" and not cell.metadata.get("xaigrade_keep"):
                 cell.outputs = []
         try:
-            died_at = _run(nb, job, job_dir, skip, status, warm, recorder)
+            died_at = _run(nb, job, job_dir, skip, status, warm, recorder, before_cells=load)
         except RuntimeError as error:  # the kernel died while starting (e.g. a cell's processes still dying)
             status.setdefault("kernel_start_failures", []).append(str(error)[:200])
             _kill_strays()
@@ -290,6 +341,7 @@ def main(job_dir: str, warm: bool = False) -> int:
             break  # finished, or the kernel died inside the probe: its per-case files tell which call
         skip.add(died_at)
         # Partial results of a run that died are discarded: the re-run redoes every case.
+    load()  # (no kernel ever started: the notebook is still read, after the go, for the executed copy)
     ended = time.monotonic()
     recorder.write(recorder.finish())  # first: nothing the submission left can stop it (no kernel is left)
     status["skipped_cells"] = sorted(skip)

@@ -51,7 +51,8 @@ def first_in_namespace(spec: dict) -> int:
     os.chdir(spec["job_dir"])
     from . import execute
 
-    return execute.main(spec["job_dir"], warm=True)
+    # (a job started ahead of its submission waits for its go with its kernel ready: ``execute.wait_for_go``)
+    return execute.main(spec["job_dir"], warm=True, prestart=spec.get("prestart") is True)
 
 
 def close_inherited_descriptors() -> None:

@@ -23,6 +23,10 @@ MAX_REQUEST_BYTES = 1 << 20  # a job spec is a few KiB
 REQUEST_SECONDS = 30.0  # a connection must have sent its whole request by then
 CONNECT_SECONDS = 10.0
 KEY_BYTES = 32
+# A job started ahead of its submission (``sandbox.prestart_job``) waits with its executor and kernel ready until
+# the grader, having put the submission into its work folder, creates this file there (``execute.wait_for_go``).
+GO_FILE = ".xaigrade-go"
+READY_FILE = ".xaigrade-ready"  # (the executor made it when its kernel was ready: the grader only looks whether it is there)
 
 
 def sign(key: bytes | bytearray, text: str) -> str:

@@ -26,6 +26,8 @@ the parts that stand alone already live beside it (``cgroups.py``, ``jail.py``, 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import secrets
@@ -47,6 +49,7 @@ from .cgroups import _alive, _Cgroups, _pid_namespace, cgroup_roots  # noqa: F40
 from .jail import PR_SET_PDEATHSIG, libc
 from .jobsetup import (JAIL_FAILED, UNSHARE_OPTIONS, apply_limits, join_new_session_keyring,  # noqa: F401
                        kill_group, scrubbed_environment)
+from .protocol import GO_FILE, READY_FILE
 from .zygote import ZygoteUnavailable
 # When the grader is root, every job runs as a uid of its own from this range (no passwd entry is
 # needed): RLIMIT_NPROC counts per uid, so with one shared uid ("nobody") a fork bomb in one job
@@ -67,6 +70,7 @@ class JobOutcome:
     params: dict = field(default_factory=dict)
     warm_fallback: str | None = None  # why a job meant to start warm started cold (for the report)
     zygote_wait: float = 0.0  # seconds the job waited for its zygote's imports (the run's first jobs)
+    ready_at_go: bool | None = None  # started ahead: whether its kernel was ready when it got its go
 
 
 # --- job folders ---------------------------------------------------------------------------------
@@ -280,13 +284,28 @@ def limits(settings: XaiGrade, cgroups: _Cgroups) -> dict:
             "nproc": settings.max_processes if not cgroups.paths and os.geteuid() != 0 else None}
 
 
+def _warm_spec(job: JobFolder, settings: XaiGrade, prefix: tuple, jailed: bool, hidden: list[str], uid: int | None,
+               cgroups: _Cgroups, env: dict) -> dict:
+    """What the zygote's forked job needs to build the sandbox (``forked_job.run_forked_job``)."""
+    return {"job_dir": str(job.work), "env": env, "cgroups": [str(p) for p in cgroups.paths],
+            "namespaces": ("user" if "--user" in prefix else "root") if prefix else None,
+            "jail": {"hide": hidden_paths(hidden), "expose": exposed_paths(),
+                     "uid": uid, "nproc": settings.max_processes if uid is not None else None}
+            if jailed else None,
+            "limits": limits(settings, cgroups)}
+
+
 def run_job(job: JobFolder, settings: XaiGrade, extra_hidden: list[str] | None = None,
-            warm=None) -> JobOutcome:
+            warm=None, prestarted: "PrestartedJob | None" = None) -> JobOutcome:
     """Run ``execute.py`` on ``job.work`` under the limits; never raises for the submission's sake.
 
     ``warm``: a ``zygote.Zygote`` to fork the job from (same sandbox, libraries already imported);
     without one, or if it fails, the job starts cold through ``unshare`` and ``jail.py``. The job's
-    stdout/stderr go to ``job.log`` through a descriptor opened here: the path is not the job's."""
+    stdout/stderr go to ``job.log`` through a descriptor opened here: the path is not the job's.
+    ``prestarted``: the job was started ahead (``prestart_job``) in ``job``, whose work folder now holds the
+    submission; it gets its go here, and every limit counts from the go (``PrestartLost`` if its zygote died)."""
+    if prestarted is not None:
+        return _run_prestarted(prestarted)
     prefix = namespace_command() if settings.isolate_network else ()
     jailed = bool(prefix and settings.isolate_files and jail_works())
     started = time.monotonic()
@@ -312,16 +331,12 @@ def run_job(job: JobFolder, settings: XaiGrade, extra_hidden: list[str] | None =
             except ZygoteUnavailable:
                 pass  # (``warm.run`` below says so again, and the job starts cold)
             zygote_wait = time.monotonic() - waited
-            spec = {"job_dir": str(job.work), "env": env, "cgroups": [str(p) for p in cgroups.paths],
-                    "namespaces": ("user" if "--user" in prefix else "root") if prefix else None,
-                    "jail": {"hide": hidden_paths(hidden), "expose": exposed_paths(),
-                             "uid": uid, "nproc": settings.max_processes if uid is not None else None}
-                    if jailed else None,
-                    "limits": limits(settings, cgroups)}
+            spec = _warm_spec(job, settings, prefix, jailed, hidden, uid, cgroups, env)
             for attempt in range(2):  # a request that failed before any job started is asked once more
                 try:
                     returncode, timed_out = warm.run(spec, log_fd, settings.total_timeout,
-                                                     started=lambda pid: _running.__setitem__(job_key, pid))
+                                                     started=lambda pid: _started(job_key, pid, settings,
+                                                                                  extra_hidden, warm))
                     ran_warm = True
                     if timed_out:
                         kind, params = "timeout", {"seconds": settings.total_timeout}
@@ -357,6 +372,12 @@ def run_job(job: JobFolder, settings: XaiGrade, extra_hidden: list[str] | None =
         _running.pop(job_key, None)
         cgroups.destroy()
         _release_uid(uid)
+    return _outcome(job, returncode, kind, params, started, fallback if warm is not None and not ran_warm else None,
+                    zygote_wait)
+
+
+def _outcome(job: JobFolder, returncode: int | None, kind: str | None, params: dict, started: float,
+             fallback: str | None, zygote_wait: float) -> JobOutcome:
     tail = read_log_tail(job)
     if kind is None and returncode == JAIL_FAILED:
         kind, params = "jail", {"detail": (tail.strip().splitlines() or [""])[-1][:200]}
@@ -364,11 +385,237 @@ def run_job(job: JobFolder, settings: XaiGrade, extra_hidden: list[str] | None =
         last = [line for line in tail.strip().splitlines() if line.strip()][-1:] or [""]
         kind, params = _exit_kind(returncode)
         params["detail"] = last[0][:160]
-    return JobOutcome(returncode, time.monotonic() - started, tail, kind, params,
-                      fallback if warm is not None and not ran_warm else None, zygote_wait)
+    return JobOutcome(returncode, time.monotonic() - started, tail, kind, params, fallback, zygote_wait)
+
+
+# --- jobs started ahead of their submission (the warm path of a batch) ----------------------------
+#
+# A slot's next job is started while its current one runs: the zygote forks it, it builds its namespaces and
+# jail, the executor sets up and its kernel starts, with nothing of any submission in its folder (only
+# ``job.json``: the settings). When the slot is free, the grader fills the folder with the next submission
+# and creates the go file (``execute.GO_FILE``); only then does the executor read the notebook. Its cpu
+# weight is half a job's until the go (the running jobs' cells keep most of the CPU; with the least weight, 2,
+# a job started ahead on a busy machine was never ready), the full one after; the wall-clock limit counts
+# from the go; memory and processes are limited as for any job from its start.
+# An unused one is torn down (``discard``); one that ended before its go is discarded and the submission
+# gets a fresh start.
+
+def prestart_cpu_shares(settings: XaiGrade) -> int:
+    return max(2, settings.cpu_shares // 2)
+
+
+class PrestartLost(RuntimeError):
+    """A job started ahead lost its zygote after its go: the submission is run again from a fresh start."""
+
+
+@dataclass(eq=False)
+class PrestartedJob:
+    job: JobFolder
+    key: tuple
+    settings: XaiGrade
+    extra_hidden: list
+    warm: object  # the zygote.Zygote it was forked from
+    running: object  # its zygote.ZygoteJob
+    cgroups: _Cgroups
+    uid: int | None
+    log_fd: int
+    job_key: object
+    zygote_wait: float
+    ahead: bool = False  # taken from the pool (started while another submission ran)
+    began: float = field(default_factory=time.monotonic)  # when it was started (its limits count from its go)
+
+    def usable(self) -> bool:
+        """Still waiting for its go (its executor did not end, its zygote is there)."""
+        return self.log_fd >= 0 and not self.running.ended()
+
+    def hand_over(self, names: list[str]) -> None:
+        """Give the job's uid what the grader just put into its work folder (never following a link)."""
+        if self.uid is None:
+            return
+        for name in names:
+            path = self.job.work / name
+            if path.is_dir() and not path.is_symlink():
+                hand_over(path, self.uid)
+            else:
+                os.chown(path, self.uid, self.uid, follow_symlinks=False)
+
+    def release(self) -> None:
+        """Its log descriptor, cgroups (every process left in them killed) and uid; the folder stays."""
+        if self.log_fd >= 0:
+            os.close(self.log_fd)
+            self.log_fd = -1
+        _running.pop(self.job_key, None)
+        self.cgroups.destroy()
+        _release_uid(self.uid)
+        self.uid = None
+
+    def discard(self) -> None:
+        """Tear an unused (or ended) job down: ended and reaped, its cgroups, uid and folder removed."""
+        self.running.stop()
+        self.release()
+        self.job.remove()
+
+
+def _set_cpu_shares(cgroups: _Cgroups, shares: int) -> None:
+    for path in cgroups.paths:
+        if (path / "cpu.shares").exists():
+            (path / "cpu.shares").write_text(str(shares))
+
+
+def _prestart_key(settings: XaiGrade, extra_hidden: list[str] | None, warm) -> tuple:
+    return (id(warm), tuple(extra_hidden or ()),
+            tuple((name, repr(getattr(settings, name))) for name in sorted(settings.trait_names(config=True))))
+
+
+def prestart_job(settings: XaiGrade, extra_hidden: list[str] | None, warm) -> PrestartedJob | None:
+    """Start a job from ``warm`` in a fresh job folder that holds nothing of a submission; it waits for its go
+    (``run_job(..., prestarted=...)``). None when the zygote cannot start one (the caller starts as before)."""
+    prefix = namespace_command() if settings.isolate_network else ()
+    jailed = bool(prefix and settings.isolate_files and jail_works())
+    job = new_job_folder(settings)
+    write_job(job.work, settings)  # (the settings only: the executor reads them before its go)
+    cgroups = _Cgroups(settings)
+    uid = _take_uid() if jailed and os.geteuid() == 0 else None
+    hidden = [*(extra_hidden or []), str(job.root)]
+    job_key = object()
+    log_fd = -1
+    try:
+        log_fd = os.open(job.log, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_APPEND | os.O_CLOEXEC,
+                         0o600)
+        env = scrubbed_environment(job.work)
+        if uid is not None:
+            hand_over(job.work, uid)
+        waited = time.monotonic()
+        warm.wait_ready()
+        zygote_wait = time.monotonic() - waited
+        spec = {**_warm_spec(job, settings, prefix, jailed, hidden, uid, cgroups, env), "prestart": True}
+        _set_cpu_shares(cgroups, prestart_cpu_shares(settings))
+        running = warm.start_job(spec, log_fd)
+        _running[job_key] = running.pid
+    except (ZygoteUnavailable, OSError):
+        if log_fd >= 0:
+            os.close(log_fd)
+        cgroups.destroy()
+        _release_uid(uid)
+        job.remove()
+        return None
+    return PrestartedJob(job, _prestart_key(settings, extra_hidden, warm), settings, list(extra_hidden or []), warm,
+                         running, cgroups, uid, log_fd, job_key, zygote_wait)
+
+
+def _run_prestarted(pre: PrestartedJob) -> JobOutcome:
+    settings = pre.settings
+    started = time.monotonic()
+    kind, params, returncode = None, {}, None
+    try:
+        _set_cpu_shares(pre.cgroups, settings.cpu_shares)  # (from the go: the weight of every job)
+        ready = os.path.lexists(pre.job.work / READY_FILE)
+        go = os.open(pre.job.work / GO_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        os.close(go)
+        _started(pre.job_key, pre.running.pid, settings, pre.extra_hidden, pre.warm)  # (the slot's next job)
+        try:
+            returncode, timed_out = pre.running.wait(settings.total_timeout)  # (counted from the go)
+        except ZygoteUnavailable as error:
+            os.write(pre.log_fd, f"xaigrade: warm process lost ({error}); starting afresh\n".encode())
+            raise PrestartLost(str(error)[:200]) from None
+        if timed_out:
+            kind, params = "timeout", {"seconds": settings.total_timeout}
+        if kind is None and pre.cgroups.oom_killed() and returncode != 0:
+            kind, params = "memory", {"mb": settings.memory_mb}
+    finally:
+        pre.running.close()  # (killed if it still runs)
+        pre.release()
+    outcome = _outcome(pre.job, returncode, kind, params, started, None, 0.0 if pre.ahead else pre.zygote_wait)
+    outcome.ready_at_go = ready
+    return outcome
+
+
+_prestarted: list[PrestartedJob] = []  # the slots' next jobs, oldest first
+_prestart_lock = threading.Lock()
+_prestart_slots = 0  # how many may wait at once (0: none are started; set by ``prestarting``)
+
+
+@contextlib.contextmanager
+def prestarting(slots: int):
+    """Within: after each go, the slot's next job is started ahead (at most ``slots`` wait at once). After:
+    every unused one is torn down."""
+    global _prestart_slots
+    _prestart_slots = max(0, slots)
+    try:
+        yield
+    finally:
+        _prestart_slots = 0
+        discard_prestarted()
+
+
+def prestart_active() -> bool:
+    return _prestart_slots > 0
+
+
+def discard_prestarted() -> None:
+    with _prestart_lock:
+        waiting = list(_prestarted)
+        _prestarted.clear()
+    for pre in waiting:
+        pre.discard()
+
+
+def take_prestarted(settings: XaiGrade, extra_hidden: list[str] | None, warm) -> PrestartedJob | None:
+    """A job started ahead for these settings and zygote that still waits for its go, or None. One that ended
+    before its go (crashed, killed) is torn down here and never gets a submission."""
+    if not _prestart_slots or warm is None:
+        return None
+    key = _prestart_key(settings, extra_hidden, warm)
+    with _prestart_lock:
+        pre = next((p for p in _prestarted if p.key == key), None)
+        if pre is not None:
+            _prestarted.remove(pre)
+    if pre is None:
+        return None
+    if not pre.usable():
+        pre.discard()
+        return None
+    pre.ahead = True
+    return pre
+
+
+def prestart_next(settings: XaiGrade, extra_hidden: list[str] | None, warm) -> None:
+    """Start one job ahead for the next submission with these settings, unless enough wait already; one
+    waiting for another zygote or other settings (an assignment that is done) makes room."""
+    if not _prestart_slots or warm is None:
+        return
+    key = _prestart_key(settings, extra_hidden, warm)
+    stale = []
+    with _prestart_lock:
+        if sum(p.key == key for p in _prestarted) >= _prestart_slots:
+            return
+        while len(_prestarted) >= _prestart_slots:
+            stale.append(_prestarted.pop(0))
+    for pre in stale:
+        pre.discard()
+    pre = prestart_job(settings, extra_hidden, warm)
+    if pre is None:
+        return
+    with _prestart_lock:
+        if _prestart_slots:
+            _prestarted.append(pre)
+            return
+    pre.discard()  # (the batch ended meanwhile)
+
+
+atexit.register(discard_prestarted)
 
 
 _running: dict = {}  # job -> the pid of its process group (both paths start one session per job)
+
+
+def _started(job_key, pid: int, settings: XaiGrade, extra_hidden, warm) -> None:
+    """A warm job runs: in a batch, the slot's next job starts ahead meanwhile (``prestart_next``)."""
+    _running[job_key] = pid
+    try:
+        prestart_next(settings, extra_hidden, warm)
+    except Exception as error:  # noqa: BLE001 - never the running job's problem
+        print(f"xaigrade: no job started ahead ({type(error).__name__}: {error})", file=sys.stderr)
 
 
 def stop_running_jobs() -> None:

@@ -16,6 +16,7 @@ import functools
 import json
 import os
 import secrets
+import select
 import selectors
 import socket
 import sys
@@ -150,14 +151,21 @@ class Zygote:
         """Run one job writing to ``log_fd``; returns (returncode, timed_out). Kills the job at
         ``timeout`` seconds. ``started(pid)`` is told the job's pid (its process group) once it runs:
         only a pid the zygote answered for this request (nonce, key) and that is its child."""
+        job = self.start_job(spec, log_fd)
+        if started is not None:
+            started(job.pid)
+        return job.wait(timeout)
+
+    def start_job(self, spec: dict, log_fd: int) -> "ZygoteJob":
+        """Ask for one job writing to ``log_fd`` and return at once with it running (``ZygoteJob.wait``
+        waits for its end). A job started ahead (``spec["prestart"]``) waits in its executor for its go."""
         self.wait_ready()
-        deadline = time.monotonic() + timeout
         nonce = secrets.token_hex(16)
         try:
             conn = self._connect()
         except OSError as error:
             raise ZygoteUnavailable(str(error)) from None
-        with conn:
+        try:
             conn.settimeout(30)
             reader = conn.makefile("rb")
             try:
@@ -171,8 +179,50 @@ class Zygote:
             if answer.get("nonce") != nonce or not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1 \
                     or _parent_of(pid) != answer.get("zygote"):
                 raise ZygoteUnavailable(f"no job started: unexpected answer {str(answer)[:100]}")
-            if started is not None:
-                started(pid)
+        except BaseException:
+            conn.close()
+            raise
+        return ZygoteJob(self.key, conn, reader, pid, nonce)
+
+    def close(self) -> None:
+        if self._starting is not None and self.process is None:  # a daemon still starting: leave it
+            self._starting.stdout.close()
+            self._starting = None
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+class ZygoteJob:
+    """One job the zygote forked for this client: its connection stays open until the job ends (the zygote
+    kills a job whose client went away)."""
+
+    def __init__(self, key: bytes, conn: socket.socket, reader, pid: int, nonce: str):
+        self.key, self.conn, self.reader, self.pid, self.nonce = key, conn, reader, pid, nonce
+        self.done = False  # its end was reported (or its zygote is gone): its pid is no longer ours to signal
+
+    def ended(self) -> bool:
+        """Whether the zygote said anything more (the job's end) or went away: then the job is over."""
+        try:
+            self.conn.settimeout(0)
+            if self.reader.peek(1):  # (already read into the buffer, or arriving now)
+                return True
+            readable, _, _ = select.select([self.conn], [], [], 0)  # (the end of the connection)
+            return bool(readable)
+        except (OSError, ValueError):
+            return True
+        finally:
+            try:
+                self.conn.settimeout(30)
+            except OSError:
+                pass
+
+    def wait(self, timeout: float) -> tuple[int | None, bool]:
+        """(returncode, timed_out): the job is killed ``timeout`` seconds from now."""
+        deadline = time.monotonic() + timeout
+        pid, conn, reader = self.pid, self.conn, self.reader
+        try:
             timed_out = False
             while True:
                 conn.settimeout(max(0.01, deadline - time.monotonic()) if not timed_out else 30)
@@ -183,25 +233,59 @@ class Zygote:
                         return None, True
                     timed_out = True
                     kill_group(pid)
+                    # (a socket file that timed out refuses every later read: the zygote's answer is read anew)
+                    reader = self.reader = conn.makefile("rb")
                     continue
+                except OSError as error:
+                    kill_group(pid)
+                    raise ZygoteUnavailable(f"lost the warm process during a job: {error}") from None
                 if not line:  # the zygote died; the job died with it (parent-death signal)
                     kill_group(pid)
                     raise ZygoteUnavailable("warm process ended during a job")
                 message = open_envelope(self.key, line) or {}
                 code = message.get("returncode")
-                if message.get("nonce") != nonce or not isinstance(code, int) or isinstance(code, bool):
+                if message.get("nonce") != self.nonce or not isinstance(code, int) or isinstance(code, bool):
                     kill_group(pid)
                     raise ZygoteUnavailable(f"unexpected answer {line[:100]!r}")
                 return code, timed_out
+        finally:
+            self.done = True
+            self.close()
+
+    def stop(self, seconds: float = 10.0) -> None:
+        """End a job that waits (one started ahead, unused) and wait until the zygote has reaped it: its PID 1
+        (the executor, the outer process's child; its namespace goes with it) is killed first, so the outer
+        process reaps it and ends by itself (a SIGKILL to the whole group left the executor a zombie of the
+        machine's init for a while). The group is killed at ``seconds`` if that did not end it."""
+        if self.done or self.ended():
+            self.close()
+            return
+        try:
+            with open(f"/proc/{self.pid}/task/{self.pid}/children") as handle:
+                children = [int(child) for child in handle.read().split()]
+        except (OSError, ValueError):
+            children = []
+        for child in children:
+            try:
+                os.kill(child, 9)
+            except OSError:
+                pass
+        if not children:  # (still setting up, no PID 1 yet)
+            kill_group(self.pid)
+        try:
+            self.wait(seconds)
+        except ZygoteUnavailable:
+            pass
 
     def close(self) -> None:
-        if self._starting is not None and self.process is None:  # a daemon still starting: leave it
-            self._starting.stdout.close()
-            self._starting = None
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
+        """Kill the job (unless its end was reported) and drop the connection; the zygote reaps it."""
+        if not self.done and self.conn.fileno() >= 0 and not self.ended():
+            kill_group(self.pid)
+        self.done = True
+        try:
+            self.reader.close()
+        finally:
+            self.conn.close()
 
 
 # A grading process owns one zygote per set of imports (per assignment), started once and kept.
