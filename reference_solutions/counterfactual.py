@@ -151,7 +151,7 @@ def difference_map(original, counterfactual):
 
 NOTEBOOK_SCENE_SEED = NOTEBOOK_SCENE  # the scene the notebook explains on the embedded model (the answers probe's too)
 NOTEBOOK_TARGET = "star"
-NOTEBOOK_SETTINGS = {"steps": 40, "lr": 0.002, "distance_weight": 0.5}
+NOTEBOOK_SETTINGS = {"steps": 9, "lr": 0.008, "distance_weight": 0.5}
 
 
 @functools.lru_cache(maxsize=1)

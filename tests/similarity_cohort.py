@@ -564,7 +564,7 @@ ANSWERS = {
             "Das ist {eher|im Grunde} ein {Adversarial Example|adversarielles Beispiel} als eine {plausible|echte} Erklärung",
         ],
         "answer_l1": [
-            "Das L1-Counterfactual {ändert|verändert} {viel weniger|deutlich weniger} Pixel, {etwa 14 %|rund 14 %} statt {33 %|eines Drittels}",
+            "Das L1-Counterfactual {ändert|verändert} {viel weniger|deutlich weniger} Pixel, {etwa 16 %|rund 16 %} statt {35 %|eines Drittels}",
             "Das Soft-Thresholding {setzt|macht} kleine Änderungen {genau auf 0|exakt zu null}",
             "Beim {quadrierten L2-Abstand|L2-Term} {verschwindet|wird} der Gradient für kleine Änderungen {fast|nahezu} {0|null}",
             "Mit {wachsendem|größerem} λ₁ {geht die Gültigkeit verloren|wird das Ziel nicht mehr erreicht}, {bei 0,5 nur cross|erst cross, dann gar kein Wechsel}",

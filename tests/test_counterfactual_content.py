@@ -23,7 +23,7 @@ NOTEBOOK = PROJECT_ROOT / "source" / "counterfactual" / "counterfactual.ipynb"
 RUBRICS = ("answer_lambda", "answer_discussion", "answer_l1")
 WEIGHT_FACTORS = (0.0, 1.0, 10.0, 40.0)  # the sweep of Aufgabe 4: 0, λ, 10·λ, 40·λ
 L1_WEIGHTS = (0.1, 0.3, 0.5, 2.0)  # the L1 counterfactuals after Aufgabe 6 (the cell's l1_weights)
-PATH_STEPS = (0, 5, 10, 15, 20)  # the example cell's "Vorhergesagte Klasse nach k Schritten"
+PATH_STEPS = (0, 2, 5)  # the example cell's "Vorhergesagte Klasse nach k Schritten"
 
 
 def de(value: float, digits: int) -> str:
@@ -32,8 +32,13 @@ def de(value: float, digits: int) -> str:
 
 
 def de_g(value: float, digits: int = 2) -> str:
-    """As the cells print with ``:.2g`` (0.00043), with a decimal comma."""
-    return f"{value:.{digits}g}".replace(".", ",")
+    """As the cells print with ``:.2g``, with a decimal comma: 0.00043 -> '0,00043'; in exponent form as the texts
+    write it in LaTeX, 3e-06 -> '$3 \\cdot 10^{-6}$'."""
+    printed = f"{value:.{digits}g}"
+    if "e" not in printed:
+        return printed.replace(".", ",")
+    mantissa, exponent = printed.split("e")
+    return f"${mantissa.replace('.', '{,}')} \\cdot 10^{{{int(exponent)}}}$"
 
 
 def percent(share: float) -> str:
@@ -117,7 +122,7 @@ def test_the_setup_cell_makes_the_run_the_texts_quote(cells):
     assert reference.NOTEBOOK_SCENE_SEED == NOTEBOOK_SCENE
     assert f"scene = make_scene({NOTEBOOK_SCENE})" in setup
     assert f'target_class = class_names.index("{reference.NOTEBOOK_TARGET}")' in setup
-    settings = re.search(r'^    SETTINGS = (\{"steps": 40.*\})$', setup, re.MULTILINE).group(1)
+    settings = re.search(r'^    SETTINGS = (\{"steps": 9,.*\})$', setup, re.MULTILINE).group(1)
     assert eval(settings) == reference.NOTEBOOK_SETTINGS  # noqa: S307 - our own notebook's literal
 
 
@@ -160,14 +165,16 @@ def test_the_example_run_quotes_when_the_target_probability_rises_and_the_path(r
     probs = run["target_probs"]
     above_half, above_nine = (int(np.flatnonzero(probs > level)[0]) for level in (0.5, 0.9))
     path = run["path"]
-    assert [path[k] for k in PATH_STEPS] == ["circle", "square", "square", "cross", "star"]
+    assert [path[k] for k in PATH_STEPS] == ["circle", "square", "star"]
+    assert len(run["target_probs"]) == run["settings"]["steps"] > PATH_STEPS[-1]  # the path stops within the run
     text = heading(cells, "### Beispiel")
     quoted(text, f"erst ab Schritt {above_half} liegt es über 0,5, ab Schritt {above_nine} über 0,9",
-           "der Weg von *circle* zu *star* führt über *square* und *cross*",
-           "nach 0, 5, 10, 15 und 20 Schritten")
-    quoted(cells["by_id"]["answer_lambda"], "über *square* (nach 5 Schritten) und *cross* (nach 15) zu *star* (nach 20)")
+           "der Weg von *circle* zu *star* führt über *square*.",
+           f"nach {', '.join(map(str, PATH_STEPS[:-1]))} und {PATH_STEPS[-1]} Schritten")
+    _, square, star = PATH_STEPS
+    quoted(cells["by_id"]["answer_lambda"], f"über *square* (nach {square} Schritten) zu *star* (nach {star})")
     example = code_cell_with(cells, "x_counterfactual, history = generate_counterfactual(")
-    assert "for steps in (0, 5, 10, 15, 20):" in example and "for level in (0.5, 0.9):" in example
+    assert f"for steps in {PATH_STEPS}:" in example and "for level in (0.5, 0.9):" in example
 
 
 def test_an_epsilon_or_a_clipped_probability_leaves_the_notebooks_image_unchanged(run, cells):
