@@ -21,7 +21,7 @@ from autograder.config import PROJECT_ROOT
 NOTEBOOK = PROJECT_ROOT / "source" / "gradcam" / "gradcam.ipynb"
 LAYERS = ("layer1", "layer2", "layer3", "layer4")
 TWO_CLASS_SCENE = dict(seed=0, left="star", right="square", size_word="small")  # as in the notebook's cell (c)
-TEST_SCENES = dict(n=100, seed=2026)  # as in the notebook's comparison cell (e)
+TEST_SCENES = dict(n=50, seed=2026)  # as in the notebook's comparison cell (e)
 RUBRICS = ("answer_other_image", "answer_layers", "answer_classes", "answer_multilabel", "answer_saliency",
            "answer_twin", "answer_randomisation")
 
@@ -191,8 +191,8 @@ def test_answer_twin_and_answer_layers_quote_the_comparison(comparison, rubric):
     main, twin = comparison["main"], comparison["twin"]
     twin_text = " ".join(rubric["answer_twin"].split())
     layers_text = " ".join(rubric["answer_layers"].split())
-    assert (f"({percent(main['accuracy'])} mit, {percent(twin['accuracy'])} ohne Lokalisierungsterm)"
-            in twin_text)
+    assert (f"die {TEST_SCENES['n']} Szenen" in twin_text
+            and f"({percent(main['accuracy'])} mit, {percent(twin['accuracy'])} ohne Lokalisierungsterm)" in twin_text)
     assert (f"in {percent(main['layer4'][0])} der Szenen auf dem Objekt ({percent(main['layer4'][1])} höchstens "
             f"2 px daneben), beim Zwilling in {percent(twin['layer4'][0])} ({percent(twin['layer4'][1])})"
             in twin_text)
@@ -201,8 +201,8 @@ def test_answer_twin_and_answer_layers_quote_the_comparison(comparison, rubric):
     assert f"({percent(main['layer4'][0])} gegen {span} in `layer1`–`layer3`)" in twin_text
     assert (f"liegt `layer1` mit {percent(twin['layer1'][0])} vor `layer4` mit {percent(twin['layer4'][0])}"
             in twin_text)
-    assert (f"in {percent(main['layer4'][0])} der 100 Szenen aus (e) auf dem Objekt liegt, in `layer1`–`layer3` "
-            f"nur in {span}" in layers_text)
+    assert (f"in {percent(main['layer4'][0])} der {TEST_SCENES['n']} Szenen aus (e) auf dem Objekt liegt, "
+            f"in `layer1`–`layer3` nur in {span}" in layers_text)
     assert (f"Beim Zwilling ohne den Term liegt `layer4` bei {percent(twin['layer4'][0])} und `layer1` sogar bei "
             f"{percent(twin['layer1'][0])}" in layers_text)
     # the lesson itself: the same accuracy, a much tidier layer4 map only where the term was trained
@@ -251,7 +251,8 @@ def test_the_comparison_text_names_what_the_cell_does(notebook):
     assert f"Für {TEST_SCENES['n']} frische Szenen (`make_dataset({TEST_SCENES['n']}, seed={TEST_SCENES['seed']})`" \
         in text
     calls = TEST_SCENES["n"] * len(LAYERS) * 2 + 6 * 2  # pointing game per layer and model, the figure's maps
-    assert 800 < calls < 900 and "gut 800-mal" in text
+    hundreds = calls // 100 * 100
+    assert 0 < calls - hundreds < 50 and f"gut {hundreds}-mal" in text
 
 
 # ------------------------------------------------------------------------------ task 4: the sanity check

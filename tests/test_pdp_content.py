@@ -67,8 +67,8 @@ def m(nb):
     grids = {f: np.linspace(X[f].quantile(0.05), X[f].quantile(0.95), 25) for f in ("RM", "LSTAT")}
     pdp = {(name, f): partial_dependence_1d(namespace[name], X_train, f, grids[f])
            for name in ("forest", "boosting") for f in grids}
-    grid_rm, grid_lstat = np.linspace(4.5, 8.5, 15), np.linspace(2, 30, 15)  # the 2-D demo cell's grid
-    assert f"grid_rm = np.linspace(4.5, 8.5, 15)\ngrid_lstat = np.linspace(2, 30, 15)" in next(
+    grid_rm, grid_lstat = np.linspace(4.5, 8.5, 11), np.linspace(2, 30, 11)  # the 2-D demo cell's grid
+    assert f"grid_rm = np.linspace(4.5, 8.5, 11)\ngrid_lstat = np.linspace(2, 30, 11)" in next(
         c.source for c in nb["cells"] if "partial_dependence_2d(forest" in c.source)
     pd_2d = partial_dependence_2d(namespace["forest"], X_train, ("RM", "LSTAT"), grid_rm, grid_lstat)
     return {**namespace, "grids": grids, "pdp": pdp, "grid_rm": grid_rm, "grid_lstat": grid_lstat, "pd_2d": pd_2d}
@@ -174,7 +174,7 @@ def test_answer_regions(nb, m):
     assert (grid_rm[0], grid_rm[-1], grid_lstat[0], grid_lstat[-1]) == (4.5, 8.5, 2, 30)
     quoted(text, f"um ≈ {de(rm_effect.min())}–{de(rm_effect.max())} (bei `LSTAT` 2 um ≈ {de(rm_effect[0], 1)}, "
                  f"bei `LSTAT` 20–30 um ≈ {de(at_high.min(), 1)}–{de(at_high.max(), 1)})",
-           f"senkt sie bei jedem `RM` um ≈ {de(lstat_effect.min())}–{de(lstat_effect.max())}")
+           f"senkt sie bei jedem `RM` um ≈ {de(lstat_effect.min(), 1)}–{de(lstat_effect.max(), 1)}")
 
     # the non-additive part: the 2-D PDP minus the sum of the 1-D PDPs (each centred), on the same grid
     pd_rm = partial_dependence_1d(m["forest"], m["X_train"], "RM", grid_rm)
