@@ -162,7 +162,7 @@ def _english_grading_of_an_outcome(monkeypatch, tmp_path, kind, params):
     from autograder.runner import sandbox
     from helpers import TEST_SETTINGS, hidden_setup
 
-    def ended(job, settings, private_paths=None, warm=None):
+    def ended(job, settings, private_paths=None, warm=None, prestarted=None):
         return sandbox.JobOutcome(None if kind == "timeout" else -9, 1.0, "", kind, dict(params))
 
     monkeypatch.setattr(sandbox, "run_job", ended)
@@ -317,7 +317,7 @@ def _graded_with_what_the_job_left(monkeypatch, language: str, leave):
     from autograder.runner import sandbox
     from helpers import TEST_SETTINGS, hidden_setup
 
-    def left(job, settings, private_paths=None, warm=None):
+    def left(job, settings, private_paths=None, warm=None, prestarted=None):
         with open(job.work / "cases.pkl", "rb") as handle:
             leave(Path(job.work), [case["id"] for case in pickle.load(handle)])
         return sandbox.JobOutcome(0, 1.0, "")
