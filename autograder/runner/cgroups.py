@@ -81,6 +81,12 @@ class _Cgroups:
                 _remove_cgroup(path, wait=0)
                 continue
 
+    def weigh(self, shares: int) -> None:
+        """Set the job's cpu weight (a job started ahead weighs less until its go: ``sandbox.prestart_job``)."""
+        for path in self.paths:
+            if (path / "cpu.shares").exists():
+                (path / "cpu.shares").write_text(str(shares))
+
     def join(self):  # runs in the child before exec
         for path in self.paths:
             with open(path / "cgroup.procs", "w") as handle:

@@ -456,12 +456,6 @@ class PrestartedJob:
         self.job.remove()
 
 
-def _set_cpu_shares(cgroups: _Cgroups, shares: int) -> None:
-    for path in cgroups.paths:
-        if (path / "cpu.shares").exists():
-            (path / "cpu.shares").write_text(str(shares))
-
-
 def _prestart_key(settings: XaiGrade, extra_hidden: list[str] | None, warm) -> tuple:
     return (id(warm), tuple(extra_hidden or ()),
             tuple((name, repr(getattr(settings, name))) for name in sorted(settings.trait_names(config=True))))
@@ -489,7 +483,7 @@ def prestart_job(settings: XaiGrade, extra_hidden: list[str] | None, warm) -> Pr
         warm.wait_ready()
         zygote_wait = time.monotonic() - waited
         spec = {**_warm_spec(job, settings, prefix, jailed, hidden, uid, cgroups, env), "prestart": True}
-        _set_cpu_shares(cgroups, prestart_cpu_shares(settings))
+        cgroups.weigh(prestart_cpu_shares(settings))
         running = warm.start_job(spec, log_fd)
         _running[job_key] = running.pid
     except (ZygoteUnavailable, OSError):
@@ -508,7 +502,7 @@ def _run_prestarted(pre: PrestartedJob) -> JobOutcome:
     started = time.monotonic()
     kind, params, returncode = None, {}, None
     try:
-        _set_cpu_shares(pre.cgroups, settings.cpu_shares)  # (from the go: the weight of every job)
+        pre.cgroups.weigh(settings.cpu_shares)  # (from the go: the weight of every job)
         ready = os.path.lexists(pre.job.work / READY_FILE)
         go = os.open(pre.job.work / GO_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         os.close(go)
@@ -546,10 +540,6 @@ def prestarting(slots: int):
     finally:
         _prestart_slots = 0
         discard_prestarted()
-
-
-def prestart_active() -> bool:
-    return _prestart_slots > 0
 
 
 def discard_prestarted() -> None:
