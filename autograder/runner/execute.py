@@ -325,11 +325,11 @@ def main(job_dir: str, warm: bool = False, prestart: bool = False) -> int:
         load()
     skip: set[int] = set()
     for attempt in range(MAX_RESTARTS + 1):
-        if attempt:
+        if attempt:  # (the first run's outputs were cleared by ``load``)
             _prepare_ipython(job_dir, job)  # (a kernel before this one ran cells)
-        for cell in nb.cells:
-            if cell.cell_type == "code" and not cell.metadata.get("xaigrade_keep"):
-                cell.outputs = []
+            for cell in nb.cells:
+                if cell.cell_type == "code" and not cell.metadata.get("xaigrade_keep"):
+                    cell.outputs = []
         try:
             died_at = _run(nb, job, job_dir, skip, status, warm, recorder, before_cells=load)
         except RuntimeError as error:  # the kernel died while starting (e.g. a cell's processes still dying)
