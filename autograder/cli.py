@@ -268,7 +268,8 @@ def cmd_grade(args) -> int:
     secret_file = Path(args.secret).resolve() if args.secret else None
     if secret_file is None:
         _ensure_secret(layout.course_root, settings)
-    assignments = _available(args.assignments, layout.course_root)
+    # (loaded by grade_batch, after it started the first assignment's zygote: a broken one still stops the run)
+    assignments = _available(args.assignments, layout.course_root, load=False)
     students = args.student or None
     if students:
         found = {student for a in assignments for student, _ in find_submissions(layout, a)}
@@ -281,7 +282,7 @@ def cmd_grade(args) -> int:
     try:
         report = grade_batch(assignments, layout, settings, force=args.force, workers=args.workers, dask=args.dask,
                              progress_bar=True, students=students, secret_file=secret_file, notes=notes)
-    except (FileNotFoundError, PublicSeedRefused) as problem:
+    except (FileNotFoundError, PublicSeedRefused, ExerciseError) as problem:
         raise SystemExit(f"xaigrade: {problem}") from None
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1, ensure_ascii=False))

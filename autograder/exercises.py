@@ -73,6 +73,37 @@ def declared_order(path: Path) -> int:
                         f"(an exercise's position in every list; see {GUIDE})")
 
 
+def declared_warm_start(name: str) -> tuple[str, list]:
+    """(notebook name, extra warm imports) of an exercise, read without importing it: ``NOTEBOOK`` and
+    ``WARM_IMPORTS`` of its student module ``xaikit/selfcheck/exercises/<name>.py`` (defaults: the exercise's
+    name, none). The grader starts the assignment's zygote with them while it imports the checks modules
+    itself (scikit-learn, torch: about a second), instead of after. Both must be written out as literals."""
+    path = PROJECT_ROOT / "xaikit" / "selfcheck" / "exercises" / f"{name}.py"
+    relative = _relative(path)
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, UnicodeDecodeError, SyntaxError) as error:
+        raise ExerciseError(f"{relative} cannot be read as Python: {error}") from None
+    declared = {"NOTEBOOK": name, "WARM_IMPORTS": []}
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id in declared):
+            try:
+                declared[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                raise ExerciseError(f"{relative}: {node.targets[0].id} must be written out as a literal "
+                                    f"(the grader reads it without importing the module)") from None
+    notebook, imports = declared["NOTEBOOK"], declared["WARM_IMPORTS"]
+    try:
+        valid = isinstance(notebook, str) and all(
+            isinstance(module, str) and all(isinstance(n, str) for n in names) for module, names in imports)
+    except (TypeError, ValueError):  # (not a list of pairs)
+        valid = False
+    if not valid:
+        raise ExerciseError(f"{relative}: NOTEBOOK must be a name and WARM_IMPORTS a list of (module, (names...))")
+    return notebook, [[module, list(names)] for module, names in imports]
+
+
 def _relative(path: Path) -> str:
     try:
         return str(Path(path).relative_to(PROJECT_ROOT))

@@ -25,18 +25,20 @@ from .runner.results import MAX_JOB_STATUS_BYTES, load_results
 from .runner.runtime import read_runtime
 
 
-def warm_process(exercise: Exercise, release_dir: Path, settings: XaiGrade, student_check: bool = False):
-    """The zygote to fork this assignment's jobs from, or None (cold start).
+def warm_process(exercise: Exercise | str, release_dir: Path, settings: XaiGrade, student_check: bool = False):
+    """The zygote to fork this assignment's jobs from, or None (cold start). ``exercise``: the exercise or its
+    name (what the zygote imports is read from its files: it can start before the grader imports the exercise).
 
     Grading owns one per process; a student's `xaigrade check` leaves it running as a daemon for a
     while, so the next check starts warm."""
     if not settings.warm_start or (student_check and settings.check_daemon_seconds <= 0):
         return None  # (a single cold check is as fast as starting a zygote for it)
+    from .exercises import declared_warm_start
     from .runner import zygote
 
-    return zygote.for_notebook(release_dir / f"{exercise.notebook}.ipynb",
-                               daemon_idle=settings.check_daemon_seconds if student_check else None,
-                               extra=getattr(exercise.module, "WARM_IMPORTS", []))
+    notebook, extra = declared_warm_start(exercise if isinstance(exercise, str) else exercise.name)
+    return zygote.for_notebook(release_dir / f"{notebook}.ipynb",
+                               daemon_idle=settings.check_daemon_seconds if student_check else None, extra=extra)
 
 
 def _special(path: Path) -> bool:

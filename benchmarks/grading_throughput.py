@@ -295,7 +295,8 @@ def main(args) -> dict:
                 seconds, report = course.grade([assignment], submitted, scratch / f"out-{assignment}", cache, True,
                                                args.at_once)
                 per_call[assignment] = {"seconds": round(seconds, 2), "split": _split(report),
-                                        "same_scores": all(baseline.get(k) == v for k, v in _scores(report).items())}
+                                        "same_scores": None if baseline is None  # (per-call alone: nothing to compare)
+                                        else all(baseline.get(k) == v for k, v in _scores(report).items())}
             runs["per_call"] = per_call
             _progress("xaigrade grade per assignment", sum(v["seconds"] for v in per_call.values()))
         if not args.class_size and not args.quick and at_once > 1 and "at-once-1" in modes:
@@ -429,7 +430,7 @@ def print_table(result: dict) -> None:
                       f"idle sandbox time {account['idle_slots']:.1f} s (per sandbox), writer after the last slot "
                       f"{account['writer_tail']:.1f} s, exit {account['exit']:.1f} s")
     same = all(run.get("same_scores", True) for run in runs.values() if isinstance(run, dict)) and \
-        all(v.get("same_scores", True) for v in runs.get("per_call", {}).values())
+        all(v.get("same_scores") is not False for v in runs.get("per_call", {}).values())
     print(f"same scores in every xaigrade run: {same}")
     if plain and "rerun" in runs:
         print(f"speed-up of xaigrade over nbgrader, every cell run by both, one call: "

@@ -53,7 +53,7 @@ def test_zygotes_start_in_grading_order_each_after_the_one_before_is_ready(monke
         return Zygote(exercise)
 
     monkeypatch.setattr(batch, "warm_process", warm_process)
-    thread = threading.Thread(target=batch._start_zygotes, args=([("gradcam", None), ("clip", None)], None, str))
+    thread = threading.Thread(target=batch._start_zygotes, args=([("gradcam", None), ("clip", None)], None))
     thread.start()
     try:
         while ("waited", "gradcam") not in events:
@@ -67,6 +67,74 @@ def test_zygotes_start_in_grading_order_each_after_the_one_before_is_ready(monke
         thread.join(10)
     assert events == [("started", "gradcam"), ("waited", "gradcam"), ("ready", "gradcam"), ("started", "clip"),
                       ("waited", "clip"), ("ready", "clip")]
+
+
+def test_the_first_zygote_starts_before_the_grader_imports_the_checks_and_a_broken_one_still_stops_the_batch(
+        tmp_path, monkeypatch):
+    """The zygote reads what to import from the exercise's files, so it starts while the grader imports the checks
+    modules (not after: that put ~1 s on every call's critical path); all of them are still imported before any
+    submission is graded, so a broken one stops the batch naming its file."""
+    import shutil
+
+    from autograder.config import load_settings
+    from autograder.exercises import ExerciseError
+    from tests.helpers import TEST_SETTINGS
+
+    events, zygote_started = [], threading.Event()
+
+    def warm_process(exercise, release, settings):
+        events.append(("zygote", exercise))
+        zygote_started.set()
+
+    def load_exercise(name):
+        # the zygote's start must not wait for this import (it did: it asked for the loaded exercise first)
+        assert zygote_started.wait(60), "the first zygote waited for the checks modules"
+        events.append(("load", name))
+        if name == "gradcam":
+            raise ExerciseError("autograder/checks/gradcam.py cannot be imported: ModuleNotFoundError: boom")
+        return Exercise(name)
+
+    monkeypatch.setattr(batch, "warm_process", warm_process)
+    monkeypatch.setattr(batch, "load_exercise", load_exercise)
+    from autograder import parallel
+
+    monkeypatch.setattr(parallel, "run_serial", lambda *args, **kwargs: events.append(("graded",)))
+    for name in ("pdp", "gradcam"):
+        folder = tmp_path / "submitted" / "someone" / name
+        folder.mkdir(parents=True)
+        shutil.copy(PROJECT_ROOT / "examples" / "submissions" / "full_solution" / name / f"{name}.ipynb", folder)
+    layout = batch.Layout(PROJECT_ROOT, tmp_path / "submitted", tmp_path / "out")
+    try:
+        batch.grade_batch(["pdp", "gradcam"], layout, load_settings(PROJECT_ROOT, **TEST_SETTINGS))
+    except ExerciseError as error:
+        assert "autograder/checks/gradcam.py" in str(error)
+    else:
+        raise AssertionError("a broken exercise did not stop the batch")
+    assert events[0] == ("zygote", "pdp") and ("load", "pdp") in events and ("load", "gradcam") in events
+    assert ("graded",) not in events
+    assert not list((tmp_path / "out").glob("**/*.json"))  # (no state file: nothing graded)
+
+
+def test_what_a_zygote_imports_is_read_from_the_files_as_the_modules_declare_it(tmp_path, monkeypatch):
+    from autograder import exercises
+    from autograder.exercises import ExerciseError, assignments, declared_warm_start, load_exercise
+
+    for name in assignments():
+        module = load_exercise(name).module
+        assert declared_warm_start(name) == (module.NOTEBOOK, [[m, list(names)] for m, names in
+                                                               getattr(module, "WARM_IMPORTS", [])]), name
+    folder = tmp_path / "xaikit" / "selfcheck" / "exercises"
+    folder.mkdir(parents=True)
+    monkeypatch.setattr(exercises, "PROJECT_ROOT", tmp_path)
+    (folder / "computed.py").write_text("WARM_IMPORTS = [(m, ()) for m in ('torch',)]\n")
+    try:
+        declared_warm_start("computed")
+    except ExerciseError as error:
+        assert "xaikit/selfcheck/exercises/computed.py: WARM_IMPORTS must be written out as a literal" in str(error)
+    else:
+        raise AssertionError("a computed WARM_IMPORTS was taken")
+    (folder / "plain.py").write_text("")
+    assert declared_warm_start("plain") == ("plain", [])
 
 
 def test_a_finished_grading_process_ends_with_its_exit_handlers_and_its_output(tmp_path):
