@@ -137,7 +137,8 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
     grading_here = workers <= 1 and not dask
     zygotes = []  # (assignment, release folder): their zygotes, started one after the other (``_start_zygotes``)
     # Each assignment's checks module (scikit-learn, torch, ...: 0.8 s for pdp's, 1.0 s for Grad-CAM's, 1.7 s for all
-    # four, idle) is imported once (below: after the first zygote started, which needs none of them)
+    # four, idle; 4.5 s at load 2) is imported once: the first assignment's after its zygote started (which needs
+    # none of them), the others' in a thread while its submissions run; none is stored before all imported
     exercise_of = _ExerciseLoader()
     for assignment in assignments:
         tasks = []
@@ -164,8 +165,9 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
     if zygotes:  # (the first imports at once, while the grader loads its checks and references)
         threading.Thread(target=_start_zygotes, args=(zygotes, settings), name="xaigrade-zygotes",
                          daemon=True).start()
-    for assignment in assignments:  # a broken exercise stops the batch here, naming its file, before any grading
-        exercise_of(assignment)
+    if plan:  # its checks now (a broken module stops the run here, naming its file); the others' while it runs
+        exercise_of(plan[0][0])
+    exercise_of.preload(assignments)
     # the whole course too (source/ holds the solutions): it need not be inside the installed project
     private = [str(layout.submissions), str(layout.output), str(layout.course_root),
                str(secret_path(layout.course_root).parent)]
@@ -209,6 +211,7 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
 
     def done(graded) -> None:  # always in this process: the only writer of gradebook and files
         registration.result()  # raises what the registration raised
+        exercise_of.loaded()  # (raises what importing a checks module raised: nothing is stored then)
         result = graded.result
         if not graded.lost:
             review = _store(result, exercise_of(result.assignment), layout, graded.task.fingerprint, settings.language,
@@ -236,6 +239,7 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
         if builder is not None:
             builder.close(cancel=True)  # (all done by now, unless the batch was stopped)
     registration.result()  # (also when nothing was left to grade)
+    exercise_of.loaded()
     return report
 
 
@@ -267,6 +271,22 @@ class _ExerciseLoader:
         self._lock = threading.Lock()
         self._made: dict = {}
         self._locks: dict = {}
+        self._loaded = None  # (the future of ``preload``)
+
+    def preload(self, names) -> None:
+        """Import ``names`` one after the other in a thread of their own; ``loaded`` waits for them."""
+        def load_all():
+            for name in names:
+                self(name)
+
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xaigrade-checks")
+        self._loaded = thread.submit(load_all)
+        thread.shutdown(wait=False)  # (the thread ends after this one task)
+
+    def loaded(self) -> None:
+        """Wait for ``preload``; raises the ``ExerciseError`` of a module that could not be imported."""
+        if self._loaded is not None:
+            self._loaded.result()
 
     def __call__(self, name: str) -> Exercise:
         with self._lock:

@@ -10,6 +10,7 @@ import importlib
 import os
 import pickle
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -62,17 +63,24 @@ def compute_reference(exercise: Exercise, cases: list[Case]) -> tuple[dict, dict
 
 # --- the cache ---------------------------------------------------------------------------------
 
-def _fingerprint_inputs(exercise: Exercise, seed: int, kind: str) -> str:
-    """Everything a case list or a reference result depends on: the exercise's checks and reference
-    code, the shared check code, the embedded models and data (xaikit), library versions, the seed."""
-    import hashlib
-    from importlib import metadata
+def _exercise_name(exercise: Exercise | str) -> str:
+    return exercise if isinstance(exercise, str) else exercise.name
 
-    hasher = hashlib.sha256(f"{kind}|{exercise.name}|{seed}|{sys.version}".encode())
-    files = [Path(exercise.module.__file__), Path(__file__).parent / "checks" / "__init__.py",
-             PROJECT_ROOT / "reference_solutions" / f"{exercise.name}.py",
-             PROJECT_ROOT / "reference_solutions" / "hidden" / f"{exercise.name}.py"]
-    alternatives = PROJECT_ROOT / "reference_solutions" / "alternatives" / f"{exercise.name}.py"
+
+def _fingerprint_inputs(exercise: Exercise | str, seed: int, kind: str) -> str:
+    """Everything a case list or a reference result depends on: the exercise's checks and reference
+    code, the shared check code, the embedded models and data (xaikit), library versions, the seed.
+    ``exercise``: the exercise, or the name of a grader's one (its checks module need not be imported)."""
+    import hashlib
+
+    name = _exercise_name(exercise)
+    module_file = Path(__file__).parent / "checks" / f"{name}.py" if isinstance(exercise, str) \
+        else Path(exercise.module.__file__)
+    hasher = hashlib.sha256(f"{kind}|{name}|{seed}|{sys.version}".encode())
+    files = [module_file, Path(__file__).parent / "checks" / "__init__.py",
+             PROJECT_ROOT / "reference_solutions" / f"{name}.py",
+             PROJECT_ROOT / "reference_solutions" / "hidden" / f"{name}.py"]
+    alternatives = PROJECT_ROOT / "reference_solutions" / "alternatives" / f"{name}.py"
     if kind in ("alternatives", CHOICE) or "reference_solutions.alternatives" in _text(files[-1]):
         files.append(alternatives)  # (a builder that screens its cases with them depends on them too)
     if kind == CHOICE:  # which candidate a set takes: decided by the fairness and blind-spot code below
@@ -85,12 +93,23 @@ def _fingerprint_inputs(exercise: Exercise, seed: int, kind: str) -> str:
         if content is not None:
             label = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path.name
             hasher.update(str(label).encode() + content)
+    hasher.update(_library_versions().encode())
+    return hasher.hexdigest()[:20]
+
+
+@lru_cache(maxsize=None)
+def _library_versions() -> str:
+    """The versions the references depend on, looked up once per process (each lookup scans site-packages:
+    asked for every set of every assignment, they took 1 s of a grading run's start at load 1)."""
+    from importlib import metadata
+
+    versions = []
     for package in ("numpy", "scikit-learn", "torch", "tensorflow-cpu", "keras", "transformers"):
         try:
-            hasher.update(f"{package}={metadata.version(package)}".encode())
+            versions.append(f"{package}={metadata.version(package)}")
         except metadata.PackageNotFoundError:
             pass
-    return hasher.hexdigest()[:20]
+    return "".join(versions)
 
 
 _read: dict = {}  # path -> ((mtime, size), bytes): a grader asks for the key of every set of every assignment
@@ -119,9 +138,9 @@ def _text(path: Path) -> str:
         return ""
 
 
-def cache_path(exercise: Exercise, seed: int, kind: str) -> Path:
+def cache_path(exercise: Exercise | str, seed: int, kind: str) -> Path:
     """Where ``disk_cached`` keeps the entry of this kind and seed (its name holds the fingerprint)."""
-    return cache_dir() / f"{kind}-{exercise.name}-{_fingerprint_inputs(exercise, seed, kind)}.pkl"
+    return cache_dir() / f"{kind}-{_exercise_name(exercise)}-{_fingerprint_inputs(exercise, seed, kind)}.pkl"
 
 
 def disk_cached(exercise: Exercise, seed: int, kind: str, build):
@@ -261,11 +280,12 @@ def _warn(exercise: Exercise, index: int, warning: str | None) -> None:
         print(warning, file=sys.stderr)
 
 
-def hidden_set_ready(exercise: Exercise, secret: bytes, index: int) -> bool:
-    """Is hidden set ``index`` chosen and its reference computed (cached), so grading only loads it?"""
+def hidden_set_ready(exercise: Exercise | str, secret: bytes, index: int) -> bool:
+    """Is hidden set ``index`` chosen and its reference computed (cached), so grading only loads it?
+    (``exercise`` may be a name: asked before the grader imports the checks modules.)"""
     from .secret import set_seed
 
-    choice = cache_path(exercise, set_seed(secret, exercise.name, index, 0), CHOICE)
+    choice = cache_path(exercise, set_seed(secret, _exercise_name(exercise), index, 0), CHOICE)
     try:
         seed = pickle.loads(choice.read_bytes())["seed"]
     except Exception:  # noqa: BLE001 - missing or unreadable: not ready
@@ -372,11 +392,10 @@ def _compute_hidden_set(name: str, secret: bytes, index: int, cache_home: str | 
 
 
 def missing_hidden_sets(wanted: dict, secret: bytes) -> list[tuple[str, int]]:
-    """(assignment, set index) of the sets in ``wanted`` (assignment -> set indices) not computed yet."""
-    from .exercises import load_exercise
-
+    """(assignment, set index) of the sets in ``wanted`` (assignment -> set indices) not computed yet (read from the
+    cache's file names: no checks module is imported for it)."""
     return [(name, index) for name, indices in wanted.items() for index in sorted(indices)
-            if not hidden_set_ready(load_exercise(name), secret, index)]
+            if not hidden_set_ready(name, secret, index)]
 
 
 def prepare_hidden_sets(wanted: dict, secret: bytes, processes: int | None = None, report=None) -> dict:

@@ -82,3 +82,12 @@ def test_the_cache_folder_is_hidden_from_submissions(tmp_path, monkeypatch):
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere"))
     assert str(tmp_path / "elsewhere" / "xaigrade") in hidden_paths([])
+
+
+def test_a_grader_exercise_and_its_name_have_the_same_cache_entries():
+    """`xaigrade grade` asks which hidden sets are missing by name, before it imports the checks modules."""
+    from autograder.exercises import assignments
+
+    for name in assignments():
+        for kind in ("hidden-context", references.CHOICE):
+            assert references.cache_path(name, 7, kind) == references.cache_path(Exercise(name), 7, kind), (name, kind)
