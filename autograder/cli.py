@@ -135,15 +135,16 @@ def _ensure_secret(course: Path, settings) -> None:
         raise SystemExit(f"xaigrade: {refused}") from None
 
 
-def cmd_check(args) -> int:
-    """Student side: run the notebook and the public checks; no reference code needed."""
-    from .grading import PUBLIC_DATA, format_line, grade_notebook, load_public, public_cases
-    from .messages import text
+def cmd_check(args, forward: bool = True) -> int:
+    """Student side: run the notebook and the public checks; no reference code needed. ``forward``: hand the
+    check to this assignment's warm check server if one runs (``check_server``; its child calls this with
+    False), else run it here and start that server for the next check."""
+    from . import check_server
 
     if args.stop_daemons:
         from .runner.zygote import stop_daemons
 
-        print(f"stopped {stop_daemons()} warm check process(es)")
+        print(f"stopped {check_server.stop_servers() + stop_daemons()} warm check process(es)")
         return 0
     if not args.notebook:
         raise SystemExit("xaigrade check: which notebook? (xaigrade check NOTEBOOK)")
@@ -152,14 +153,23 @@ def cmd_check(args) -> int:
     if name not in _registered():
         raise SystemExit(f"cannot tell the assignment of {notebook.name}; use --assignment ({', '.join(_registered())})")
     course = _course(args, required=False)  # (optional: a student's notebook folder is no course)
+    settings = load_settings(course or notebook.parent, language=args.language)
+    if args.no_daemon:
+        settings.check_daemon_seconds = 0
+    if forward and settings.check_daemon_seconds > 0:
+        code = check_server.forward(name, args)
+        if code is not None:
+            return code  # (the server's child printed the result into our stdout)
+        check_server.start_server(name, settings.check_daemon_seconds)  # it imports beside this check
+    # (only now: the grader and the exercise module import scikit-learn or torch, about a second)
+    from .grading import PUBLIC_DATA, format_line, grade_notebook, load_public, public_cases
+    from .messages import text
+
     data = notebook.parent / PUBLIC_DATA
     if not data.exists() and course is not None:
         data = course / "release" / name / PUBLIC_DATA
     if not data.exists():
         raise SystemExit(f"{PUBLIC_DATA} not found beside the notebook: keep the released folder together")
-    settings = load_settings(course or notebook.parent, language=args.language)
-    if args.no_daemon:
-        settings.check_daemon_seconds = 0
     public = load_public(data)  # the student's view: the public checks and what the release says about them
     exercise = public.exercise(name)
     seed, expected, variants = public.seed, public.expected, public.variants
@@ -545,8 +555,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a course whose release/ has the public check data when it is not beside the notebook "
                        "(default: the current directory when it holds nbgrader_config.py)")
     check.add_argument("--no-daemon", action="store_true",
-                       help="do not keep a warm process for the next check (it ends after 10 idle minutes)")
-    check.add_argument("--stop-daemons", action="store_true", help="stop the warm processes of earlier checks now")
+                       help="run the check in this process and keep no warm processes for the next check (they "
+                       "end after 10 idle minutes)")
+    check.add_argument("--stop-daemons", action="store_true",
+                       help="stop the warm processes of earlier checks now (check servers and sandbox zygotes)")
     check.set_defaults(func=cmd_check)
 
     grade = sub.add_parser("grade", help="grade submitted/<student>/<assignment>/ into nbgrader's gradebook")

@@ -28,10 +28,23 @@ if str(ROOT / "tests") not in sys.path:
 
 @pytest.fixture(scope="session", autouse=True)
 def _own_check_daemons(tmp_path_factory):
-    """`xaigrade check` leaves a warm daemon for the next check; the suite's go to a folder of its
-    own (XDG_RUNTIME_DIR, inherited by subprocesses) and are stopped at the end."""
+    """`xaigrade check` leaves warm processes for the next check (a check server and a zygote); the suite's go
+    to a folder of its own (XDG_RUNTIME_DIR, inherited by subprocesses) and are stopped at the end."""
     os.environ["XDG_RUNTIME_DIR"] = str(tmp_path_factory.mktemp("runtime"))
     yield
+    import contextlib
+
+    import psutil
+
+    from autograder.check_server import stop_servers
     from autograder.runner.zygote import stop_daemons
 
+    stop_servers()
     stop_daemons()
+    # a check run with a test's own XDG_RUNTIME_DIR (tests/test_warm.py) left its check server there
+    ours = str(tmp_path_factory.getbasetemp())
+    for process in psutil.process_iter(["cmdline"]):
+        command = process.info["cmdline"] or []
+        if "autograder.check_server" in command and any(part.startswith(ours) for part in command):
+            with contextlib.suppress(psutil.NoSuchProcess):  # (it may have ended by itself meanwhile)
+                process.terminate()
