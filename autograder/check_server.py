@@ -33,7 +33,7 @@ import threading
 import time
 from pathlib import Path
 
-from .runner.protocol import CONNECT_SECONDS, MAX_REQUEST_BYTES, REQUEST_SECONDS, addressable
+from .runner.protocol import CONNECT_SECONDS, MAX_REQUEST_BYTES, REQUEST_SECONDS, addressable, listening_socket
 from .runner.zygote import daemon_folder
 
 LOCK_PATTERN = "check-*.sock.lock"  # one beside each server's socket, held while it lives
@@ -366,14 +366,7 @@ def main() -> int:
 
         Exercise(args.assignment)  # the exercise module: scikit-learn, torch, ... (only imported, nothing run)
         _remove(args.socket_path)  # (a socket of a server killed before it could remove it: we hold the lock)
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old_umask = os.umask(0o177)  # only our own uid may connect
-        try:
-            with addressable(args.socket_path) as address:
-                listener.bind(address)
-        finally:
-            os.umask(old_umask)
-        listener.listen(16)
+        listener = listening_socket(args.socket_path)  # (only our own uid may connect)
         try:
             serve(listener, lock, args.idle, version)
         finally:

@@ -91,3 +91,22 @@ def addressable(socket_path: str):
         yield f"/proc/self/fd/{folder}/{os.path.basename(socket_path)}"
     finally:
         os.close(folder)
+
+
+def listening_socket(socket_path: str, backlog: int = 16):
+    """A Unix socket listening at ``socket_path`` that only this uid may connect to (mode 0600, made so: no
+    moment in which it is open to others)."""
+    import socket
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        with addressable(socket_path) as address:
+            listener.bind(address)
+    except OSError:
+        listener.close()
+        raise
+    finally:
+        os.umask(old_umask)
+    listener.listen(backlog)
+    return listener

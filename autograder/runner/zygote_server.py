@@ -24,8 +24,8 @@ import time
 from . import jail
 from .forked_job import run_forked_job
 from .jobsetup import kill_group
-from .protocol import (KEY_BYTES, MAX_REQUEST_BYTES, REQUEST_SECONDS, addressable, envelope, key_file, open_envelope,
-                       read_key_into)
+from .protocol import (KEY_BYTES, MAX_REQUEST_BYTES, REQUEST_SECONDS, envelope, key_file, listening_socket,
+                       open_envelope, read_key_into)
 
 _KEY = bytearray(KEY_BYTES)  # the request key: filled in place from stdin, zeroed in every forked job
 
@@ -177,16 +177,9 @@ def main() -> int:
         print("xaigrade zygote: no key on stdin", file=sys.stderr)
         return 2
 
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.exists(args.socket_path):
         os.unlink(args.socket_path)
-    old_umask = os.umask(0o177)  # only our own uid may connect
-    try:
-        with addressable(args.socket_path) as address:
-            listener.bind(address)
-    finally:
-        os.umask(old_umask)
-    listener.listen(16)
+    listener = listening_socket(args.socket_path)  # (only our own uid may connect)
     try:
         try:
             print("ready", flush=True)
