@@ -33,7 +33,7 @@ import threading
 import time
 from pathlib import Path
 
-from .runner.protocol import CONNECT_SECONDS, MAX_REQUEST_BYTES, REQUEST_SECONDS, addressable, listening_socket
+from .runner.protocol import MAX_REQUEST_BYTES, REQUEST_SECONDS, connected_socket, listening_socket
 from .runner.zygote import daemon_folder
 
 LOCK_PATTERN = "check-*.sock.lock"  # one beside each server's socket, held while it lives
@@ -57,18 +57,6 @@ def socket_path(assignment: str) -> Path:
     return daemon_folder() / f"check-{assignment}-{code_version()}.sock"
 
 
-def _connect(path) -> socket.socket:
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.settimeout(CONNECT_SECONDS)
-    try:
-        with addressable(str(path)) as address:
-            conn.connect(address)
-    except OSError:
-        conn.close()
-        raise
-    return conn
-
-
 def _send_line(conn: socket.socket, message: dict, fds: list[int] = ()) -> None:
     line = json.dumps(message).encode() + b"\n"
     sent = socket.send_fds(conn, [line], list(fds)) if fds else 0
@@ -78,7 +66,7 @@ def _send_line(conn: socket.socket, message: dict, fds: list[int] = ()) -> None:
 def ask(path, message: dict) -> dict | None:
     """One small request (``ping``, ``stop``); None when no server answers there."""
     try:
-        with _connect(path) as conn:
+        with connected_socket(str(path)) as conn:
             _send_line(conn, message)
             answer = json.loads(conn.makefile("rb").readline(MAX_REQUEST_BYTES) or b"null")
     except (OSError, ValueError):
@@ -128,7 +116,7 @@ def forward(assignment: str, args: argparse.Namespace) -> int | None:
     except (AttributeError, ValueError, OSError):
         return None  # the output does not go to descriptors (a caller captures it in memory): only we can write it
     try:
-        conn = _connect(socket_path(assignment))
+        conn = connected_socket(str(socket_path(assignment)))
     except OSError:
         return None
     request = {"check": {key: value for key, value in vars(args).items() if key != "func"}, "cwd": os.getcwd(),

@@ -56,14 +56,18 @@ def _modules_in(folder: Path) -> set[str]:
     return {p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")} if folder.is_dir() else set()
 
 
+def _parsed(path: Path) -> ast.Module:
+    """A module's syntax tree, read without importing it (an ``ExerciseError`` naming it if it cannot be)."""
+    try:
+        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, UnicodeDecodeError, SyntaxError) as error:
+        raise ExerciseError(f"{_relative(path)} cannot be read as Python: {error}") from None
+
+
 def declared_order(path: Path) -> int:
     """``ORDER = <int>`` of a checks module, read without importing it."""
     relative = _relative(path)
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except (OSError, UnicodeDecodeError, SyntaxError) as error:
-        raise ExerciseError(f"{relative} cannot be read as Python: {error}") from None
-    for node in tree.body:
+    for node in _parsed(path).body:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
                 and node.targets[0].id == "ORDER"):
             if isinstance(node.value, ast.Constant) and type(node.value.value) is int:
@@ -80,12 +84,8 @@ def declared_warm_start(name: str) -> tuple[str, list]:
     itself (scikit-learn, torch: about a second), instead of after. Both must be written out as literals."""
     path = PROJECT_ROOT / "xaikit" / "selfcheck" / "exercises" / f"{name}.py"
     relative = _relative(path)
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except (OSError, UnicodeDecodeError, SyntaxError) as error:
-        raise ExerciseError(f"{relative} cannot be read as Python: {error}") from None
     declared = {"NOTEBOOK": name, "WARM_IMPORTS": []}
-    for node in tree.body:
+    for node in _parsed(path).body:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
                 and node.targets[0].id in declared):
             try:

@@ -249,6 +249,13 @@ def _run(nb, job: dict, job_dir: Path, skip: set[int], status: dict, warm: bool 
     return None
 
 
+def _clear_run_outputs(nb) -> None:
+    """Empty the outputs of every code cell that runs (the kept demo cells keep the student's)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and not cell.metadata.get("xaigrade_keep"):
+            cell.outputs = []
+
+
 GO_GIVE_UP_SECONDS = 3600.0  # (the grader tears an unused job down; this only bounds a lost one)
 
 
@@ -316,9 +323,7 @@ def main(job_dir: str, warm: bool = False, prestart: bool = False) -> int:
         kept = [cell for cell in nb.cells if cell.cell_type == "code" and cell.metadata.get("xaigrade_keep")]
         for cell in kept:  # a demo cell that is not re-run: its submitted output, capped
             _truncate_outputs(cell, job["max_output_chars"])  # (labelled by the grader: grading.annotate)
-        for cell in nb.cells:
-            if cell.cell_type == "code" and not cell.metadata.get("xaigrade_keep"):
-                cell.outputs = []
+        _clear_run_outputs(nb)
         status["timings"]["setup"] = time.monotonic() - since
 
     if not prestart:
@@ -327,9 +332,7 @@ def main(job_dir: str, warm: bool = False, prestart: bool = False) -> int:
     for attempt in range(MAX_RESTARTS + 1):
         if attempt:  # (the first run's outputs were cleared by ``load``)
             _prepare_ipython(job_dir, job)  # (a kernel before this one ran cells)
-            for cell in nb.cells:
-                if cell.cell_type == "code" and not cell.metadata.get("xaigrade_keep"):
-                    cell.outputs = []
+            _clear_run_outputs(nb)
         try:
             died_at = _run(nb, job, job_dir, skip, status, warm, recorder, before_cells=load)
         except RuntimeError as error:  # the kernel died while starting (e.g. a cell's processes still dying)

@@ -110,3 +110,18 @@ def listening_socket(socket_path: str, backlog: int = 16):
         os.umask(old_umask)
     listener.listen(backlog)
     return listener
+
+
+def connected_socket(socket_path: str, timeout: float = CONNECT_SECONDS):
+    """A connection to the Unix socket at ``socket_path`` (``OSError`` when nobody listens there)."""
+    import socket
+
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(timeout)
+    try:
+        with addressable(socket_path) as address:
+            conn.connect(address)
+    except OSError:
+        conn.close()
+        raise
+    return conn

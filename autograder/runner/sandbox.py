@@ -422,7 +422,6 @@ class PrestartedJob:
     job_key: object
     zygote_wait: float
     ahead: bool = False  # taken from the pool (started while another submission ran)
-    began: float = field(default_factory=time.monotonic)  # when it was started (its limits count from its go)
 
     def usable(self) -> bool:
         """Still waiting for its go (its executor did not end, its zygote is there)."""

@@ -24,8 +24,8 @@ import threading
 import time
 
 from .jobsetup import kill_group, scrubbed_environment
-from .protocol import (CONNECT_SECONDS, KEY_BYTES, MAX_REQUEST_BYTES, addressable, envelope,  # noqa: F401
-                       key_file, open_envelope, sign)
+from .protocol import (CONNECT_SECONDS, KEY_BYTES, MAX_REQUEST_BYTES, addressable, connected_socket,  # noqa: F401
+                       envelope, key_file, open_envelope, sign)
 
 def new_key() -> bytes:
     """A fresh request key for a zygote (a function of its own: a test starts a zygote with a key it knows)."""
@@ -118,15 +118,7 @@ class Zygote:
             raise ZygoteUnavailable(f"warm process did not start (see {self.workdir}/zygote.log)")
 
     def _connect(self) -> socket.socket:
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        conn.settimeout(CONNECT_SECONDS)
-        try:
-            with addressable(self.socket_path) as address:
-                conn.connect(address)
-        except OSError:
-            conn.close()
-            raise
-        return conn
+        return connected_socket(self.socket_path)
 
     def _ask(self, message: dict) -> dict | None:
         """One request on a connection of its own; None when nobody answers (or not the zygote)."""
