@@ -16,7 +16,7 @@ import nbformat
 
 from .checks import Exercise
 from .config import XaiGrade
-from .exercises import load_exercise
+from .exercises import declared_warm_start, load_exercise
 from .grading import SubmissionResult
 from .references import HiddenSetPool, longest_first, hidden_set, missing_hidden_sets
 from .secret import course_secret, fingerprint, secret_path, set_for, set_name
@@ -162,6 +162,8 @@ def grade_batch(assignments: list[str], layout: Layout, settings: XaiGrade, forc
             plan.append((assignment, tasks))
             if grading_here:
                 zygotes.append((assignment, layout.release / assignment))
+    for name, _ in plan:  # (read here, once, not by the sandbox slots' threads: ``declared_warm_start``)
+        declared_warm_start(name)
     if zygotes:  # (the first imports at once, while the grader loads its checks and references)
         threading.Thread(target=_start_zygotes, args=(zygotes, settings), name="xaigrade-zygotes",
                          daemon=True).start()

@@ -81,8 +81,22 @@ def declared_warm_start(name: str) -> tuple[str, list]:
     """(notebook name, extra warm imports) of an exercise, read without importing it: ``NOTEBOOK`` and
     ``WARM_IMPORTS`` of its student module ``xaikit/selfcheck/exercises/<name>.py`` (defaults: the exercise's
     name, none). The grader starts the assignment's zygote with them while it imports the checks modules
-    itself (scikit-learn, torch: about a second), instead of after. Both must be written out as literals."""
+    itself (scikit-learn, torch: about a second), instead of after. Both must be written out as literals.
+    Parsed once per version of the file: every submission asks, from the sandbox slots' threads, and CPython
+    3.11's ``ast.parse`` in two threads at once failed ("AST constructor recursion depth mismatch", seen in CI
+    beside the scan's parse), so ``grade_batch`` asks first, in its own thread."""
     path = PROJECT_ROOT / "xaikit" / "selfcheck" / "exercises" / f"{name}.py"
+    try:
+        info = path.stat()
+        version = (info.st_mtime_ns, info.st_size)
+    except OSError:
+        version = None  # (``_parsed`` says it cannot be read)
+    notebook, imports = _declared_warm_start(name, path, version)
+    return notebook, [[module, list(names)] for module, names in imports]
+
+
+@lru_cache(maxsize=None)
+def _declared_warm_start(name: str, path: Path, version) -> tuple[str, tuple]:
     relative = _relative(path)
     declared = {"NOTEBOOK": name, "WARM_IMPORTS": []}
     for node in _parsed(path).body:
@@ -101,7 +115,7 @@ def declared_warm_start(name: str) -> tuple[str, list]:
         valid = False
     if not valid:
         raise ExerciseError(f"{relative}: NOTEBOOK must be a name and WARM_IMPORTS a list of (module, (names...))")
-    return notebook, [[module, list(names)] for module, names in imports]
+    return notebook, tuple((module, tuple(names)) for module, names in imports)
 
 
 def _relative(path: Path) -> str:
